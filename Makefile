@@ -1,0 +1,32 @@
+# Two commands do all the set-up: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test system-deps venv bench clean
+
+system-deps:
+	@bash tests/setup/system-deps.sh
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[server,dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# The kiosk against the reference dinas server and simulated devices.
+demo: system-deps venv
+	$(PY) -m kiosk.demo
+
+# Unit, device, service and UI tests; the UI ones under a virtual screen.
+test: system-deps venv
+	xvfb-run -a -s "-screen 0 1920x1920x24" $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

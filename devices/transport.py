@@ -1,0 +1,217 @@
+"""Byte transports named by URL, so one driver runs on hardware, a simulator and a test.
+
+    serial:///dev/ttyUSB0?baudrate=115200   a serial port (also a bare /dev/... path)
+    socket://127.0.0.1:9100                 raw TCP, through pyserial's own URL handler
+    usb://0f49:1234?serial=ABC              bulk endpoints of a USB device (devices.usb)
+
+`sim:` URLs are not a transport: a driver that sees one starts its simulator on a pty and
+opens that through `serial://` (see `devices.sim.pty`), so the same code path is used.
+
+Every call takes a timeout. Every failure is a `DeviceError`: `DeviceTimeout` when the
+device is silent, `DeviceDisconnected` when the link is gone. After a disconnect the next
+`ensure_open()` tries the link again, so an unplugged and replugged device carries on
+without a restart.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+import serial
+
+from .status import DeviceDisconnected, DeviceTimeout
+
+DEFAULT_TERMINATORS = b"\r\n\x00"
+
+
+@dataclass(frozen=True)
+class DeviceUrl:
+    scheme: str                       # serial, socket, usb, ipp, ipps, cups, sim
+    target: str                       # path, host:port, vid:pid, queue name or simulator name
+    params: dict[str, str] = field(default_factory=dict)
+    raw: str = ""
+
+
+def parse_device_url(url: str) -> DeviceUrl:
+    """Split a configured connection into its parts; a bare path is a serial port and a bare
+    word (no scheme) is a CUPS queue name."""
+    url = url.strip()
+    if not url:
+        raise ValueError("empty device URL")
+    if url.startswith("/"):
+        return DeviceUrl("serial", url, {}, url)
+    if url.startswith("sim:"):
+        rest = url[4:].lstrip("/")
+        name, _, query = rest.partition("?")
+        return DeviceUrl("sim", name, dict(parse_qsl(query)), url)
+    parts = urlsplit(url)
+    params = dict(parse_qsl(parts.query))
+    if parts.scheme == "serial":
+        if not parts.path:
+            raise ValueError(f"{url}: a serial URL needs a device path, e.g. serial:///dev/ttyUSB0")
+        return DeviceUrl("serial", parts.path, params, url)
+    if parts.scheme in ("socket", "ipp", "ipps"):
+        if not parts.netloc:
+            raise ValueError(f"{url}: needs host:port")
+        return DeviceUrl(parts.scheme, parts.netloc + parts.path, params, url)
+    if parts.scheme == "usb":
+        vid_pid = parts.netloc or parts.path.lstrip("/")
+        vid, _, pid = vid_pid.partition(":")
+        try:
+            int(vid, 16), int(pid, 16)
+        except ValueError:
+            raise ValueError(f"{url}: a USB URL is usb://VID:PID in hex, e.g. usb://0f49:1234") from None
+        return DeviceUrl("usb", vid_pid.lower(), params, url)
+    if not parts.scheme and "/" not in url and ":" not in url:
+        return DeviceUrl("cups", url, {}, url)
+    raise ValueError(f"{url}: unsupported device URL scheme {parts.scheme!r}")
+
+
+class Transport(ABC):
+    """A duplex byte link with timeouts. Subclasses implement the four primitives."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @property
+    @abstractmethod
+    def is_open(self) -> bool: ...
+
+    @abstractmethod
+    def write(self, data: bytes, timeout: float) -> None:
+        """Send all of `data` or raise DeviceTimeout / DeviceDisconnected."""
+
+    @abstractmethod
+    def read(self, size: int, timeout: float) -> bytes:
+        """Up to `size` bytes that arrive within `timeout`; b"" when none did."""
+
+    def ensure_open(self) -> None:
+        if not self.is_open:
+            self.open()
+
+    def discard_input(self, quiet_for: float = 0.02) -> bytes:
+        """Drop whatever is waiting (a late reply, line noise) and return it for logging."""
+        dropped = bytearray()
+        while chunk := self.read(4096, quiet_for):
+            dropped += chunk
+        return bytes(dropped)
+
+    def read_until(self, timeout: float, terminators: bytes = DEFAULT_TERMINATORS,
+                   max_bytes: int = 4096) -> bytes:
+        """One reply ending in any byte of `terminators` (stripped). Leading terminators,
+        left over from the previous reply's CR LF, are skipped."""
+        deadline = time.monotonic() + timeout
+        reply = bytearray()
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise DeviceTimeout(f"no complete reply within {timeout:.1f}s (got {bytes(reply[:32])!r})")
+            byte = self.read(1, remaining)
+            if not byte:
+                continue
+            if byte in terminators:
+                if reply:
+                    return bytes(reply)
+                continue
+            reply += byte
+            if len(reply) > max_bytes:
+                raise DeviceTimeout(f"reply longer than {max_bytes} bytes without a terminator")
+
+    def __enter__(self) -> Transport:
+        self.ensure_open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialTransport(Transport):
+    """A serial port or a TCP socket, both through pyserial (`serial_for_url`)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        parsed = parse_device_url(url)
+        if parsed.scheme == "serial":
+            self._port = parsed.target
+            self._options = {"baudrate": int(parsed.params.get("baudrate", 115200))}
+        elif parsed.scheme == "socket":
+            self._port, self._options = f"socket://{parsed.target}", {}
+        else:
+            raise ValueError(f"{url}: not a serial or socket URL")
+        self._serial: serial.SerialBase | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None and self._serial.is_open
+
+    def open(self) -> None:
+        self.close()
+        try:
+            port = serial.serial_for_url(self._port, do_not_open=True, **self._options)
+            port.timeout = 0.5
+            port.write_timeout = 5.0
+            port.open()
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise DeviceDisconnected(f"{self.url}: {exc}") from exc
+        self._serial = port
+
+    def close(self) -> None:
+        if self._serial is not None:
+            try:
+                self._serial.close()
+            except (serial.SerialException, OSError):
+                pass
+            self._serial = None
+
+    def write(self, data: bytes, timeout: float) -> None:
+        port = self._require_open()
+        try:
+            port.write_timeout = timeout
+            port.write(data)
+            port.flush()
+        except serial.SerialTimeoutException as exc:
+            raise DeviceTimeout(f"{self.url}: write of {len(data)} bytes timed out") from exc
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise DeviceDisconnected(f"{self.url}: {exc}") from exc
+
+    def read(self, size: int, timeout: float) -> bytes:
+        port = self._require_open()
+        try:
+            port.timeout = max(timeout, 0.0)
+            first = port.read(1)
+            if not first or size == 1:
+                return first
+            rest = port.read(min(size - 1, port.in_waiting)) if port.in_waiting else b""
+            return first + rest
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise DeviceDisconnected(f"{self.url}: {exc}") from exc
+
+    def _require_open(self) -> serial.SerialBase:
+        if self._serial is None:
+            raise DeviceDisconnected(f"{self.url}: not open")
+        return self._serial
+
+
+def open_transport(url: str, **usb_options: object) -> Transport:
+    """An opened transport for `url`. USB options (e.g. a pyusb `backend`) pass through."""
+    parsed = parse_device_url(url)
+    if parsed.scheme in ("serial", "socket"):
+        transport: Transport = SerialTransport(url)
+    elif parsed.scheme == "usb":
+        from .usb import UsbTransport   # pyusb is only imported when a USB device is configured
+        transport = UsbTransport(url, **usb_options)
+    else:
+        raise ValueError(f"{url}: {parsed.scheme} is not a byte transport")
+    transport.open()
+    return transport

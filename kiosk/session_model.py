@@ -1,0 +1,74 @@
+"""The citizen session as the UI sees it: immutable views published by the session engine.
+
+This module is the contract between `kiosk.session` (the engine) and `ui/` (the view). The
+UI renders a `SessionView` and sends commands back; it never reaches further into the core.
+All text is carried as message keys with parameters; the UI translates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Mapping
+
+
+class Screen(StrEnum):
+    ATTRACT = "attract"
+    IDENTIFY = "identify"
+    PIN = "pin"
+    DOCUMENTS = "documents"
+    CONFIRM = "confirm"
+    PRINTING = "printing"
+    DONE = "done"
+    ERROR = "error"
+    OUT_OF_SERVICE = "out_of_service"
+
+
+@dataclass(frozen=True)
+class Message:
+    """Something to tell the citizen: a translation key and its parameters."""
+
+    key: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentView:
+    id: str
+    kind: str                        # KK, KIA
+    media: str                       # a4, card
+    title: str
+    pages: int
+    available: bool                  # can be printed now
+    unavailable: Message | None = None   # why not, when not
+    selected: bool = True
+    preview_png: bytes | None = None     # first page, rendered off the UI thread
+
+
+@dataclass(frozen=True)
+class StepView:
+    document_id: str
+    kind: str
+    step: str                        # fetching, reserving, sending, printing_front, ... receipt
+    state: str                       # pending, active, done, failed
+    message: Message | None = None
+
+
+@dataclass(frozen=True)
+class SessionView:
+    screen: Screen
+    language: str = "id"
+    busy: bool = False                    # a request is in flight: show a spinner, not a freeze
+    message: Message | None = None        # the one thing to tell the citizen on this screen
+    holder_name_masked: str = ""
+    documents: tuple[DocumentView, ...] = ()
+    steps: tuple[StepView, ...] = ()
+    outcomes: Mapping[str, str] = field(default_factory=dict)   # document id -> printed | failed
+    receipt_printed: bool = False
+    help_url: str = ""                    # for the on-screen QR when there is no receipt
+    idle_deadline: float | None = None    # time.monotonic() at which the session is dropped
+    idle_warning: bool = False            # show the countdown
+    available_kinds: tuple[str, ...] = ()  # on the attract screen: what can be printed now
+    announcement: str = ""
+    opening_hours: str = ""
+    dinas_contact: str = ""

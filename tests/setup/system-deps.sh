@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that the kiosk and its tests need, if any is missing.
+# Runs as root on a fresh Debian machine (CI, a developer box); elsewhere it only reports.
+set -euo pipefail
+
+packages=(
+    xvfb xauth x11-utils xdotool          # the real Kivy window under a virtual screen
+    libgl1 libgl1-mesa-dri libmtdev1      # OpenGL and touch input for Kivy's SDL2 window
+    cups cups-client cups-bsd             # the A4 path goes through a real CUPS server
+    printer-driver-cups-pdf               # ...whose test queue writes PDFs to a folder
+    cups-ipp-utils                        # ippeveprinter, a real IPP printer that can fault
+    libusb-1.0-0                          # pyusb's backend on real hardware
+    espeak-ng                             # spoken guidance for citizens who cannot read well
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "Missing Debian packages: ${missing[*]}" >&2
+    echo "Install them as root: apt-get install ${missing[*]}" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
