@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 
 class Screen(StrEnum):
@@ -72,3 +72,31 @@ class SessionView:
     announcement: str = ""
     opening_hours: str = ""
     dinas_contact: str = ""
+
+
+class SessionCommands:
+    """What the UI may ask of the session engine. Every call returns at once: the work runs
+    on the engine's own thread and its result arrives as a new `SessionView` through
+    `subscribe`. Callbacks run on an engine thread; a Kivy view re-schedules them with
+    `Clock.schedule_once` before touching widgets."""
+
+    def subscribe(self, callback: Callable[[SessionView], None]) -> Callable[[], None]:
+        """Returns the unsubscribe function; the current view is delivered at once."""
+        raise TypeError("implemented by kiosk.session.SessionEngine")
+
+    @property
+    def view(self) -> SessionView:
+        raise TypeError("implemented by kiosk.session.SessionEngine")
+
+    def touch(self) -> None: ...                   # any citizen activity: restarts the idle timer
+    def start(self) -> None: ...                   # attract -> identify
+    def set_language(self, language: str) -> None: ...   # "id" or "en", on any screen
+    def submit_nik(self, nik: str) -> None: ...    # identify -> pin, or a message why not
+    def submit_scan(self, text: str) -> None: ...  # a scanned WhatsApp QR: identify -> pin
+    def submit_pin(self, pin: str) -> None: ...    # pin -> documents, or a message
+    def toggle_document(self, document_id: str) -> None: ...
+    def review(self) -> None: ...                  # documents -> confirm
+    def confirm(self) -> None: ...                 # confirm -> printing -> done
+    def back(self) -> None: ...                    # one screen back where that is safe
+    def cancel(self) -> None: ...                  # anywhere -> attract, everything dropped
+    def finish(self) -> None: ...                  # done / error -> attract

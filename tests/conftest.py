@@ -1,0 +1,28 @@
+"""Shared test set-up. Area fixtures live in tests/fixtures/<area>.py and are imported by
+the tests that use them, so each area's set-up stays next to its own code."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+ARTIFACTS = Path(os.environ.get("ADM_TEST_ARTIFACTS", REPO / "artifacts"))
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave things for a person to look at (screenshots, decoded cards)."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture(scope="session")
+def evolis_testdata() -> Path:
+    path = SHARED / "testdata" / "evolis"
+    if not path.is_dir():
+        pytest.fail(f"captured Evolis streams not found at {path}: shared/ must sit beside the repo")
+    return path
