@@ -11,6 +11,8 @@ packages=(
     cups-ipp-utils                        # ippeveprinter, a real IPP printer that can fault
     libusb-1.0-0                          # pyusb's backend on real hardware
     espeak-ng                             # spoken guidance for citizens who cannot read well
+    dbus-daemon                           # ippeveprinter needs a D-Bus; the tests start a private one
+    fonts-dejavu-core                     # test pages and receipts need the full Latin set
 )
 
 missing=()
@@ -26,4 +28,5 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# With recommends: the same set this project is developed and tested with.
+apt-get install -y -q "${missing[@]}"

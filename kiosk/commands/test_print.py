@@ -1,0 +1,90 @@
+"""`adm-kiosk test-print`: a test page with no personal data on one printer.
+
+    adm-kiosk --config kiosk.toml test-print a4            the configured A4 printer
+    adm-kiosk test-print receipt --url socket://10.0.0.5:9100
+    adm-kiosk test-print card --url usb://0f49:1234
+
+The device is the one configured for the role in kiosk.toml, or `--url` (any connection URL
+a driver takes: ipp://, a CUPS queue name, socket://, serial://, usb://, sim:). Exit 0 when
+the page printed, 1 when the printer failed, 2 when no printer could be chosen. Every failure
+is one line on standard error.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+from typing import Callable
+
+from devices.status import DeviceError
+from printer_drivers.base import Printer, PrintResult
+from printer_drivers.factory import open_printer
+
+from ..config import ConfigError, load_config
+
+ROLES = {"a4": "a4_printer", "receipt": "receipt_printer", "card": "card_printer"}
+# Each driver's own test page; the A4 one shows the kiosk id.
+TEST_PAGES: dict[str, Callable[[Printer, str], PrintResult]] = {
+    "a4_printer": lambda printer, kiosk_id: printer.print_test_page(kiosk_id),
+    "receipt_printer": lambda printer, kiosk_id: printer.print_test_page(),
+    "card_printer": lambda printer, kiosk_id: printer.print_test_card(),
+}
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser("test-print", help="print a test page (no personal data) on one printer")
+    parser.add_argument("printer", choices=sorted(ROLES), help="which printer")
+    parser.add_argument("--url", help="print here instead of the configured device "
+                                      "(e.g. ipp://localhost:631/printers/KK-A4, socket://host:9100)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    role = ROLES[args.printer]
+    try:
+        url, kiosk_id = _target(role, args.url, args.config)
+    except ConfigError as exc:
+        _fail(args.printer, str(exc).splitlines()[0])
+        return 2
+    try:
+        printer = open_printer(role, url)
+    except ValueError as exc:
+        _fail(args.printer, str(exc))
+        return 2
+    try:
+        result = TEST_PAGES[role](printer, kiosk_id)
+    except DeviceError as exc:
+        fault = exc.fault
+        _fail(args.printer, f"{fault.message('id')} / {fault.message('en')}"
+                            f"{' (' + fault.detail + ')' if fault.detail else ''}")
+        return 1
+    except OSError as exc:
+        _fail(args.printer, f"{url.split('?')[0]}: {exc}")
+        return 1
+    finally:
+        getattr(printer, "shutdown", printer.close)()
+    print(f"test-print {args.printer}: halaman uji tercetak / test page printed on {url.split('?')[0]}"
+          f" (job {result.job_id})")
+    return 0
+
+
+def _target(role: str, url: str | None, config_path: str | None) -> tuple[str, str]:
+    """The URL to print on and the kiosk id to show. With --url the config is optional
+    (read only for the kiosk id); without it the role must be configured."""
+    try:
+        config = load_config(config_path)
+    except ConfigError:
+        if url is None or config_path is not None:
+            raise
+        return url, socket.gethostname()
+    if url is None:
+        device = config.device(role)
+        if device is None:
+            raise ConfigError([f"{config.path}: no [devices.{role}] configured; give --url"])
+        url = device.url
+    return url, config.kiosk.id
+
+
+def _fail(which: str, message: str) -> None:
+    one_line = " ".join(message.split())
+    print(f"test-print {which}: gagal / failed: {one_line}", file=sys.stderr)
