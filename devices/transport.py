@@ -5,7 +5,7 @@
     usb://0f49:1234?serial=ABC              bulk endpoints of a USB device (devices.usb)
 
 `sim:` URLs are not a transport: a driver that sees one starts its simulator on a pty and
-opens that through `serial://` (see `devices.sim.pty`), so the same code path is used.
+opens that through `serial://` (see `devices.sim.serve.PtyLink`), so the same code path is used.
 
 Every call takes a timeout. Every failure is a `DeviceError`: `DeviceTimeout` when the
 device is silent, `DeviceDisconnected` when the link is gone. After a disconnect the next

@@ -1,0 +1,512 @@
+"""The ESC/POS thermal receipt printer, through python-escpos's own printer classes.
+
+    printer = ReceiptPrinter("usb://04b8:0e28")            # or serial://, socket://, sim:
+    printer.status()                                       # DLE EOT 1..4 -> DeviceStatus
+    printer.print_receipt(Receipt(...))                    # header, lines, QR, cut
+    printer.print_test_page()                              # adm-kiosk test-print receipt
+
+URL forms and options (query parameters):
+    usb://VID:PID[?serial=SN&interface=N]    escpos.printer.Usb (pass `backend=` for tests)
+    serial:///dev/ttyUSB0?baudrate=38400     escpos.printer.Serial (dsrdtr=0 to turn off DSR/DTR)
+    socket://10.0.0.5:9100                   escpos.printer.Network
+    sim:receipt_printer[?faults=paper_near_end]   the ESC/POS simulator on a pty, in-process
+  all: profile=TM-T20II (python-escpos printer profile), timeout=5 (seconds for a write),
+       status_timeout=1 (seconds for each status reply)
+
+The receipt is composed into bytes first (python-escpos `Dummy` with the same profile), so
+nothing reaches the paper unless the whole layout could be made; then it is sent in chunks,
+each write bounded by the timeout (python-escpos's own default is none, which hangs on a
+printer whose cover is open). The QR code is made with the qrcode library and sent as a
+raster image (GS v 0): every ESC/POS printer prints raster images, while native QR
+(GS ( k) is missing on many cheap kiosk mechanisms.
+
+Status comes from the four real-time queries, read with a timeout and checked for the fixed
+bits every ESC/POS status byte carries: no answer is a TIMEOUT fault, an answer that is
+not a status byte is PROTOCOL_ERROR. The printer is checked before a print (a receipt is
+never sent to a printer that cannot print it) and after (paper out or cover opened during
+the print is reported as the print's failure).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import termios
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterator
+
+import serial
+import usb.core
+from escpos.exceptions import DeviceNotFoundError
+from escpos.printer import Dummy, Network, Serial, Usb
+
+from devices.sim.escpos import EscPosSimulator
+from devices.sim.serve import PtyLink
+from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
+                            DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
+from devices.transport import parse_device_url
+from devices.usb import UsbAddress, bulk_endpoints, detach_kernel_driver, is_gone, prepare_interface, \
+    read_string
+
+from .base import STEP_CUTTING, STEP_SENDING, Printer, PrintJob, PrintResult, ProgressCallback
+
+log = logging.getLogger(__name__)
+
+ROLE = "receipt_printer"
+DEFAULT_PROFILE = "TM-T20II"       # 80 mm paper, 576 dots: the common kiosk mechanism size
+CHUNK = 4096
+DLE_EOT = b"\x10\x04"
+STATUS_FIXED_MASK, STATUS_FIXED_BITS = 0x93, 0x12   # bits 0 and 7 clear, 1 and 4 set
+
+
+# --- the receipt -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Receipt:
+    kiosk_id: str
+    place: str
+    printed_at: datetime
+    document_kind: str        # KK, KIA, ...
+    nik_masked: str           # e.g. 320101******0003: never the whole NIK
+    job_id: str
+    verify_url: str           # the QR payload: verification and help
+    language: str = "id"
+
+    def check(self) -> None:
+        """Refuse a receipt that would put personal data or nonsense on paper."""
+        if len(re.sub(r"\D", "", self.nik_masked)) > 10 or re.search(r"\d{7}", self.nik_masked):
+            raise ValueError("receipt refused: nik_masked must be masked (at most the first 6 "
+                             "and last 4 digits), e.g. 320101******0003")
+        if not self.verify_url or len(self.verify_url) > 300:
+            raise ValueError("receipt refused: verify_url must be 1 to 300 characters")
+        if self.language not in _LABELS:
+            raise ValueError(f"receipt refused: language must be one of {', '.join(_LABELS)}")
+
+
+_LABELS = {
+    "id": {"subtitle": "Bukti Cetak Dokumen", "kiosk": "Kios", "place": "Lokasi", "time": "Waktu",
+           "document": "Dokumen", "nik": "NIK", "job": "No. cetak",
+           "scan": "Pindai untuk verifikasi dan bantuan", "thanks": "Simpan bukti ini. Terima kasih.",
+           "test": "HALAMAN UJI PRINTER STRUK", "test_ok": "Jika halaman ini terbaca, printer siap."},
+    "en": {"subtitle": "Document Print Receipt", "kiosk": "Kiosk", "place": "Place", "time": "Time",
+           "document": "Document", "nik": "NIK", "job": "Print no.",
+           "scan": "Scan to verify and get help", "thanks": "Keep this receipt. Thank you.",
+           "test": "RECEIPT PRINTER TEST PAGE", "test_ok": "If you can read this, the printer is ready."},
+}
+_DOCUMENT_NAMES = {"KK": {"id": "Kartu Keluarga", "en": "Family Card"},
+                   "KIA": {"id": "Kartu Identitas Anak", "en": "Child ID Card"}}
+
+
+def _field(label: str, value: str) -> str:
+    return f"{label:<10}: {value}"
+
+
+def compose_receipt(receipt: Receipt, profile: str = DEFAULT_PROFILE) -> bytes:
+    """The receipt's complete ESC/POS byte stream."""
+    receipt.check()
+    words = _LABELS[receipt.language]
+    kind = _DOCUMENT_NAMES.get(receipt.document_kind, {}).get(receipt.language)
+    page = _start(profile, "ANJUNGAN DUKCAPIL MANDIRI", words["subtitle"])
+    page.set_with_default(align="left")
+    for label, value in (("kiosk", receipt.kiosk_id), ("place", receipt.place),
+                         ("time", _when(receipt.printed_at)),
+                         ("document", f"{receipt.document_kind} ({kind})" if kind else receipt.document_kind),
+                         ("nik", receipt.nik_masked), ("job", receipt.job_id)):
+        if value:
+            page.textln(_field(words[label], value))
+    _finish(page, receipt.verify_url, words["scan"], words["thanks"])
+    return page.output
+
+
+def compose_test_page(url: str, profile: str = DEFAULT_PROFILE, now: datetime | None = None) -> bytes:
+    """A page that exercises text, sizes, an image QR and the cutter; no personal data."""
+    page = _start(profile, _LABELS["id"]["test"], _LABELS["en"]["test"])
+    page.set_with_default(align="left")
+    page.textln(_field("Waktu/Time", _when(now or datetime.now().astimezone())))
+    page.textln(_field("Profil", profile))
+    page.textln(_field("Sambungan", url.split("?")[0]))
+    page.textln("ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789")
+    page.set(bold=True)
+    page.textln("Tebal / Bold")
+    page.set_with_default(align="left")
+    _finish(page, "ADM-TEST-PAGE", _LABELS["id"]["test_ok"], _LABELS["en"]["test_ok"])
+    return page.output
+
+
+def _start(profile: str, title: str, subtitle: str) -> Dummy:
+    page = Dummy(profile=profile)
+    page.hw("INIT")
+    # Double height only: at double width an 80 mm roll holds 24 characters, too few for a title.
+    page.set(align="center", bold=True, double_height=True)
+    page.textln(title)
+    page.set_with_default(align="center", bold=True)
+    page.textln(subtitle)
+    page.set_with_default(align="left")
+    page.textln("-" * 42)
+    return page
+
+
+def _finish(page: Dummy, qr_payload: str, caption: str, footer: str) -> None:
+    page.textln("-" * 42)
+    page.set_with_default(align="center")
+    page.qr(qr_payload, size=6, native=False, center=True)
+    page.textln(caption)
+    page.textln(footer)
+    page.cut()
+
+
+def _when(moment: datetime) -> str:
+    zone = moment.tzname() or ""
+    return f"{moment:%d-%m-%Y %H:%M} {zone}".strip()
+
+
+# --- status ----------------------------------------------------------------------------------
+
+def decode_status(printer: int, offline_cause: int, error_cause: int, paper: int,
+                  capabilities: dict[str, Any] | None = None) -> DeviceStatus:
+    """The four DLE EOT status bytes (n = 1, 2, 3, 4) as the status model."""
+    faults: list[Fault] = []
+    if offline_cause & 0x04:
+        faults.append(Fault(FaultCode.COVER_OPEN))
+    paper_out = bool(paper & 0x60 or offline_cause & 0x20)
+    if paper_out:
+        faults.append(Fault(FaultCode.PAPER_OUT))
+    elif paper & 0x0C:
+        faults.append(Fault(FaultCode.PAPER_LOW, "paper roll near end"))
+    if error_cause & 0x08:
+        faults.append(Fault(FaultCode.MEDIA_JAM, "autocutter error"))
+    if error_cause & 0x20:
+        faults.append(Fault(FaultCode.HARDWARE, "unrecoverable printer error"))
+    if error_cause & 0x40:
+        faults.append(Fault(FaultCode.OFFLINE, "recoverable error (e.g. print head too hot)"))
+    offline = bool(printer & 0x08)
+    alarms = [f for f in faults if f.severity == Severity.ALARM]
+    if offline and not alarms:
+        faults.append(Fault(FaultCode.OFFLINE, "printer reports offline"))
+    level = SupplyLevel.OUT if paper_out else SupplyLevel.LOW if paper & 0x0C else SupplyLevel.FULL
+    codes = {f.code for f in faults}
+    if FaultCode.HARDWARE in codes:
+        state = DeviceState.HARDWARE_ERROR
+    elif codes & {FaultCode.COVER_OPEN, FaultCode.PAPER_OUT, FaultCode.MEDIA_JAM}:
+        state = DeviceState.USER_ERROR
+    elif offline or FaultCode.OFFLINE in codes:
+        state = DeviceState.OFFLINE
+    else:
+        state = DeviceState.READY
+    return DeviceStatus(ROLE, state, supplies=(Supply(Consumable.RECEIPT_PAPER, level),),
+                        faults=tuple(faults), capabilities=capabilities or {})
+
+
+# --- python-escpos's classes, with the timeouts a kiosk needs ---------------------------------
+
+class _KioskUsb(Usb):
+    """escpos.printer.Usb that detaches the kernel driver on any backend, takes its
+    endpoints from the descriptors, and reads with a timeout."""
+
+    def __init__(self, address: UsbAddress, backend: Any, write_timeout: float, profile: str) -> None:
+        super().__init__(usb_args=address.find_args(backend), timeout=max(1, int(write_timeout * 1000)),
+                         profile=profile)
+        self._interface = address.interface
+        self.in_ep_descriptor: Any = None
+
+    def _check_driver(self) -> None:
+        detach_kernel_driver(self.device, self._interface)
+
+    def _configure_usb(self) -> None:
+        out_ep, in_ep = bulk_endpoints(prepare_interface(self.device, self._interface))
+        self.out_ep = out_ep.bEndpointAddress
+        if in_ep is None:
+            raise DeviceError(FaultCode.HARDWARE, "receipt printer has no bulk IN endpoint for status")
+        self.in_ep, self.in_ep_descriptor = in_ep.bEndpointAddress, in_ep
+
+    def read_reply(self, timeout: float) -> bytes:
+        try:
+            packet = self.in_ep_descriptor.wMaxPacketSize or 64
+            return bytes(self.device.read(self.in_ep, packet, max(1, int(timeout * 1000))))
+        except usb.core.USBTimeoutError:
+            return b""
+
+    def discard_input(self) -> None:
+        while self.read_reply(0.001):
+            pass
+
+    def identity(self) -> dict[str, Any]:
+        return {"manufacturer": read_string(self.device, "manufacturer"),
+                "product": read_string(self.device, "product"),
+                "serial_number": read_string(self.device, "serial_number")}
+
+
+class _KioskSerial(Serial):
+    """escpos.printer.Serial with a write timeout and a read that returns what arrived."""
+
+    def __init__(self, path: str, baudrate: int, dsrdtr: bool, write_timeout: float, profile: str) -> None:
+        super().__init__(devfile=path, baudrate=baudrate, timeout=1, dsrdtr=dsrdtr, profile=profile)
+        self._write_timeout = write_timeout
+
+    def open(self, raise_not_found: bool = True) -> None:
+        super().open(raise_not_found)
+        self.device.write_timeout = self._write_timeout
+
+    def _raw(self, msg: bytes) -> None:
+        super()._raw(msg)
+        with _termios_as_serial_error():
+            self.device.flush()
+
+    def read_reply(self, timeout: float) -> bytes:
+        port = self.device
+        port.timeout = timeout
+        first = port.read(1)
+        return first + (port.read(port.in_waiting) if first and port.in_waiting else b"")
+
+    def discard_input(self) -> None:
+        with _termios_as_serial_error():
+            self.device.reset_input_buffer()
+
+    def close(self) -> None:
+        # python-escpos flushes first, which blocks on a port whose far end is gone.
+        if self._device:
+            try:
+                self._device.close()
+            except (serial.SerialException, OSError):
+                pass
+        self._device = False
+
+    def identity(self) -> dict[str, Any]:
+        return {}
+
+
+@contextmanager
+def _termios_as_serial_error() -> Iterator[None]:
+    # pyserial lets termios.error (not an OSError) out of flush() and reset_input_buffer()
+    # when the tty has gone away (EIO): the same pulled cable as any other.
+    try:
+        yield
+    except termios.error as exc:
+        raise serial.SerialException(f"tty gone: {exc}") from exc
+
+
+class _KioskNetwork(Network):
+    """escpos.printer.Network (raw TCP, port 9100) with a read that has its own timeout."""
+
+    def read_reply(self, timeout: float) -> bytes:
+        sock = self.device
+        sock.settimeout(timeout)
+        try:
+            reply = sock.recv(64)
+        except (socket.timeout, TimeoutError):
+            return b""
+        finally:
+            sock.settimeout(self.timeout)
+        if not reply:
+            raise DeviceDisconnected(f"{self.host}:{self.port}: connection closed by the printer")
+        return reply
+
+    def discard_input(self) -> None:
+        while self.read_reply(0.001):
+            pass
+
+    def identity(self) -> dict[str, Any]:
+        return {}
+
+
+# --- the driver --------------------------------------------------------------------------------
+
+class ReceiptPrinter(Printer):
+    role = ROLE
+
+    def __init__(self, url: str, backend: Any = None) -> None:
+        super().__init__(url)
+        self._parsed = parse_device_url(url)
+        params = self._parsed.params
+        self.profile = params.get("profile", DEFAULT_PROFILE)
+        try:
+            self.write_timeout = float(params.get("timeout", 5.0))
+            self.status_timeout = float(params.get("status_timeout", 1.0))
+        except ValueError:
+            raise ValueError(f"{url}: timeout and status_timeout are seconds, e.g. timeout=5") from None
+        self._backend = backend
+        self._link: _KioskUsb | _KioskSerial | _KioskNetwork | None = None
+        self.simulator: EscPosSimulator | None = None
+        self._sim_link: PtyLink | None = None
+        if self._parsed.scheme == "sim":
+            if self._parsed.target != ROLE:
+                raise ValueError(f"{url}: the receipt printer's simulator is sim:{ROLE}")
+            faults = [f for f in params.get("faults", "").split(",") if f]
+            self.simulator = EscPosSimulator(faults)
+        elif self._parsed.scheme not in ("usb", "serial", "socket"):
+            raise ValueError(f"{url}: a receipt printer is usb://, serial://, socket:// or sim:{ROLE}")
+        if self._parsed.scheme == "usb":
+            self._usb_address = UsbAddress(url)
+
+    # --- connection --------------------------------------------------------------------
+    def _connect(self) -> _KioskUsb | _KioskSerial | _KioskNetwork:
+        if self._link is not None:
+            return self._link
+        scheme, params = self._parsed.scheme, self._parsed.params
+        if scheme == "usb":
+            link: Any = _KioskUsb(self._usb_address, self._backend, self.write_timeout, self.profile)
+        elif scheme == "socket":
+            host, _, port = self._parsed.target.partition(":")
+            link = _KioskNetwork(host=host, port=int(port or 9100), timeout=self.write_timeout,
+                                 profile=self.profile)
+        else:
+            link = _KioskSerial(self._serial_path(), int(params.get("baudrate", 38400)),
+                                params.get("dsrdtr", "1") not in ("0", "false", "no"),
+                                self.write_timeout, self.profile)
+        with self._wire("open"):
+            link.open()
+        self._link = link
+        return link
+
+    def _serial_path(self) -> str:
+        if self.simulator is None:
+            return self._parsed.target
+        # The simulator is served on a pty while the driver is open; after a hang-up (a
+        # "pulled cable") it is powered on again on a fresh pty, like a replugged adapter.
+        if self._sim_link is None or self.simulator.hung_up.is_set() or not self._sim_link_alive():
+            if self._sim_link is not None:
+                self._sim_link.stop()
+            if self.simulator.hung_up.is_set():
+                self.simulator.reconnect()
+            self._sim_link = PtyLink(self.simulator)
+        return self._sim_link.path
+
+    def _sim_link_alive(self) -> bool:
+        thread = self._sim_link._thread if self._sim_link else None
+        return thread is not None and thread.is_alive()
+
+    def close(self) -> None:
+        """Release the link (and the built-in simulator's pty, which the next call makes
+        afresh; the simulator and its state stay)."""
+        link, self._link = self._link, None
+        if link is not None:
+            try:
+                link.close()
+            except (usb.core.USBError, serial.SerialException, OSError):
+                pass
+        if self._sim_link is not None:
+            self._sim_link.stop()
+            self._sim_link = None
+
+    @contextmanager
+    def _wire(self, what: str) -> Iterator[None]:
+        """Every failure of python-escpos, pyusb, pyserial or a socket as the status model's."""
+        try:
+            yield
+        except DeviceDisconnected:
+            self.close()
+            raise
+        except DeviceError:
+            raise
+        except (usb.core.USBTimeoutError, serial.SerialTimeoutException, socket.timeout, TimeoutError) as exc:
+            raise DeviceTimeout(f"{self.url}: {what} timed out") from exc
+        except usb.core.USBError as exc:
+            self.close()
+            if is_gone(exc):
+                raise DeviceDisconnected(f"{self.url}: {what}: {exc}") from exc
+            raise DeviceError(FaultCode.HARDWARE, f"{self.url}: {what}: {exc}") from exc
+        except (DeviceNotFoundError, serial.SerialException, OSError) as exc:
+            self.close()
+            raise DeviceDisconnected(f"{self.url}: {what}: {str(exc).splitlines()[0]}") from exc
+
+    # --- status ------------------------------------------------------------------------
+    def _query(self, link: Any, n: int) -> int:
+        with self._wire(f"status query {n}"):
+            link.discard_input()
+            link._raw(DLE_EOT + bytes((n,)))
+            reply = link.read_reply(self.status_timeout)
+        if not reply:
+            raise DeviceTimeout(f"no answer to status query DLE EOT {n} within {self.status_timeout:g}s")
+        if len(reply) != 1 or reply[0] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
+            raise DeviceError(FaultCode.PROTOCOL_ERROR,
+                              f"DLE EOT {n} answered {reply[:8].hex(' ')}, not a status byte")
+        return reply[0]
+
+    def _read_status(self) -> DeviceStatus:
+        link = self._connect()
+        replies = [self._query(link, n) for n in (1, 2, 3, 4)]
+        capabilities = {"profile": self.profile, "connection": self._parsed.scheme,
+                        "qr": "raster image", "cutter": True}
+        with self._wire("identify"):
+            capabilities.update({k: v for k, v in link.identity().items() if v})
+        return decode_status(*replies, capabilities=capabilities)
+
+    def status(self) -> DeviceStatus:
+        try:
+            return self._read_status()
+        except DeviceDisconnected as exc:
+            return absent(ROLE, str(exc))
+        except DeviceError as exc:
+            state = DeviceState.UNKNOWN
+            return DeviceStatus(ROLE, state, supplies=(Supply(Consumable.RECEIPT_PAPER, SupplyLevel.UNKNOWN),),
+                                faults=(exc.fault,))
+
+    # --- printing ----------------------------------------------------------------------
+    def print_receipt(self, receipt: Receipt, progress: ProgressCallback | None = None) -> PrintResult:
+        return self._print(receipt.job_id, compose_receipt(receipt, self.profile), progress)
+
+    def print_test_page(self) -> PrintResult:
+        return self._print(f"test-{int(time.time())}", compose_test_page(self.url, self.profile), None)
+
+    def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
+        """Print a PDF (a receipt-sized slip from the dinas, say): each page rasterised to the
+        paper's width and sent as an image, then a cut."""
+        return self._print(job.job_id, compose_pdf(job.pdf, self.profile), progress)
+
+    def _print(self, job_id: str, data: bytes, progress: ProgressCallback | None) -> PrintResult:
+        before = self._read_status_or_raise()
+        _raise_unless_usable(before)
+        link = self._connect()
+        if progress:
+            progress(STEP_SENDING)
+        with self._wire("print"):
+            for start in range(0, len(data), CHUNK):
+                link._raw(data[start:start + CHUNK])
+        if progress:
+            progress(STEP_CUTTING)
+        after = self._read_status_or_raise()
+        _raise_unless_usable(after, "printing stopped: ")
+        return PrintResult(job_id, detail={"bytes": len(data), "state": after.state.value})
+
+    def _read_status_or_raise(self) -> DeviceStatus:
+        try:
+            return self._read_status()
+        except DeviceDisconnected:
+            raise
+        except DeviceError:
+            self.close()   # a confused link is reopened on the next try
+            raise
+
+
+def _raise_unless_usable(status: DeviceStatus, prefix: str = "") -> None:
+    fault = status.unusable_reason()
+    if fault is not None:
+        raise DeviceError(Fault(fault.code, prefix + (fault.detail or fault.info.message_en)))
+
+
+def compose_pdf(pdf: bytes, profile: str = DEFAULT_PROFILE, max_pages: int = 4) -> bytes:
+    """PDF pages as raster images at the paper's width, then a cut."""
+    import pypdfium2   # only needed for this rarely used path
+
+    page_stream = Dummy(profile=profile)
+    width = int(page_stream.profile.profile_data["media"]["width"]["pixels"])
+    try:
+        document = pypdfium2.PdfDocument(pdf)
+    except pypdfium2.PdfiumError as exc:
+        raise ValueError(f"not a readable PDF: {exc}") from exc
+    try:
+        if len(document) > max_pages:
+            raise ValueError(f"a receipt PDF has at most {max_pages} pages, this one has {len(document)}")
+        page_stream.hw("INIT")
+        for page in document:
+            bitmap = page.render(scale=width / page.get_width()).to_pil()
+            page_stream.image(bitmap.convert("L").convert("1"), impl="bitImageRaster")
+            page.close()
+        page_stream.cut()
+    finally:
+        document.close()
+    return page_stream.output

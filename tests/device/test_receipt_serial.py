@@ -1,0 +1,117 @@
+"""The receipt printer over serial (python-escpos's Serial on a real pty, through the
+built-in `sim:` URL) and over raw TCP (python-escpos's Network, socket:// URL)."""
+
+import io
+
+import pytest
+import zxingcpp
+from PIL import Image
+
+from devices.sim.escpos import EscPosSimulator
+from devices.sim.serve import serve_socket
+from devices.status import DeviceDisconnected, DeviceError, DeviceState, FaultCode
+from printer_drivers.base import PrintJob
+from printer_drivers.receipt import ReceiptPrinter
+from tests.device.test_receipt_usb import VERIFY, qr_texts, receipt
+
+
+@pytest.fixture
+def sim_printer():
+    printer = ReceiptPrinter("sim:receipt_printer?status_timeout=0.3&timeout=1")
+    yield printer
+    printer.close()
+
+
+def test_sim_url_prints_over_a_pty(sim_printer, artifacts_dir):
+    assert sim_printer.status().state == DeviceState.READY
+    sim_printer.print_receipt(receipt())
+    sim = sim_printer.simulator
+    assert "NIK       : 320101******0003" in sim.lines
+    assert qr_texts(sim) == [VERIFY] and sim.cuts == 1
+    sim.render_png(artifacts_dir / "receipt" / "receipt_serial.png")
+
+
+def test_cover_opened_on_serial_is_reported_after_the_print_and_nothing_is_lost(sim_printer):
+    sim = sim_printer.simulator
+    with pytest.raises(DeviceError) as caught:
+        sim_printer.print_receipt(receipt(), progress=lambda step: sim.inject("cover_open"))
+    assert caught.value.code == FaultCode.COVER_OPEN
+    assert "printing stopped" in str(caught.value)
+    assert sim.lines == []                              # held in the printer's buffer
+    sim.clear("cover_open")
+    assert sim.cuts == 1 and qr_texts(sim) == [VERIFY]  # and printed once the cover shut
+
+
+def test_pty_hang_up_mid_print_then_a_new_pty(sim_printer):
+    sim = sim_printer.simulator
+    sim.hang_up_after = 2000
+    sim.inject("hang_up_mid_print")
+    with pytest.raises(DeviceDisconnected):
+        sim_printer.print_receipt(receipt())
+    sim.clear()
+    assert sim_printer.status().state == DeviceState.READY      # re-created, like a replug
+    sim_printer.print_receipt(receipt(job_id="again"))
+    assert "No. cetak : again" in sim.lines
+
+
+def test_socket_printer_faults_and_reconnect():
+    sim = EscPosSimulator()
+    with serve_socket(sim) as link:
+        printer = ReceiptPrinter(f"{link.url}?status_timeout=0.3&timeout=1")
+        try:
+            assert printer.status().state == DeviceState.READY
+            sim.inject("paper_out")
+            assert printer.status().has_fault(FaultCode.PAPER_OUT)
+            sim.clear()
+            sim.hang_up()                                  # the printer drops the connection
+            assert printer.status().state == DeviceState.NO_DEVICE
+            assert printer.status().state == DeviceState.READY     # the listener takes it back
+            printer.print_test_page()
+            assert "HALAMAN UJI PRINTER STRUK" in sim.lines and sim.cuts == 1
+            assert not any("NIK" in line for line in sim.lines)
+        finally:
+            printer.close()
+
+
+def test_a_missing_serial_port_is_no_device():
+    printer = ReceiptPrinter("serial:///dev/ttyUSB-missing?baudrate=9600")
+    status = printer.status()
+    assert status.state == DeviceState.NO_DEVICE and status.has_fault(FaultCode.DISCONNECTED)
+    with pytest.raises(DeviceError) as caught:
+        printer.print_test_page()
+    assert caught.value.code == FaultCode.DISCONNECTED
+
+
+def test_print_document_rasterises_a_pdf(sim_printer):
+    page = Image.new("L", (300, 400), 255)
+    page.paste(0, (20, 20, 280, 60))
+    pdf = io.BytesIO()
+    page.save(pdf, format="PDF", resolution=150)
+    sim_printer.print_document(PrintJob("job-pdf", "SLIP", pdf.getvalue()))
+    sim = sim_printer.simulator
+    assert [image.width for image in sim.images] == [576] and sim.cuts == 1
+    with pytest.raises(ValueError, match="PDF"):
+        sim_printer.print_document(PrintJob("job-bad", "SLIP", b"%PDF-1.4 not really"))
+
+
+@pytest.mark.parametrize("url", ["sim:card_printer", "ipp://localhost:631/printers/x",
+                                 "sim:receipt_printer?timeout=soon"])
+def test_bad_urls_are_refused(url):
+    with pytest.raises(ValueError):
+        ReceiptPrinter(url)
+
+
+def test_unknown_simulator_fault_is_refused():
+    with pytest.raises(ValueError, match="unknown"):
+        ReceiptPrinter("sim:receipt_printer?faults=on_fire")
+
+
+def test_qr_payload_survives_the_whole_chain():
+    # The QR payload decodes to exactly what was asked, through the whole chain.
+    printer = ReceiptPrinter("sim:receipt_printer")
+    try:
+        printer.print_receipt(receipt(verify_url="https://x.example/v/1"))
+        assert [r.text for img in printer.simulator.images for r in zxingcpp.read_barcodes(img.convert("L"))] \
+            == ["https://x.example/v/1"]
+    finally:
+        printer.close()
