@@ -1,0 +1,236 @@
+"""`EvolisPrinter`: the KIA card printer driver (role ``card_printer``).
+
+    printer = EvolisPrinter("usb://0f49:5c07")          # or serial://, socket://, sim:card_printer?…
+    result = printer.print_document(PrintJob(job_id, "KIA", pdf), progress=print)
+
+A print: render the PDF for the ribbon loaded (asked with ``Rr``) before touching the card,
+read the counters, then ``Pr``, ``Ss`` (a card is taken), ``Sr`` + the front's panels,
+``Sv`` + the back's, ``Se``, and wait (polling ``Rlr;p``, with a deadline) until the card is
+out. A failure after ``Ss`` spoils the card: the driver asks the printer to move it to the
+reject box (``Ser``) — the printer refuses when it cannot (a jam, the cover open) — and
+raises `DeviceError` with the fault. It never feeds another card for the same job.
+
+A ``sim:card_printer?faults=…&out=DIR`` URL starts `devices.sim.evolis.EvolisSimulator`
+in-process on a pty and talks to it through pyserial, the same path as a real serial port.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import time
+import uuid
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from devices.status import DeviceError, DeviceState, DeviceStatus, Fault, FaultCode, absent
+from devices.transport import SerialTransport, Transport, parse_device_url
+
+from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PrintJob,
+                    Printer, PrintResult, ProgressCallback)
+from .imaging import CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels, rasterize_pdf
+from .protocol import EvolisLink
+from .status import ROLE, STATUS_READS, build_status, card_inside
+
+log = logging.getLogger(__name__)
+EVOLIS_VENDOR_ID = 0x0F49
+
+
+class EvolisPrinter(Printer):
+    role = ROLE
+
+    def __init__(self, url: str, *, levels: int = 32, black_policy: str = "text", compressed: bool = True,
+                 timeout: float = 5.0, card_timeout: float = 120.0, poll_interval: float = 0.5,
+                 overlay_holes: tuple[tuple[int, int, int, int], ...] = (), backend: Any = None) -> None:
+        super().__init__(url)
+        self.levels, self.black_policy, self.compressed = levels, black_policy, compressed
+        self.card_timeout, self.poll_interval = card_timeout, poll_interval
+        self.overlay_holes = tuple(overlay_holes)
+        self.simulator = None
+        self._sim_link = None
+        self.link = EvolisLink(self._make_transport(url, backend), timeout)
+        self._identity: dict[str, str] | None = None
+
+    def _make_transport(self, url: str, backend: Any) -> Transport:
+        parsed = parse_device_url(url)
+        if parsed.scheme == "sim":
+            if parsed.target not in ("card_printer", "evolis"):
+                raise ValueError(f"{url}: unknown simulator {parsed.target!r} (use sim:card_printer)")
+            from devices.sim.evolis import EvolisSimulator
+            from devices.sim.serve import PtyLink
+            self.simulator = EvolisSimulator.from_params(parsed.params)
+            self._sim_link = PtyLink(self.simulator)
+            return SerialTransport(self._sim_link.url)
+        if parsed.scheme in ("serial", "socket"):
+            return SerialTransport(url)
+        if parsed.scheme == "usb":
+            from devices.usb import UsbTransport
+            return UsbTransport(url, backend=backend)
+        raise ValueError(f"{url}: a card printer is reached by serial://, socket://, usb:// or sim:card_printer")
+
+    # --- identification, status, counters ---------------------------------------------------------
+    def identify(self) -> dict[str, str]:
+        """Model, firmware and serial number (read once), and the ribbon loaded (read now)."""
+        if self._identity is None:
+            self._identity = {key: self.link.command(cmd).text
+                              for key, cmd in (("model", "Rtp"), ("firmware", "Rfv"), ("serial_number", "Rsn"))}
+        return {**self._identity, "ribbon": self.ribbon()}
+
+    def ribbon(self) -> str:
+        ribbon = self.link.command("Rr").text.strip().lower()
+        if ribbon not in RIBBON_PANELS:
+            raise DeviceError(FaultCode.RIBBON_ERROR, f"ribbon {ribbon!r} is not one this kiosk can print with")
+        return ribbon
+
+    def capabilities(self, identity: Mapping[str, str]) -> dict[str, object]:
+        front, back = RIBBON_PANELS.get(identity.get("ribbon", ""), ((), ()))
+        return {**identity, "duplex": True, "panels_front": list(front), "panels_back": list(back),
+                "levels": self.levels, "black_policy": self.black_policy, "compressed": self.compressed,
+                "card_size": [CARD_WIDTH, CARD_HEIGHT]}
+
+    def status(self) -> DeviceStatus:
+        try:
+            identity = self.identify()
+            answers = {key: self.link.ask(*command) for key, command in STATUS_READS}
+        except DeviceError as exc:
+            if exc.code == FaultCode.DISCONNECTED:
+                self._identity = None          # it may be another printer when it comes back
+                return absent(ROLE, str(exc))
+            return DeviceStatus(ROLE, _state_for(exc.fault), faults=(exc.fault,),
+                                capabilities=self._identity or {})
+        return build_status(answers, self.capabilities(identity))
+
+    def counters(self) -> dict[str, int]:
+        values = {}
+        for key, which in (("cards_inserted", "c"), ("panels_printed", "p")):
+            text = self.link.command("Rco", which).text.strip()
+            if not text.isdigit():
+                raise DeviceError(FaultCode.PROTOCOL_ERROR, f"Rco;{which} answered {text!r}")
+            values[key] = int(text)
+        return values
+
+    # --- printing -----------------------------------------------------------------------------------
+    def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
+        """Print a card PDF (page 1 front, page 2 back). Raises `imaging.CardImageError` for a
+        document that cannot become a card (before any card is fed) and DeviceError on failure."""
+        pages = rasterize_pdf(job.pdf)
+        return self._print_pages(job.job_id, pages, progress)
+
+    def print_test_card(self, progress: ProgressCallback | None = None) -> PrintResult:
+        """A test card with no personal data: title, colour bars, grey ramp and the date."""
+        return self._print_pages(f"test-{uuid.uuid4()}", test_card_pages(), progress)
+
+    def _print_pages(self, job_id: str, pages: list[np.ndarray], progress: ProgressCallback | None) -> PrintResult:
+        report: Callable[[str], None] = progress or (lambda step: None)
+        ribbon = self.ribbon()
+        panels = card_panels(pages, ribbon, self.levels, self.black_policy, self.overlay_holes)
+        before = self.counters()
+        report(STEP_SENDING)
+        sent = self._print_card(panels, report)
+        after = self.counters()
+        log.info("card printed (job %s, %d bytes sent, cards %d -> %d)", job_id, sent,
+                 before["cards_inserted"], after["cards_inserted"])
+        return PrintResult(job_id, counters_after=after,
+                           detail={"counters_before": before, "ribbon": ribbon, "bytes_sent": sent,
+                                   "compressed": self.compressed, "levels": self.levels})
+
+    def _print_card(self, panels: CardPanels, report: Callable[[str], None]) -> int:
+        try:
+            self.link.command("Pr", panels.ribbon)
+            self.link.command("Ss")                 # the printer takes a card from the feeder
+        except DeviceError as exc:
+            raise self._explained(exc) from exc
+        try:
+            sent = self._send_side("Sr", panels.front, STEP_PRINTING_FRONT, report)
+            if panels.back:
+                sent += self._send_side("Sv", panels.back, STEP_PRINTING_BACK, report)
+            report(STEP_EJECTING)
+            self.link.command("Se")
+            self._wait_until_card_out()
+            return sent
+        except DeviceError as exc:
+            raise self._spoiled(exc) from exc
+
+    def _send_side(self, side: str, panels: tuple[PanelImage, ...], step: str,
+                   report: Callable[[str], None]) -> int:
+        self.link.command(side)
+        report(step)
+        sent = 0
+        for panel in panels:
+            payload = panel.payload(self.compressed)
+            self.link.download(panel.name, panel.levels, payload, self.compressed,
+                               timeout=self.link.timeout + len(payload) / 10_000)
+            sent += len(payload)
+        return sent
+
+    def _wait_until_card_out(self) -> None:
+        deadline = time.monotonic() + self.card_timeout
+        while card_inside(self.link.ask("Rlr", "p")):
+            if time.monotonic() >= deadline:
+                raise DeviceError(FaultCode.TIMEOUT, f"card still in the printer after {self.card_timeout:.0f}s")
+            time.sleep(self.poll_interval)
+
+    def _explained(self, exc: DeviceError) -> DeviceError:
+        """A NACK's code is coarse (T is any mechanical error, R any ribbon trouble): where the
+        status read names the cause (cleaning due, cover, feeder, ribbon out, jam), report it."""
+        if not exc.fault.detail.startswith("NACK"):
+            return exc
+        try:
+            status = self.status()
+        except DeviceError:
+            return exc
+        cause = next((f for f in status.faults if f.code in _SPECIFIC), None)
+        return DeviceError(Fault(cause.code, f"{exc.fault.detail}; status: {cause.detail}")) if cause else exc
+
+    def _spoiled(self, exc: DeviceError) -> DeviceError:
+        """After a failure mid-card: ask once for the card to go to the reject box."""
+        exc = self._explained(exc)
+        try:
+            if exc.code == FaultCode.DISCONNECTED:
+                self.link.transport.close()
+            answer = self.link.ask("Ser", timeout=min(self.link.timeout, 2.0))
+            outcome = "spoiled card sent to the reject box" if answer.ok else \
+                f"spoiled card left in the printer ({answer.text.strip() or 'refused'})"
+        except DeviceError as reject_error:
+            outcome = f"spoiled card left in the printer ({reject_error.code.value})"
+        log.warning("card print failed: %s; %s", exc.fault.code.value, outcome)
+        detail = "; ".join(part for part in (exc.fault.detail, outcome) if part)
+        return DeviceError(Fault(exc.fault.code, detail))
+
+    def close(self) -> None:
+        self.link.transport.close()
+        if self._sim_link is not None:
+            self._sim_link.stop()
+            self._sim_link = None
+
+
+_SPECIFIC = (FaultCode.COVER_OPEN, FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT, FaultCode.NEEDS_CLEANING,
+             FaultCode.MEDIA_JAM)
+
+
+def _state_for(fault: Fault) -> DeviceState:
+    return DeviceState.OFFLINE if fault.code == FaultCode.TIMEOUT else DeviceState.UNKNOWN
+
+
+def test_card_pages(today: _dt.date | None = None) -> list[np.ndarray]:
+    """Front and back of the test card, as 648 x 1016 RGB arrays. No personal data."""
+    today = today or _dt.date.today()
+    front = Image.new("RGB", (CARD_WIDTH, CARD_HEIGHT), "white")
+    draw = ImageDraw.Draw(front)
+    title, small = ImageFont.load_default(64), ImageFont.load_default(32)
+    draw.text((60, 50), "KARTU UJI / TEST CARD", fill="black", font=title)
+    bars = ["#00ffff", "#ff00ff", "#ffff00", "#ff0000", "#00ff00", "#0000ff", "#000000"]
+    bar_width = (CARD_WIDTH - 120) // len(bars)
+    for index, colour in enumerate(bars):
+        draw.rectangle((60 + index * bar_width, 180, 60 + (index + 1) * bar_width - 8, 380), fill=colour)
+    ramp = np.linspace(255, 0, CARD_WIDTH - 120).astype(np.uint8)
+    front.paste(Image.fromarray(np.repeat(np.stack([ramp] * 3, axis=-1)[None], 80, axis=0)), (60, 410))
+    draw.text((60, 530), f"Tanggal / Date: {today.isoformat()}", fill="black", font=small)
+    back = Image.new("RGB", (CARD_WIDTH, CARD_HEIGHT), "white")
+    draw = ImageDraw.Draw(back)
+    draw.text((60, 60), "Sisi belakang / Back side", fill="black", font=title)
+    draw.rectangle((60, 200, CARD_WIDTH - 60, 400), outline="black", width=6)
+    back.paste(Image.fromarray(np.repeat(np.stack([ramp] * 3, axis=-1)[None], 80, axis=0)), (60, 450))
+    return [np.asarray(front), np.asarray(back)]
