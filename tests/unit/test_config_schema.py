@@ -1,0 +1,89 @@
+"""config/settings-schema.json (what the dinas side can check before pushing) and
+kiosk.config.Settings (what the kiosk enforces) must agree, and every key must be documented."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from kiosk.config import ConfigError, Settings, hash_technician_pin
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((REPO / "config" / "settings-schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+CASES = [
+    {},
+    {"enabled_kinds": ["KK"]},
+    {"enabled_kinds": []},
+    {"enabled_kinds": ["KK", "KK"]},
+    {"enabled_kinds": ["SIM"]},
+    {"enabled_kinds": "KK"},
+    {"opening_hours": {"mon": "08:00-16:00", "sun": "closed"}},
+    {"opening_hours": {"fri": "08:00-11:30, 13:00-16:00"}},
+    {"opening_hours": {"fri": "08:00-11:30,13:00-16:00"}},
+    {"opening_hours": {"mon": "8:00-16:00"}},
+    {"opening_hours": {"mon": "Closed"}},
+    {"opening_hours": {"mon": " 08:00-16:00"}},
+    {"opening_hours": {"monday": "08:00-16:00"}},
+    {"opening_hours": {"mon": 8}},
+    {"opening_hours": "08:00-16:00"},
+    {"maintenance_mode": True},
+    {"maintenance_mode": "yes"},
+    {"idle_timeout_s": 30},
+    {"idle_timeout_s": 600},
+    {"idle_timeout_s": 29},
+    {"idle_timeout_s": 601},
+    {"idle_timeout_s": 90.5},
+    {"idle_timeout_s": True},
+    {"announcement": "Libur nasional 25 Desember"},
+    {"announcement": 5},
+    {"help_url": ""},
+    {"help_url": "https://disdukcapil.example.go.id/adm"},
+    {"help_url": "ftp://x"},
+    {"cards_low": 0},
+    {"cards_low": -1},
+    {"receipt_low": 10001},
+    {"language": "en"},
+    {"language": "EN"},
+    {"technician_pin_hash": "123456"},
+    {"technician_pin_hash": hash_technician_pin("135790")},
+    {"timezone": "Asia/Makassar"},
+    {"colour": "red"},
+]
+
+
+def python_accepts(settings: dict) -> bool:
+    try:
+        Settings.from_mapping(settings)
+    except ConfigError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("settings", CASES, ids=lambda c: json.dumps(c)[:50])
+def test_the_schema_and_the_kiosk_agree(settings: dict) -> None:
+    assert VALIDATOR.is_valid(settings) == python_accepts(settings)
+
+
+def test_the_shipped_settings_validate() -> None:
+    for name in ("kiosk.example.toml", "kiosk.demo.toml"):
+        settings = tomllib.loads((REPO / "config" / name).read_text())["settings"]
+        VALIDATOR.validate(settings)
+        Settings.from_mapping(settings)
+    VALIDATOR.validate(Settings().as_dict())
+
+
+def test_every_setting_is_in_the_schema_and_documented() -> None:
+    fields = {f.name for f in dataclasses.fields(Settings)}
+    assert fields == set(SCHEMA["properties"])
+    docs = (REPO / "docs" / "CONFIGURATION.md").read_text()
+    example = (REPO / "config" / "kiosk.example.toml").read_text()
+    for key in fields:
+        assert f"`{key}`" in docs, f"{key} is not documented in docs/CONFIGURATION.md"
+        assert key in example, f"{key} is not in config/kiosk.example.toml"
