@@ -1,0 +1,78 @@
+"""`KioskRuntime`: the kiosk core assembled from its configuration.
+
+    runtime = KioskRuntime.from_config(load_config(path))
+    runtime.start()          # devices up, crash recovery, outbox running, engine accepting
+    runtime.engine           # the SessionEngine the UI (or the headless command) drives
+    runtime.stop()
+
+Used by `adm-kiosk session`, the demo and the UI, so all three run the same core.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from .devices_runtime import DeviceBoard
+from .journal import Journal
+from .orchestrator import PrintOrchestrator
+from .outbox import Outbox, post_with
+from .recovery import Settlement, recover
+from .session import SessionEngine
+
+log = logging.getLogger(__name__)
+
+JOURNAL_NAME = "journal.sqlite"
+
+
+class KioskRuntime:
+    def __init__(self, cfg, client, devices: DeviceBoard, journal: Journal, *,
+                 outbox_base_delay: float = 1.0) -> None:
+        self.cfg = cfg
+        self.client = client
+        self.devices = devices
+        self.journal = journal
+        self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
+        self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
+        self.engine: SessionEngine | None = None
+        self.recovered: list[Settlement] = []
+        self.final_outbox_depth: int | None = None
+        self._stopped = False
+
+    @classmethod
+    def from_config(cls, cfg, **options) -> KioskRuntime:
+        from .dinas_client import DinasClient
+
+        state_dir = Path(cfg.kiosk.state_dir)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        journal = Journal(state_dir / JOURNAL_NAME)
+        return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal, **options)
+
+    def start(self, *, device_timeout: float = 15.0) -> SessionEngine:
+        """Devices first (recovery needs the card counters), then settle what a crash left,
+        then deliver events, then accept citizens."""
+        self.devices.start()
+        self.devices.refresh(device_timeout)
+        self.recovered = recover(self.journal, self.devices, self.outbox)
+        self.outbox.start()
+        self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.cfg.settings,
+                                    kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place)
+        return self.engine
+
+    def stop(self, *, flush_timeout: float = 0.0) -> None:
+        """Stop accepting, give the outbox `flush_timeout` seconds to empty (what is left is
+        delivered after the next start), then release everything. Safe to call twice."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self.engine is not None:
+            self.engine.close()
+        if flush_timeout:
+            self.outbox.flush(flush_timeout)
+        self.outbox.stop()
+        self.final_outbox_depth = self.outbox.depth()
+        self.devices.stop()
+        close = getattr(self.client, "close", None)
+        if close is not None:
+            close()
+        self.journal.close()

@@ -1,0 +1,68 @@
+"""Which documents may be printed now, and whether the kiosk can serve anyone at all.
+
+Pure functions over the device snapshots and the settings: the session engine calls them
+whenever a status or the clock changes, and the UI shows the answers. Each refusal is a
+message key so the citizen is told why (`document.unavailable.<reason>`,
+`out_of_service.<reason>`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Mapping
+
+from devices.status import DeviceStatus, absent
+
+from .session_model import Message
+
+# Which printer a document kind needs.
+PRINTER_FOR_KIND: Mapping[str, str] = {"KK": "a4_printer", "KIA": "card_printer"}
+PRINTER_ROLES = ("a4_printer", "card_printer")
+
+
+def printer_for(kind: str) -> str | None:
+    return PRINTER_FOR_KIND.get(kind)
+
+
+def document_refusal(kind: str, statuses: Mapping[str, DeviceStatus], settings,
+                     now: datetime) -> Message | None:
+    """None when a document of `kind` can be printed now, else why not."""
+    role = printer_for(kind)
+    if role is None:
+        return Message("document.unavailable.unsupported", {"kind": kind})
+    refusal = settings.refusal(kind, now)   # maintenance, kind_disabled, closed
+    if refusal is not None:
+        return Message(f"document.unavailable.{refusal}", {"kind": kind})
+    status = statuses.get(role) or absent(role, "not configured")
+    if not status.usable:
+        fault = status.unusable_reason()
+        return Message("document.unavailable.printer",
+                       {"kind": kind, "role": role, "fault": fault.code.value if fault else "unknown"})
+    return None
+
+
+def available_kinds(statuses: Mapping[str, DeviceStatus], settings, now: datetime) -> tuple[str, ...]:
+    return tuple(kind for kind in PRINTER_FOR_KIND
+                 if document_refusal(kind, statuses, settings, now) is None)
+
+
+def out_of_service(statuses: Mapping[str, DeviceStatus], settings, now: datetime,
+                   required_roles: tuple[str, ...] = ()) -> Message | None:
+    """Why the kiosk cannot serve a citizen at all, or None. Maintenance and opening hours
+    come first (they are the dinas's decision), then a required printer that is down, then
+    no document kind being printable for any reason."""
+    if settings.maintenance_mode:
+        return Message("out_of_service.maintenance")
+    if not settings.is_open_at(now):
+        return Message("out_of_service.closed")
+    for role in required_roles:
+        status = statuses.get(role) or absent(role, "not configured")
+        if not status.usable:
+            fault = status.unusable_reason()
+            return Message("out_of_service.device",
+                           {"role": role, "fault": fault.code.value if fault else "unknown"})
+    if not available_kinds(statuses, settings, now):
+        if not any(settings.refusal(kind, now) is None for kind in PRINTER_FOR_KIND):
+            return Message("out_of_service.no_documents")
+        return Message("out_of_service.no_printer")
+    return None

@@ -1,0 +1,319 @@
+"""The kiosk's durable record: print jobs and their states, the outbox of events for the
+dinas, daily counters and the technician audit trail, in one SQLite file.
+
+WAL with synchronous=FULL: each transition is on disk before the next step starts, so a
+power cut leaves the journal saying exactly how far a print got. A job's state change, its
+event for the dinas and its counters are written in one transaction: the event can never
+be lost between them. No document bytes, PIN or full NIK are ever stored here.
+
+Test hook: when the environment variable ADM_KIOSK_CRASH_AT names a transition (created,
+reserved, sending, printed, failed, or delivered_printing / delivered_printed /
+delivered_failed for the outbox marking that event delivered), the process kills itself with
+SIGKILL right after that write is committed. The crash-consistency tests use it; it is inert otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+CRASH_ENV = "ADM_KIOSK_CRASH_AT"
+
+# Job states in the order a print goes through them.
+CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", "printed", "failed"
+FINAL_STATES = (PRINTED, FAILED)
+OPEN_STATES = (CREATED, RESERVED, SENDING)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    role TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    review INTEGER NOT NULL DEFAULT 0,
+    counters_before TEXT,
+    counters_after TEXT,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS job_history (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    reason TEXT,
+    at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    event_id TEXT NOT NULL UNIQUE,
+    job_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    at TEXT NOT NULL,
+    reason TEXT,
+    detail TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at REAL NOT NULL DEFAULT 0,
+    last_error TEXT,
+    delivered_at REAL,
+    outcome TEXT
+);
+CREATE TABLE IF NOT EXISTS counters (
+    day TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (day, kind, counter)
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT
+);
+"""
+
+
+def utc_iso(timestamp: float | None = None) -> str:
+    moment = datetime.fromtimestamp(time.time() if timestamp is None else timestamp, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def crash_point(transition: str) -> None:
+    """The crash-test hook: die at once, as a power cut would, right after `transition`."""
+    if os.environ.get(CRASH_ENV) == transition:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event for the dinas (`POST /kiosk/jobs/{job_id}/events`)."""
+
+    job_id: str
+    state: str                      # printing, printed, failed
+    at: str
+    reason: str | None = None
+    detail: Mapping[str, Any] | None = None
+    event_id: str = ""
+    seq: int = 0
+    attempts: int = 0
+
+    @staticmethod
+    def new(job_id: str, state: str, reason: str | None = None,
+            detail: Mapping[str, Any] | None = None) -> Event:
+        return Event(job_id=job_id, state=state, at=utc_iso(), reason=reason,
+                     detail=dict(detail) if detail else None, event_id=str(uuid.uuid4()))
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    job_id: str
+    document_id: str
+    kind: str
+    role: str
+    state: str
+    reason: str | None
+    review: bool
+    counters_before: Mapping[str, int] | None
+    counters_after: Mapping[str, int] | None
+
+
+class Journal:
+    """Thread-safe: one connection behind a lock (the writes are small and few)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                   timeout=10.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+        os.chmod(self.path, 0o600)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # --- writing ---------------------------------------------------------------------------
+    def _transaction(self) -> _Tx:
+        return _Tx(self)
+
+    def create_job(self, job_id: str, document_id: str, kind: str, role: str) -> None:
+        now = time.time()
+        with self._transaction() as db:
+            db.execute("INSERT INTO jobs (job_id, document_id, kind, role, state, created_at, updated_at)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?)", (job_id, document_id, kind, role, CREATED, now, now))
+            db.execute("INSERT INTO job_history (job_id, state, at) VALUES (?, ?, ?)", (job_id, CREATED, now))
+        crash_point(CREATED)
+
+    def transition(self, job_id: str, state: str, *, reason: str | None = None,
+                   counters_before: Mapping[str, int] | None = None,
+                   counters_after: Mapping[str, int] | None = None,
+                   review: bool = False, event: Event | None = None,
+                   count: Mapping[str, int] | None = None) -> None:
+        """Move a job on, with its outbox event and counter increments, in one transaction."""
+        now = time.time()
+        with self._transaction() as db:
+            row = db.execute("SELECT kind FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise KeyError(f"unknown job {job_id}")
+            db.execute(
+                "UPDATE jobs SET state = ?, reason = ?, review = MAX(review, ?),"
+                " counters_before = COALESCE(?, counters_before),"
+                " counters_after = COALESCE(?, counters_after), updated_at = ? WHERE job_id = ?",
+                (state, reason, int(review), _dump(counters_before), _dump(counters_after), now, job_id))
+            db.execute("INSERT INTO job_history (job_id, state, reason, at) VALUES (?, ?, ?, ?)",
+                       (job_id, state, reason, now))
+            if event is not None:
+                self._enqueue(db, event)
+            for name, amount in (count or {}).items():
+                self._count(db, row[0], name, amount)
+        crash_point(state)
+
+    def enqueue(self, event: Event) -> None:
+        with self._transaction() as db:
+            self._enqueue(db, event)
+
+    def count(self, kind: str, name: str, amount: int = 1) -> None:
+        with self._transaction() as db:
+            self._count(db, kind, name, amount)
+
+    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | None = None) -> None:
+        """A technician action (replenish, clean, test print …); never personal data."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                       (time.time(), actor, action, _dump(detail)))
+
+    @staticmethod
+    def _enqueue(db: sqlite3.Connection, event: Event) -> None:
+        db.execute("INSERT INTO outbox (event_id, job_id, state, at, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
+                   (event.event_id, event.job_id, event.state, event.at, event.reason, _dump(event.detail)))
+
+    @staticmethod
+    def _count(db: sqlite3.Connection, kind: str, name: str, amount: int) -> None:
+        day = datetime.now().strftime("%Y-%m-%d")   # the kiosk's local day, as the staff count
+        db.execute("INSERT INTO counters (day, kind, counter, value) VALUES (?, ?, ?, ?)"
+                   " ON CONFLICT (day, kind, counter) DO UPDATE SET value = value + excluded.value",
+                   (day, kind, name, amount))
+
+    # --- the outbox, for kiosk.outbox --------------------------------------------------------
+    def next_event(self) -> Event | None:
+        """The oldest undelivered event: delivery is strictly in order."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT seq, event_id, job_id, state, at, reason, detail, attempts, next_attempt_at"
+                " FROM outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT 1").fetchone()
+        if row is None:
+            return None
+        return Event(seq=row[0], event_id=row[1], job_id=row[2], state=row[3], at=row[4],
+                     reason=row[5], detail=_load(row[6]), attempts=row[7])
+
+    def next_attempt_at(self, seq: int) -> float:
+        with self._lock:
+            row = self._db.execute("SELECT next_attempt_at FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        return row[0] if row else 0.0
+
+    def mark_delivered(self, seq: int, outcome: str = "accepted") -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE outbox SET delivered_at = ?, outcome = ?, attempts = attempts + 1 WHERE seq = ?",
+                       (time.time(), outcome, seq))
+            row = db.execute("SELECT state FROM outbox WHERE seq = ?", (seq,)).fetchone()
+        crash_point(f"delivered_{row[0] if row else ''}")
+
+    def mark_attempt_failed(self, seq: int, error: str, retry_at: float) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?"
+                       " WHERE seq = ?", (error, retry_at, seq))
+
+    def outbox_depth(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+
+    def outbox_rows(self) -> list[dict[str, Any]]:
+        with self._lock:
+            cursor = self._db.execute("SELECT seq, event_id, job_id, state, reason, attempts, last_error,"
+                                      " delivered_at, outcome FROM outbox ORDER BY seq")
+            names = [c[0] for c in cursor.description]
+            return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+    # --- reading -----------------------------------------------------------------------------
+    def job(self, job_id: str) -> JobRecord | None:
+        return next(self._jobs("WHERE job_id = ?", (job_id,)), None)
+
+    def open_jobs(self) -> list[JobRecord]:
+        marks = ",".join("?" * len(OPEN_STATES))
+        return list(self._jobs(f"WHERE state IN ({marks}) ORDER BY created_at", OPEN_STATES))
+
+    def jobs(self) -> list[JobRecord]:
+        return list(self._jobs("ORDER BY created_at", ()))
+
+    def history(self, job_id: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT state FROM job_history WHERE job_id = ? ORDER BY id",
+                                    (job_id,)).fetchall()
+        return [r[0] for r in rows]
+
+    def counters(self, day: str | None = None) -> dict[str, dict[str, int]]:
+        """{kind: {name: value}} for one day (today by default)."""
+        day = day or datetime.now().strftime("%Y-%m-%d")
+        with self._lock:
+            rows = self._db.execute("SELECT kind, counter, value FROM counters WHERE day = ?", (day,)).fetchall()
+        result: dict[str, dict[str, int]] = {}
+        for kind, name, value in rows:
+            result.setdefault(kind, {})[name] = value
+        return result
+
+    def audit_trail(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
+                                    (limit,)).fetchall()
+        return [{"at": at, "actor": actor, "action": action, "detail": _load(detail)}
+                for at, actor, action, detail in rows]
+
+    def _jobs(self, where: str, args: tuple) -> Iterator[JobRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT job_id, document_id, kind, role, state, reason, review, counters_before,"
+                f" counters_after FROM jobs {where}", args).fetchall()
+        for r in rows:
+            yield JobRecord(job_id=r[0], document_id=r[1], kind=r[2], role=r[3], state=r[4], reason=r[5],
+                            review=bool(r[6]), counters_before=_load(r[7]), counters_after=_load(r[8]))
+
+
+class _Tx:
+    """BEGIN IMMEDIATE … COMMIT under the journal's lock; ROLLBACK on any error."""
+
+    def __init__(self, journal: Journal) -> None:
+        self._journal = journal
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._journal._lock.acquire()
+        self._journal._db.execute("BEGIN IMMEDIATE")
+        return self._journal._db
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._journal._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self._journal._lock.release()
+
+
+def _dump(value: Mapping[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(dict(value), sort_keys=True)
+
+
+def _load(text: str | None) -> Any:
+    return None if text is None else json.loads(text)

@@ -1,0 +1,187 @@
+"""One print, step by step (ARCHITECTURE §5): gate, fetch and verify, journal `created`,
+reserve with the dinas (`reserved`), read the printer's counters, journal `sending`, send
+through the printer's own worker thread and wait with a deadline, then `printed` or
+`failed(reason)`. Each final state and its event for the dinas are written in one journal
+transaction; the outbox delivers the event afterwards. Receipts are separate and optional.
+
+Runs on the session engine's I/O thread; device calls go through `DeviceBoard.submit` so
+they never interleave with the device's status polling.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Mapping
+
+from devices.status import DeviceError
+from printer_drivers.base import PrintJob
+
+from . import dinas_errors as de
+from .gating import document_refusal, printer_for
+from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal
+
+log = logging.getLogger(__name__)
+
+StepCallback = Callable[[str, str], None]     # (step, state): state is active, done or failed
+
+STEP_FETCHING, STEP_RESERVING, STEP_SENDING, STEP_DONE = "fetching", "reserving", "sending", "done"
+COUNTER_TIMEOUT_S = 15.0
+PRINT_DEADLINE_S: Mapping[str, float] = {"card_printer": 240.0, "a4_printer": 180.0,
+                                         "receipt_printer": 30.0}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    document_id: str
+    kind: str
+    result: str                    # printed | failed
+    reason: str | None = None      # why it failed: a fault code, a dinas error code, network …
+    job_id: str | None = None
+
+    @property
+    def printed(self) -> bool:
+        return self.result == PRINTED
+
+
+class PrintOrchestrator:
+    def __init__(self, client, journal: Journal, outbox, devices, *,
+                 deadlines: Mapping[str, float] = PRINT_DEADLINE_S) -> None:
+        self._client = client
+        self._journal = journal
+        self._outbox = outbox
+        self._devices = devices
+        self._deadlines = deadlines
+
+    def fetch(self, session_id: str, document) -> bytes:
+        """The document's verified bytes (size and sha256 checked by the client)."""
+        return self._client.download_document(session_id, document)
+
+    def print_one(self, session_id: str, document, pdf: bytes | None, settings, now: datetime,
+                  step: StepCallback) -> Outcome:
+        kind, role = document.kind, printer_for(document.kind)
+
+        def failed(reason: str, job_id: str | None = None) -> Outcome:
+            return Outcome(document.id, kind, FAILED, reason, job_id)
+
+        refusal = document_refusal(kind, self._devices.statuses(), settings, now)
+        if refusal is not None:
+            step(STEP_FETCHING, "failed")
+            return failed(refusal.key.rsplit(".", 1)[-1])
+        if pdf is None:
+            step(STEP_FETCHING, "active")
+            try:
+                pdf = self.fetch(session_id, document)
+            except de.DinasError as exc:
+                step(STEP_FETCHING, "failed")
+                return failed(_dinas_reason(exc))
+        step(STEP_FETCHING, "done")
+
+        job_id = str(uuid.uuid4())
+        step(STEP_RESERVING, "active")
+        self._journal.create_job(job_id, document.id, kind, role)
+        refused = self._reserve(session_id, job_id, document.id)
+        if refused is not None:
+            step(STEP_RESERVING, "failed")
+            return failed(refused, job_id)
+        self._journal.transition(job_id, RESERVED)
+        step(STEP_RESERVING, "done")
+
+        step(STEP_SENDING, "active")
+        try:
+            before = self._devices.submit(role, lambda: self._devices.printer(role).counters()) \
+                .result(COUNTER_TIMEOUT_S)
+        except (DeviceError, FutureTimeout, RuntimeError) as exc:
+            reason = exc.code.value if isinstance(exc, DeviceError) else "timeout"
+            self._finish_failed(job_id, reason, {"stage": "counters"})
+            step(STEP_SENDING, "failed")
+            return failed(reason, job_id)
+        self._journal.transition(job_id, SENDING, counters_before=dict(before),
+                                 event=Event.new(job_id, "printing"))
+        self._outbox.kick()
+
+        job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}")
+        future = self._devices.submit(
+            role, lambda: self._devices.printer(role).print_document(job, lambda s: step(s, "active")))
+        try:
+            result = future.result(self._deadlines.get(role, 240.0))
+        except FutureTimeout:
+            # The device thread still owns the job; nobody knows yet if it will come out.
+            self._finish_failed(job_id, "timeout", {"review": True}, review=True)
+            step(STEP_SENDING, "failed")
+            return failed("timeout", job_id)
+        except DeviceError as exc:
+            self._finish_failed(job_id, exc.code.value, {"fault": exc.fault.as_dict()},
+                                spoiled=self._card_spoiled(role, before))
+            step(STEP_SENDING, "failed")
+            return failed(exc.code.value, job_id)
+        except Exception as exc:  # noqa: BLE001 - a driver bug is a failed print, not a crash
+            log.exception("job %s: driver failed", job_id)
+            self._finish_failed(job_id, "hardware", {"error": type(exc).__name__},
+                                spoiled=self._card_spoiled(role, before))
+            step(STEP_SENDING, "failed")
+            return failed("hardware", job_id)
+        self._journal.transition(job_id, PRINTED, counters_after=dict(result.counters_after),
+                                 event=Event.new(job_id, "printed"), count={"printed": 1})
+        self._outbox.kick()
+        step(STEP_DONE, "done")
+        return Outcome(document.id, kind, PRINTED, None, job_id)
+
+    def _reserve(self, session_id: str, job_id: str, document_id: str) -> str | None:
+        """Reserve (the client retries it: it is idempotent on job_id); None on success, else
+        the reason. When the dinas may hold a reservation we could not confirm, a `failed`
+        event goes into the outbox to release it."""
+        try:
+            self._client.reserve_job(session_id, job_id, document_id)
+            return None
+        except de.DinasUnavailable:
+            self._finish_failed(job_id, "network", {"stage": "reserve"})
+            return "network"
+        except de.DinasError as exc:
+            reason = _dinas_reason(exc)
+            self._journal.transition(job_id, FAILED, reason=reason, count={"refused": 1})
+            return reason
+
+    def _finish_failed(self, job_id: str, reason: str, detail: Mapping,
+                       review: bool = False, spoiled: bool = False) -> None:
+        count = {"failed": 1}
+        if spoiled:
+            count["cards_spoiled"] = 1
+        self._journal.transition(job_id, FAILED, reason=reason, review=review, count=count,
+                                 event=Event.new(job_id, "failed", reason, detail))
+        self._outbox.kick()
+
+    def _card_spoiled(self, role: str, before: Mapping[str, int]) -> bool:
+        """After a failed card print: did a blank card go into the printer?"""
+        if "cards_inserted" not in before:
+            return False
+        try:
+            after = self._devices.submit(role, lambda: self._devices.printer(role).counters()) \
+                .result(COUNTER_TIMEOUT_S)
+        except Exception:  # noqa: BLE001 - unknown is not spoiled; recovery and review handle it
+            return False
+        return after.get("cards_inserted", 0) > before["cards_inserted"]
+
+    def print_receipt(self, receipt) -> bool:
+        """Print one receipt if the receipt printer is usable; False otherwise (the UI then
+        shows the help QR instead)."""
+        role = "receipt_printer"
+        status = self._devices.statuses().get(role)
+        if status is None or not status.usable:
+            return False
+        try:
+            self._devices.submit(role, lambda: self._devices.printer(role).print_receipt(receipt)) \
+                .result(self._deadlines.get(role, 30.0))
+        except Exception as exc:  # noqa: BLE001 - a receipt is a courtesy; its failure is no refusal
+            log.warning("receipt not printed: %s", type(exc).__name__)
+            return False
+        return True
+
+
+def _dinas_reason(exc: Exception) -> str:
+    if isinstance(exc, de.DinasUnavailable):
+        return "network"
+    return getattr(exc, "code", "error")

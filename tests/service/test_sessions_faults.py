@@ -1,0 +1,163 @@
+"""Faults at each step of a print: the citizen gets the right outcome, the dinas the right
+events, and no card is spent twice. The network faults go through `FaultyNetwork`, a real
+HTTP hop in front of the reference server that drops chosen requests."""
+
+import pytest
+
+from kiosk.app import KioskRuntime
+from kiosk.config import load_config
+from kiosk.session_headless import ViewWaiter, run_headless_session
+from kiosk.session_model import Screen
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import FaultyNetwork, citizen_with, write_kiosk_config
+
+RESERVE = r"/sessions/[^/]+/jobs$"
+DOWNLOAD = r"/documents/"
+EVENTS = r"/events$"
+
+
+@pytest.fixture
+def network(reference_server):
+    hop = FaultyNetwork(reference_server.url)
+    yield hop
+    hop.close()
+
+
+@pytest.fixture
+def kiosk(reference_server, network, tmp_path):
+    runtimes = []
+
+    def start(directory="kiosk", **options):
+        path = write_kiosk_config(reference_server, tmp_path / directory, dinas_url=network.url, **options)
+        runtime = KioskRuntime.from_config(load_config(path), outbox_base_delay=0.05)
+        runtime.start()
+        runtimes.append(runtime)
+        return runtime
+    yield start
+    for runtime in runtimes:
+        runtime.stop()
+
+
+def dinas_jobs(server, citizen):
+    ids = [d["id"] for d in citizen["documents"]]
+    marks = ",".join("?" * len(ids))
+    return server.query(f"SELECT j.state, d.kind FROM jobs j JOIN documents d ON d.id = j.document_id"
+                        f" WHERE j.document_id IN ({marks})", *ids)
+
+
+def document_status(server, citizen):
+    rows = server.query("SELECT kind, status FROM documents WHERE request_no = ?", citizen["request_no"])
+    return {r["kind"]: r["status"] for r in rows}
+
+
+def cards(runtime):
+    return runtime.devices.submit("card_printer", runtime.devices.printer("card_printer").counters).result(10)
+
+
+def test_network_down_during_fetch(reference_server, network, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    runtime = kiosk()
+    network.block(DOWNLOAD)
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert [(d.result, d.reason) for d in result.documents] == [("failed", "network")]
+    assert result.message.key == "done.some_failed"
+    assert dinas_jobs(reference_server, citizen) == [] and runtime.journal.jobs() == []
+    network.unblock()
+    assert run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
+
+
+def test_network_down_during_reserve(reference_server, network, kiosk):
+    citizen = citizen_with(reference_server, "KIA")
+    runtime = kiosk()
+    network.block(RESERVE)
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert [(d.result, d.reason) for d in result.documents] == [("failed", "network")]
+    assert cards(runtime)["cards_inserted"] == 0
+    assert runtime.outbox.flush(15)
+    # the dinas never saw the job: the release event is answered not_found and closed
+    assert [r["outcome"] for r in runtime.journal.outbox_rows()] == ["rejected:not_found"]
+    assert document_status(reference_server, citizen) == {"KIA": "ready"}
+    network.unblock()
+    assert run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
+    assert cards(runtime)["cards_inserted"] == 1
+
+
+def test_network_down_when_reporting_then_the_outbox_delivers(reference_server, network, kiosk):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    runtime = kiosk()
+    network.block(EVENTS)
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.ok                                       # the citizen has both documents
+    assert not runtime.outbox.flush(0.5) and runtime.outbox.depth() == 4
+    assert {r["state"] for r in dinas_jobs(reference_server, citizen)} == {"reserved"}
+    network.unblock()
+    assert runtime.outbox.flush(30)
+    assert {r["state"] for r in dinas_jobs(reference_server, citizen)} == {"printed"}
+    assert document_status(reference_server, citizen) == {"KK": "printed", "KIA": "printed"}
+
+
+def test_the_outbox_delivers_after_a_restart(reference_server, network, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    first = kiosk("kiosk")
+    network.block(EVENTS)
+    assert run_headless_session(first.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
+    first.stop()
+    assert first.final_outbox_depth == 2
+    network.unblock()
+    second = kiosk("kiosk")
+    assert second.outbox.flush(30)
+    assert document_status(reference_server, citizen) == {"KK": "printed"}
+
+
+def test_card_printer_fault_before_printing_makes_kia_unavailable(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    runtime = kiosk(card="faults=feeder_empty")
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    outcomes = {d.kind: (d.result, d.reason) for d in result.documents}
+    assert outcomes["KK"] == ("printed", None)
+    assert outcomes["KIA"][0] == "unavailable" and outcomes["KIA"][1] == "document.unavailable.printer"
+    assert cards(runtime)["cards_inserted"] == 0
+
+
+def test_card_printer_fault_during_printing(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KIA")
+    runtime = kiosk(card="faults=ribbon_out")
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert [(d.result, d.reason) for d in result.documents] == [("failed", "ribbon_out")]
+    assert not result.receipt_printed
+    assert runtime.outbox.flush(10)
+    assert [r["state"] for r in runtime.journal.outbox_rows()] == ["printing", "failed"]
+    assert dinas_jobs(reference_server, citizen)[0]["state"] == "failed"
+    assert document_status(reference_server, citizen) == {"KIA": "ready"}     # printable again
+    assert cards(runtime)["cards_inserted"] == 1                                # one card, not two
+    assert runtime.journal.counters()["KIA"] == {"failed": 1, "cards_spoiled": 1}
+
+
+def test_a4_fault_during_printing_keeps_the_card(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    runtime = kiosk(a4="job_fault=media-jam")
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    outcomes = {d.kind: d.result for d in result.documents}
+    assert outcomes == {"KK": "failed", "KIA": "printed"}
+    assert runtime.outbox.flush(10)
+    assert document_status(reference_server, citizen) == {"KK": "ready", "KIA": "printed"}
+
+
+def test_printed_elsewhere_while_the_citizen_looked(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    here, there = kiosk("here"), kiosk("there", kiosk_index=1)
+    views = ViewWaiter(here.engine)
+    here.engine.start()
+    here.engine.submit_nik(citizen["nik"])
+    views.wait_screen(Screen.PIN)
+    here.engine.submit_pin(citizen["pin"])
+    views.wait_screen(Screen.DOCUMENTS)
+    assert run_headless_session(there.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
+    here.engine.review()
+    views.wait_screen(Screen.CONFIRM)
+    here.engine.confirm()
+    done = views.wait_screen(Screen.DONE)
+    assert set(done.outcomes.values()) == {"failed"}
+    assert done.steps[0].message.key in ("print.failed.already_printed", "print.failed.session_expired")
+    assert here.journal.jobs()[0].reason in ("already_printed", "session_expired")
+    assert here.outbox.depth() == 0                        # a refused reservation has nothing to report

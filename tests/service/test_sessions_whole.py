@@ -1,0 +1,124 @@
+"""Whole citizen sessions against the reference dinas on loopback and the simulated printers."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from kiosk.app import KioskRuntime
+from kiosk.config import load_config
+from kiosk.session_headless import run_headless_session
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import citizen_with, write_kiosk_config
+
+
+@pytest.fixture
+def kiosk(reference_server, tmp_path):
+    runtimes = []
+
+    def start(**options):
+        runtime = KioskRuntime.from_config(load_config(write_kiosk_config(reference_server, tmp_path, **options)),
+                                           outbox_base_delay=0.05)
+        runtime.start()
+        runtimes.append(runtime)
+        return runtime
+    yield start
+    for runtime in runtimes:
+        runtime.stop()
+
+
+def job_states(server, document_ids):
+    marks = ",".join("?" * len(document_ids))
+    return server.query(f"SELECT document_id, state FROM jobs WHERE document_id IN ({marks})", *document_ids)
+
+
+@pytest.mark.parametrize("kinds", [("KK",), ("KIA",), ("KK", "KIA")])
+def test_a_citizen_prints_every_ready_document(reference_server, kiosk, tmp_path, kinds):
+    citizen = citizen_with(reference_server, *kinds)
+    runtime = kiosk()
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.ok, result
+    assert sorted(d.kind for d in result.documents) == sorted(kinds)
+    assert runtime.outbox.flush(10)
+    ids = [d["id"] for d in citizen["documents"]]
+    assert {row["state"] for row in job_states(reference_server, ids)} == {"printed"}
+    if "KK" in kinds:
+        assert list((tmp_path / "printed" / "a4_printer").glob("*.pdf"))
+    if "KIA" in kinds:
+        assert runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1
+    assert result.receipt_printed
+    # a second visit finds nothing left to print
+    again = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert not again.ok
+
+
+def test_only_the_chosen_kind_is_printed_and_the_other_stays_ready(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    runtime = kiosk()
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"], kinds=["KK"])
+    assert result.ok
+    assert {d.kind: d.result for d in result.documents} == {"KK": "printed", "KIA": "not_chosen"}
+    assert runtime.outbox.flush(10)
+    docs = reference_server.query("SELECT kind, status FROM documents WHERE request_no = ?", citizen["request_no"])
+    assert sorted((d["kind"], d["status"]) for d in docs) == [("KIA", "ready"), ("KK", "printed")]
+
+
+def test_request_number_from_the_whatsapp_qr(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    result = run_headless_session(kiosk().engine, request_no=citizen["request_no"], pin=citizen["pin"])
+    assert result.ok
+
+
+def test_wrong_pin_then_right_one(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    runtime = kiosk()
+    wrong = run_headless_session(runtime.engine, nik=citizen["nik"], pin="000000")
+    assert wrong.screen == "pin" and wrong.message.key == "pin.wrong" and wrong.message.params["attempts_left"] == 4
+    runtime.engine._slowdown = type(runtime.engine._slowdown)(base_s=0)   # skip the kiosk-side pause
+    assert run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
+
+
+def test_locked_after_five_wrong_pins(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    runtime = kiosk()
+    runtime.engine._slowdown = type(runtime.engine._slowdown)(base_s=0)
+    keys = [run_headless_session(runtime.engine, nik=citizen["nik"], pin="000000").message.key for _ in range(6)]
+    assert keys[:4] == ["pin.wrong"] * 4 and keys[5] == "pin.locked"
+    locked = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert locked.screen == "error" and locked.message.key == "pin.locked" and locked.message.params["minutes"] >= 1
+
+
+def test_expired_pin(reference_server, kiosk):
+    citizen = citizen_with(reference_server, "KK")
+    reference_server.clock.advance(8 * 24 * 3600)
+    result = run_headless_session(kiosk().engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.screen == "error" and result.message.key == "pin.expired"
+
+
+def test_the_session_command_prints_and_reports_json(reference_server, tmp_path):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    config = write_kiosk_config(reference_server, tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
+                           "--nik", citizen["nik"], "--pin", "-", "--json"], input=citizen["pin"] + "\n",
+                          capture_output=True, text=True, timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["ok"] and result["outbox_depth"] == 0
+    assert sorted(d["result"] for d in result["documents"]) == ["printed", "printed"]
+    assert citizen["nik"] not in proc.stderr and citizen["pin"] not in proc.stderr
+    # again: already printed, nothing to do, exit 1
+    again = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
+                            "--nik", citizen["nik"], "--pin", citizen["pin"]], capture_output=True, text=True,
+                           timeout=90)
+    assert again.returncode == 1
+
+
+def test_the_session_command_rejects_bad_arguments(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "none.toml"), "session",
+                           "--nik", "1", "--pin", "1", "--documents", "XYZ"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 2 and "KK, KIA" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "none.toml"), "session",
+                           "--nik", "1", "--pin", "1"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 2 and "no such configuration file" in proc.stderr
