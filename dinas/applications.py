@@ -1,0 +1,139 @@
+"""Issuing a PIN for a verified application: store it, seal its documents, tell the citizen.
+
+Stored per application: the NIK as a keyed hash (lookup) and masked (display), the masked
+name and phone, the PIN as a keyed hash, and each PDF sealed with the server key (a PDF holds
+NIKs and names in its bytes). The full name and phone exist only in the message handed to
+the notifier.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import sqlite3
+import string
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pypdfium2
+
+from . import db, settings
+from .errors import ApiError, invalid_request
+from .message import OutgoingMessage, compose
+from .notifier import Notifier, NotifierError
+from .vault import Vault, mask_name, mask_nik, mask_phone, new_pin
+
+MEDIA = {"KK": "a4", "KIA": "card"}
+# Page sizes in PDF points, either orientation, and how far off a page may be.
+PAGE_SIZES = {"KK": (595.28, 841.89), "KIA": (242.65, 153.01)}
+PAGE_TOLERANCE = 0.03
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+MAX_VALID_DAYS = 90
+DEFAULT_VALID_DAYS = 7
+PHONE = re.compile(r"(?:\+?62|0)(8\d{8,12})")
+# pdfium is not thread-safe; the threaded server reads PDFs one at a time.
+_PDFIUM = threading.Lock()
+
+
+@dataclass(frozen=True)
+class NewDocument:
+    kind: str
+    title: str
+    pdf: bytes
+
+
+@dataclass(frozen=True)
+class IssuedApplication:
+    request_no: str
+    pin: str                 # handed to the caller in memory only (the seed prints it)
+    pin_expires_at: float
+    documents: list[dict[str, Any]]
+    message: OutgoingMessage
+
+
+def normalise_phone(phone: str) -> str:
+    match = PHONE.fullmatch(re.sub(r"[\s-]", "", phone))
+    if not match:
+        raise invalid_request("phone must be an Indonesian mobile number like +6281234567890 or 081234567890")
+    return "+62" + match.group(1)
+
+
+def new_request_no(now: float) -> str:
+    day = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d")
+    alphabet = string.ascii_uppercase + string.digits
+    return f"REQ-{day}-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+def inspect_pdf(kind: str, pdf: bytes, index: int) -> int:
+    """Checks the PDF opens and its pages have the document's size; returns the page count."""
+    where = f"documents[{index}] ({kind})"
+    if not pdf.startswith(b"%PDF-"):
+        raise invalid_request(f"{where} is not a PDF")
+    if len(pdf) > MAX_DOCUMENT_BYTES:
+        raise invalid_request(f"{where} is larger than {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB")
+    with _PDFIUM:
+        try:
+            document = pypdfium2.PdfDocument(pdf)
+        except pypdfium2.PdfiumError:
+            raise invalid_request(f"{where} is not a readable PDF") from None
+        try:
+            sizes = [document[i].get_size() for i in range(len(document))]
+        finally:
+            document.close()
+    if kind == "KIA" and len(sizes) != 2:
+        raise invalid_request(f"{where} must have 2 pages (front and back), not {len(sizes)}")
+    if not sizes:
+        raise invalid_request(f"{where} has no pages")
+    expected = sorted(PAGE_SIZES[kind])
+    for number, size in enumerate(sizes, 1):
+        if any(abs(got - want) > want * PAGE_TOLERANCE for got, want in zip(sorted(size), expected)):
+            raise invalid_request(f"{where} page {number} is {size[0]:.0f}x{size[1]:.0f} pt, "
+                                  f"expected {expected[0]:.0f}x{expected[1]:.0f} pt")
+    return len(sizes)
+
+
+def issue(connection: sqlite3.Connection, vault: Vault, notifier: Notifier, now: float, *, nik: str, name: str,
+          phone: str, documents: list[NewDocument], request_no: str | None = None,
+          valid_days: int = DEFAULT_VALID_DAYS) -> IssuedApplication:
+    phone = normalise_phone(phone)
+    if not documents:
+        raise invalid_request("documents must list at least one document")
+    pages = [inspect_pdf(doc.kind, doc.pdf, i) for i, doc in enumerate(documents)]
+    request_no = request_no or new_request_no(now)
+    pin = new_pin()
+    expires_at = now + valid_days * 86400
+    stored: list[dict[str, Any]] = []
+    with db.transaction(connection):
+        if connection.execute("SELECT 1 FROM applications WHERE request_no = ?", (request_no,)).fetchone():
+            raise invalid_request(f"request_no {request_no} already exists")
+        connection.execute(
+            "INSERT INTO applications (request_no, nik_hash, nik_masked, name_masked, phone_masked, pin_hash, "
+            "pin_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (request_no, vault.nik_hash(nik), mask_nik(nik), mask_name(name), mask_phone(phone),
+             vault.pin_hash(request_no, pin), expires_at, now))
+        for position, (doc, page_count) in enumerate(zip(documents, pages)):
+            row = {"id": "doc-" + secrets.token_hex(8), "kind": doc.kind, "media": MEDIA[doc.kind],
+                   "title": doc.title, "pages": page_count, "size": len(doc.pdf),
+                   "sha256": hashlib.sha256(doc.pdf).hexdigest(), "status": "ready"}
+            connection.execute(
+                "INSERT INTO documents (id, request_no, position, kind, media, title, pages, size, sha256, sealed_pdf) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row["id"], request_no, position, doc.kind, row["media"], doc.title, page_count, row["size"],
+                 row["sha256"], vault.seal(doc.pdf)))
+            stored.append(row)
+        dinas = settings.read(connection)
+    message = compose(dinas, phone=phone, name=name, request_no=request_no, pin=pin, pin_expires_at=expires_at,
+                      kinds=[doc.kind for doc in documents])
+    try:
+        notifier.send(message)
+    except NotifierError as exc:
+        # Without the message the citizen has no PIN: keep nothing, so the admin simply retries.
+        with db.transaction(connection):
+            connection.execute("DELETE FROM documents WHERE request_no = ?", (request_no,))
+            connection.execute("DELETE FROM applications WHERE request_no = ?", (request_no,))
+        raise ApiError(502, "notifier_failed", f"the WhatsApp message was not sent ({exc}); nothing was stored") \
+            from None
+    return IssuedApplication(request_no, pin, expires_at, stored, message)

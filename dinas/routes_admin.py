@@ -1,0 +1,121 @@
+"""The dinas admin's calls: issue a PIN for an application, publish config, see the fleet."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+
+from flask import Blueprint, Response, jsonify
+
+from . import applications, config_store, db, fleet, validation as v
+from .applications import NewDocument
+from .clock import iso
+from .context import caller, connection, dinas
+from .errors import invalid_request, not_found
+from .vault import mask_nik, mask_phone
+
+admin = Blueprint("admin", __name__)
+log = logging.getLogger(__name__)
+GROUP = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TITLE = re.compile(r"(?!.*\d{16})[^\x00-\x1f]{1,120}")
+
+
+def _documents(body: dict) -> list[NewDocument]:
+    items = body.get("documents")
+    if not isinstance(items, list) or not 1 <= len(items) <= 8:
+        raise invalid_request("documents must be a list of 1 to 8 documents")
+    documents = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise invalid_request(f"documents[{index}] must be an object")
+        v.reject_unknown(item, {"kind", "title", "pdf_base64"}, f"documents[{index}]")
+        kind = v.choice(item, "kind", ("KK", "KIA"))
+        title = v.text(item, "title", pattern=TITLE, max_len=120, what="1 to 120 printable characters, no NIK")
+        encoded = v.text(item, "pdf_base64", max_len=applications.MAX_DOCUMENT_BYTES * 2)
+        try:
+            pdf = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            raise invalid_request(f"documents[{index}].pdf_base64 is not valid base64") from None
+        documents.append(NewDocument(kind, title, pdf))
+    return documents
+
+
+@admin.post("/applications")
+def create_application() -> tuple[Response, int]:
+    caller("admin")
+    body = v.json_object()
+    v.reject_unknown(body, {"nik", "name", "phone", "documents", "request_no", "valid_days"})
+    nik = v.nik(body)
+    name = v.text(body, "name", pattern=v.NAME, max_len=100, what="a name of letters, spaces and . , ' -")
+    phone = v.text(body, "phone", max_len=24)
+    request_no = v.text(body, "request_no", pattern=v.REQUEST_NO, max_len=24, required=False,
+                        what="a request number like REQ-20261122-AB12CD")
+    valid_days = v.integer(body, "valid_days", minimum=1, maximum=applications.MAX_VALID_DAYS, required=False)
+    issued = applications.issue(connection(), dinas().vault, dinas().notifier, dinas().now(), nik=nik, name=name,
+                                phone=phone, documents=_documents(body), request_no=request_no,
+                                valid_days=valid_days or applications.DEFAULT_VALID_DAYS)
+    log.info("issued %s for %s, message to %s", issued.request_no, mask_nik(nik), mask_phone(issued.message.to))
+    return jsonify({"request_no": issued.request_no, "pin_expires_at": iso(issued.pin_expires_at),
+                    "documents": issued.documents,
+                    "message": {"to": mask_phone(issued.message.to), "text": issued.message.text,
+                                "qr_payload": issued.message.qr_payload}}), 201
+
+
+def _names(target: dict, key: str) -> list[str]:
+    names = target.get(key, [])
+    if not isinstance(names, list) or len(names) > 1000 or not all(
+            isinstance(n, str) and GROUP.fullmatch(n) for n in names):
+        raise invalid_request(f"target.{key} must be a list of ids (letters, digits, . _ -)")
+    return list(dict.fromkeys(names))
+
+
+def _envelope(body: dict) -> dict:
+    envelope = body.get("envelope")
+    if not isinstance(envelope, dict):
+        raise invalid_request("envelope must be a DSSE envelope object")
+    v.reject_unknown(envelope, {"payloadType", "payload", "signatures"}, "envelope")
+    v.text(envelope, "payloadType", max_len=200)
+    payload = v.text(envelope, "payload", max_len=512 * 1024)
+    try:
+        base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise invalid_request("envelope.payload must be base64") from None
+    signatures = envelope.get("signatures")
+    if not isinstance(signatures, list) or not 1 <= len(signatures) <= 16:
+        raise invalid_request("envelope.signatures must list 1 to 16 signatures")
+    for index, signature in enumerate(signatures):
+        if not isinstance(signature, dict):
+            raise invalid_request(f"envelope.signatures[{index}] must be an object")
+        v.reject_unknown(signature, {"keyid", "sig"}, f"envelope.signatures[{index}]")
+        v.text(signature, "keyid", max_len=200)
+        v.text(signature, "sig", max_len=2000)
+    return envelope
+
+
+@admin.put("/config")
+def publish_config() -> Response:
+    caller("admin")
+    body = v.json_object()
+    v.reject_unknown(body, {"target", "envelope"})
+    target = body.get("target")
+    if not isinstance(target, dict):
+        raise invalid_request("target must be an object with kiosks and/or groups")
+    v.reject_unknown(target, {"kiosks", "groups"}, "target")
+    kiosks, groups = _names(target, "kiosks"), _names(target, "groups")
+    if not kiosks and not groups:
+        raise invalid_request("target must name at least one kiosk or group")
+    envelope = _envelope(body)
+    with db.transaction(connection()):
+        for kiosk_id in kiosks:
+            if not connection().execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone():
+                raise not_found(f"no kiosk {kiosk_id}")
+        etag = config_store.store(connection(), dinas().now(), kiosks, groups, envelope)
+    return jsonify({"etag": etag, "target": {"kiosks": kiosks, "groups": groups}})
+
+
+@admin.get("/kiosks")
+def kiosks() -> Response:
+    caller("admin")
+    return jsonify({"kiosks": fleet.listing(connection(), dinas().now())})

@@ -1,0 +1,129 @@
+"""Demo data: three invented families in Kota Bandung, their documents and PINs, three kiosks.
+
+Family 1 gets a KK only, family 2 a KIA only, family 3 a KK and a KIA. The applicant (whose
+NIK and PIN open the session) is a parent. Names are invented; NIKs are well-formed: a
+Kota Bandung region code, DDMMYY birth date (+40 on the day for women) and a serial.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from . import applications, auth, db, settings
+from .applications import NewDocument
+from .clock import Clock, iso, system_clock
+from .documents import Family, Person, kia_pdf, kk_pdf
+from .notifier import Notifier, RecordingNotifier
+from .vault import Vault, load_or_create_secret
+
+DEMO_SETTINGS = {
+    "dinas_name": "Dinas Kependudukan dan Pencatatan Sipil Kota Bandung",
+    "kiosk_locations": "Mal Pelayanan Publik Kota Bandung, kantor Kecamatan Coblong, Sukajadi dan Buahbatu",
+    "contact": "layanan pengaduan Disdukcapil (nomor demo 0800-000-000)",
+}
+DEMO_KIOSKS = (("ADM-BDG-01", "kota-bandung"), ("ADM-BDG-02", "kota-bandung"), ("ADM-BDG-03", "kecamatan"))
+OFFICIAL = ("Drs. Sutrisno Adiwijaya, M.Si.", "197203151998031004")
+
+
+def make_nik(region: str, born: date, female: bool, serial: int) -> str:
+    return f"{region}{born.day + (40 if female else 0):02d}{born:%m%y}{serial:04d}"
+
+
+def _person(region: str, serial: int, name: str, female: bool, birthplace: str, born: date, religion: str,
+            education: str, occupation: str, relationship: str, marital: str, father: str, mother: str) -> Person:
+    return Person(make_nik(region, born, female, serial), name, "PEREMPUAN" if female else "LAKI-LAKI",
+                  birthplace, born, religion, education, occupation, relationship, marital, father, mother)
+
+
+def _family(region: str, kk_serial: int, issued: date, street: str, rt_rw: str, kelurahan: str, kecamatan: str,
+            postal: str, members: list[Person]) -> Family:
+    return Family(make_nik(region, issued, False, kk_serial), street, rt_rw, kelurahan, kecamatan, "KOTA BANDUNG",
+                  "JAWA BARAT", postal, issued, tuple(members), *OFFICIAL)
+
+
+def demo_families() -> list[tuple[Family, Person, str, list[str]]]:
+    """(family, applicant, phone, documents) where documents are "KK" or a child's NIK (its KIA)."""
+    coblong, sukajadi, buahbatu = "327302", "327315", "327321"
+    hendra = _family(coblong, 3, date(2021, 10, 20), "JL. CIGADUNG RAYA NO. 17", "004/007", "CIGADUNG", "COBLONG",
+                     "40191", [
+        _person(coblong, 11, "HENDRA WIRATMAJA", False, "BANDUNG", date(1984, 3, 12), "ISLAM", "DIPLOMA IV/STRATA I",
+                "KARYAWAN SWASTA", "KEPALA KELUARGA", "KAWIN", "ASEP WIRATMAJA", "EUIS SUMARNI"),
+        _person(coblong, 12, "RINA KUSUMADEWI", True, "GARUT", date(1987, 7, 5), "ISLAM", "AKADEMI/DIPLOMA III",
+                "MENGURUS RUMAH TANGGA", "ISTRI", "KAWIN", "DADANG KUSUMA", "NINING RAHAYU"),
+        _person(coblong, 13, "DIMAS ARYA WIRATMAJA", False, "BANDUNG", date(2012, 9, 21), "ISLAM",
+                "SLTP/SEDERAJAT", "PELAJAR/MAHASISWA", "ANAK", "BELUM KAWIN", "HENDRA WIRATMAJA", "RINA KUSUMADEWI"),
+    ])
+    bayu = _family(sukajadi, 8, date(2018, 3, 2), "JL. SETRAS INDAH NO. 5", "002/011", "SUKAGALIH", "SUKAJADI",
+                   "40163", [
+        _person(sukajadi, 21, "BAYU PRASETYO NUGROHO", False, "SURABAYA", date(1989, 11, 30), "ISLAM",
+                "DIPLOMA IV/STRATA I", "WIRASWASTA", "KEPALA KELUARGA", "KAWIN", "SUGENG NUGROHO", "SRI WAHYUNI"),
+        _person(sukajadi, 22, "SEKAR AYU LESTARI", True, "MALANG", date(1991, 4, 17), "ISLAM", "SLTA/SEDERAJAT",
+                "PEDAGANG", "ISTRI", "KAWIN", "BAMBANG LESTARIO", "ENDANG PURWANTI"),
+        _person(sukajadi, 23, "AULIA PUTRI RAMADHANI", True, "BANDUNG", date(2018, 2, 14), "ISLAM",
+                "TIDAK/BELUM SEKOLAH", "BELUM/TIDAK BEKERJA", "ANAK", "BELUM KAWIN", "BAYU PRASETYO NUGROHO",
+                "SEKAR AYU LESTARI"),
+    ])
+    jonatan = _family(buahbatu, 14, date(2017, 1, 9), "JL. MARGACINTA NO. 88", "006/003", "CIJAURA", "BUAHBATU",
+                      "40287", [
+        _person(buahbatu, 31, "JONATAN HASIHOLAN SITOMPUL", False, "MEDAN", date(1980, 1, 8), "KRISTEN",
+                "DIPLOMA IV/STRATA I", "GURU", "KEPALA KELUARGA", "KAWIN", "BINSAR SITOMPUL", "ROSLINA SIREGAR"),
+        _person(buahbatu, 32, "ROSMAIDA SILALAHI", True, "TARUTUNG", date(1983, 10, 22), "KRISTEN",
+                "AKADEMI/DIPLOMA III", "PERAWAT", "ISTRI", "KAWIN", "MANGASI SILALAHI", "TIOMINA PANJAITAN"),
+        _person(buahbatu, 33, "GABRIEL SITOMPUL", False, "BANDUNG", date(2009, 6, 3), "KRISTEN", "SLTA/SEDERAJAT",
+                "PELAJAR/MAHASISWA", "ANAK", "BELUM KAWIN", "JONATAN HASIHOLAN SITOMPUL", "ROSMAIDA SILALAHI"),
+        _person(buahbatu, 34, "NATALIA SITOMPUL", True, "BANDUNG", date(2016, 12, 11), "KRISTEN",
+                "BELUM TAMAT SD/SEDERAJAT", "PELAJAR/MAHASISWA", "ANAK", "BELUM KAWIN",
+                "JONATAN HASIHOLAN SITOMPUL", "ROSMAIDA SILALAHI"),
+    ])
+    return [
+        (hendra, hendra.members[0], "+6281100000101", ["KK"]),
+        (bayu, bayu.members[1], "+6281100000202", [bayu.members[2].nik]),
+        (jonatan, jonatan.members[0], "+6281100000303", ["KK", jonatan.members[3].nik]),
+    ]
+
+
+def _documents(family: Family, wanted: list[str], dinas_name: str) -> list[NewDocument]:
+    documents = []
+    for item in wanted:
+        if item == "KK":
+            documents.append(NewDocument("KK", "Kartu Keluarga", kk_pdf(family, dinas_name)))
+        else:
+            child = next(m for m in family.members if m.nik == item)
+            first_name = child.name.split()[0].title()
+            documents.append(NewDocument("KIA", f"Kartu Identitas Anak ({first_name})",
+                                         kia_pdf(family, child, dinas_name)))
+    return documents
+
+
+def seed_demo(db_path: str, *, clock: Clock = system_clock, notifier: Notifier | None = None,
+              pin_secret: bytes | str | None = None) -> dict[str, Any]:
+    """Fills a new database with the demo; returns the tokens, kiosks and citizens (with PINs)."""
+    db_path = str(db_path)
+    db.initialise(db_path)
+    vault = Vault(pin_secret if pin_secret is not None else load_or_create_secret(db_path))
+    notifier = notifier or RecordingNotifier(db_path, vault, clock)
+    connection = db.connect(db_path)
+    try:
+        now = clock()
+        with db.transaction(connection):
+            if auth.has_admin_token(connection):
+                raise ValueError(f"{db_path} already holds data; seed a new database file")
+            settings.write(connection, **DEMO_SETTINGS)
+            admin_token = auth.issue_admin_token(connection, vault, now)
+            kiosks = [{"kiosk_id": kiosk_id, "group": group,
+                       "token": auth.add_kiosk(connection, vault, kiosk_id, group, now)}
+                      for kiosk_id, group in DEMO_KIOSKS]
+        citizens = []
+        for family, applicant, phone, wanted in demo_families():
+            issued = applications.issue(connection, vault, notifier, now, nik=applicant.nik, name=applicant.name.title(),
+                                        phone=phone, documents=_documents(family, wanted, DEMO_SETTINGS["dinas_name"]))
+            citizens.append({"nik": applicant.nik, "name": applicant.name.title(), "phone": phone, "pin": issued.pin,
+                             "request_no": issued.request_no,
+                             "pin_expires_at": iso(issued.pin_expires_at),
+                             "documents": [{"id": d["id"], "kind": d["kind"], "title": d["title"]}
+                                           for d in issued.documents]})
+    finally:
+        connection.close()
+    return {"admin_token": admin_token, "kiosks": kiosks, "citizens": citizens}
+
