@@ -85,6 +85,15 @@ def is_gone(exc: usb.core.USBError) -> bool:
             or "disconnected" in text)
 
 
+def usb_failure(exc: usb.core.USBError, where: str) -> DeviceError:
+    """A pyusb error as the status model's: a timeout, an unplugged device, or hardware."""
+    if isinstance(exc, usb.core.USBTimeoutError):
+        return DeviceTimeout(f"{where} timed out")
+    if is_gone(exc):
+        return DeviceDisconnected(f"{where}: {exc}")
+    return DeviceError(FaultCode.HARDWARE, f"{where}: {exc}")
+
+
 def find_device(address: UsbAddress, backend: Any = None) -> usb.core.Device:
     try:
         device = usb.core.find(**address.find_args(backend))
@@ -221,13 +230,11 @@ class UsbTransport(Transport):
     def _transfer(self, call, what: str):
         try:
             return call()
-        except usb.core.USBTimeoutError as exc:
-            raise DeviceTimeout(f"{self.url}: {what} timed out") from exc
         except usb.core.USBError as exc:
-            self.close()
-            if is_gone(exc):
-                raise DeviceDisconnected(f"{self.url}: {exc}") from exc
-            raise DeviceError(FaultCode.HARDWARE, f"{self.url}: {what}: {exc}") from exc
+            failure = usb_failure(exc, f"{self.url}: {what}")
+            if not isinstance(failure, DeviceTimeout):
+                self.close()
+            raise failure from exc
 
     def _require_open(self) -> usb.core.Device:
         if self._device is None:

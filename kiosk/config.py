@@ -6,18 +6,17 @@ its own (see docs/CONFIGURATION.md). Every problem is reported at load, all at o
 each, naming the file, the dotted key and what was expected; nothing is checked lazily later.
 
 Relative paths (`state_dir`, `token_file`, `ca_file`) are resolved against the folder that
-holds the config file, so a config and its token can travel together.
+holds the config file, so a config and its token can travel together. The typed readers that
+make the problem lines are kiosk/config_schema.py; this module says which keys there are.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import difflib
 import hashlib
 import hmac
 import ipaddress
-import os
 import re
 import secrets
 import tomllib
@@ -25,13 +24,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from devices.transport import DeviceUrl, parse_device_url
+
+from .config_schema import (
+    ConfigError, Table, check_timezone, check_web_url, describe, in_range, non_empty, one_of,
+    readable_file, resolve_path, strings_from,
+)
 
 DEFAULT_CONFIG_PATH = Path("/etc/adm-kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/adm-kiosk")
@@ -43,112 +47,6 @@ DEVICE_ROLES = ("card_printer", "a4_printer", "receipt_printer", "scanner")
 # Only the printers that a document depends on can be declared required; a missing receipt
 # printer or scanner never takes the kiosk out of service.
 ROLES_WITH_REQUIRED = ("card_printer", "a4_printer")
-
-
-class ConfigError(ValueError):
-    """The configuration does not validate. `problems` holds one line per problem."""
-
-    def __init__(self, problems: list[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
-
-
-# --- reading typed values out of TOML tables ------------------------------------------------
-
-def _describe(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-_KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "str": ("a string", lambda v: isinstance(v, str)),
-    "bool": ("true or false", lambda v: isinstance(v, bool)),
-    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
-    "table": ("a table", lambda v: isinstance(v, dict)),
-    "list": ("a list", lambda v: isinstance(v, list)),
-}
-
-_MISSING = object()
-
-
-class _Table:
-    """One TOML table being validated: `take` each known key, then `finish` reports the rest
-    as unknown. Problems are collected, never raised one at a time."""
-
-    def __init__(self, data: Mapping[str, Any], prefix: str, source: str, problems: list[str]) -> None:
-        self.data, self.prefix, self.source, self.problems = data, prefix, source, problems
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def problem(self, name: str, text: str) -> None:
-        self.problems.append(f"{self.source}: {self.key(name)}: {text}")
-
-    def take(self, name: str, kind: str, *, default: Any = _MISSING,
-             check: Callable[[Any], str | None] | None = None, secret: bool = False) -> Any:
-        """The value of `name`, or `default` when absent (absent without a default is a
-        problem). `check` returns an error text or None. Invalid values yield None. A
-        `secret` value is never echoed in a message (it may be a clear PIN typed by mistake)."""
-        self.seen.add(name)
-        if name not in self.data:
-            if default is _MISSING:
-                self.problem(name, f"required, expected {_KINDS[kind][0]}")
-                return None
-            return default
-        value = self.data[name]
-        expected, accepts = _KINDS[kind]
-        if not accepts(value):
-            shown = f"a value of type {type(value).__name__} (not shown)" if secret else _describe(value)
-            self.problem(name, f"expected {expected}, got {shown}")
-            return None
-        if check is not None and (error := check(value)) is not None:
-            self.problem(name, error)
-            return None
-        return float(value) if kind == "number" else value
-
-    def table(self, name: str, *, required: bool = False) -> _Table | None:
-        value = self.take(name, "table", default=_MISSING if required else None)
-        if value is None:
-            return None
-        return _Table(value, self.key(name), self.source, self.problems)
-
-    def finish(self) -> None:
-        for name in self.data:
-            if name not in self.seen:
-                close = difflib.get_close_matches(name, sorted(self.seen), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.problems.append(f"{self.source}: {self.key(name)}: unknown key{hint}")
-
-
-def _in_range(low: float, high: float) -> Callable[[Any], str | None]:
-    return lambda v: None if low <= v <= high else f"expected a value from {low} to {high}, got {v}"
-
-
-def _non_empty(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
-
-
-def _strings_from(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
-    def check(values: list) -> str | None:
-        wrong = [v for v in values if v not in allowed]
-        if wrong:
-            return f"expected a list of {', '.join(map(repr, allowed))}, got {_describe(wrong[0])}"
-        if len(set(values)) != len(values):
-            return "lists a value twice"
-        return None
-    return check
-
-
-def _one_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
-    return lambda v: None if v in allowed else f"expected one of {', '.join(map(repr, allowed))}, got {v!r}"
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -177,15 +75,6 @@ def check_dinas_url(url: str) -> str | None:
         return f"expected https:// (plain http is allowed only to a loopback host), got {url!r}"
     if parts.query or parts.fragment:
         return f"expected a base URL without ?query or #fragment, got {url!r}"
-    return None
-
-
-def _check_web_url(url: str) -> str | None:
-    if not url:
-        return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        return f"expected an http(s):// URL or an empty string, got {url!r}"
     return None
 
 
@@ -239,7 +128,7 @@ class OpeningHours:
                 for day, ranges in zip(WEEKDAYS, self.days)}
 
 
-def _opening_hours(table: _Table) -> OpeningHours:
+def _opening_hours(table: Table) -> OpeningHours:
     hours = table.table("opening_hours")
     if hours is None:
         return OpeningHours.always()
@@ -307,7 +196,7 @@ class Settings:
         """Validate a settings table (from kiosk.toml or a pushed envelope); ConfigError
         lists every problem."""
         problems: list[str] = []
-        settings = _settings(_Table(data, prefix, source, problems))
+        settings = _settings(Table(data, prefix, source, problems))
         if problems:
             raise ConfigError(problems)
         return settings
@@ -358,31 +247,23 @@ class Settings:
         return data
 
 
-def _check_timezone(name: str) -> str | None:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return f"expected an IANA time zone such as 'Asia/Jakarta', 'Asia/Makassar', 'Asia/Jayapura', got {name!r}"
-    return None
-
-
-def _settings(table: _Table) -> Settings:
+def _settings(table: Table) -> Settings:
     d = Settings()
-    kinds = table.take("enabled_kinds", "list", default=list(d.enabled_kinds), check=_strings_from(DOCUMENT_KINDS))
+    kinds = table.take("enabled_kinds", "list", default=list(d.enabled_kinds), check=strings_from(DOCUMENT_KINDS))
     values = dict(
         enabled_kinds=tuple(kinds) if kinds is not None else (),
         opening_hours=_opening_hours(table),
-        timezone=table.take("timezone", "str", default=d.timezone, check=_check_timezone) or d.timezone,
+        timezone=table.take("timezone", "str", default=d.timezone, check=check_timezone) or d.timezone,
         maintenance_mode=table.take("maintenance_mode", "bool", default=d.maintenance_mode),
-        idle_timeout_s=table.take("idle_timeout_s", "int", default=d.idle_timeout_s, check=_in_range(30, 600)),
+        idle_timeout_s=table.take("idle_timeout_s", "int", default=d.idle_timeout_s, check=in_range(30, 600)),
         announcement=table.take("announcement", "str", default=d.announcement),
         dinas_contact=table.take("dinas_contact", "str", default=d.dinas_contact),
-        help_url=table.take("help_url", "str", default=d.help_url, check=_check_web_url),
-        cards_low=table.take("cards_low", "int", default=d.cards_low, check=_in_range(0, 10000)),
-        receipt_low=table.take("receipt_low", "int", default=d.receipt_low, check=_in_range(0, 10000)),
+        help_url=table.take("help_url", "str", default=d.help_url, check=check_web_url),
+        cards_low=table.take("cards_low", "int", default=d.cards_low, check=in_range(0, 10000)),
+        receipt_low=table.take("receipt_low", "int", default=d.receipt_low, check=in_range(0, 10000)),
         technician_pin_hash=table.take("technician_pin_hash", "str", default=None, check=_check_pin_hash,
                                        secret=True),
-        language=table.take("language", "str", default=d.language, check=_one_of(LANGUAGES)),
+        language=table.take("language", "str", default=d.language, check=one_of(LANGUAGES)),
     )
     table.finish()
     return Settings(**values)
@@ -445,52 +326,31 @@ class KioskConfig:
         return self.devices.get(role)
 
 
-def _resolve(base: Path, text: str) -> Path:
-    path = Path(os.path.expanduser(text))
-    return path if path.is_absolute() else (base / path)
-
-
-def _readable_file(base: Path, what: str) -> Callable[[str], str | None]:
-    def check(text: str) -> str | None:
-        path = _resolve(base, text)
-        if not path.is_file():
-            return f"expected a path to an existing {what} file, {str(path)!r} does not exist"
-        try:
-            with path.open("rb") as handle:
-                content = handle.read(1 << 20)
-        except OSError as exc:
-            return f"expected a readable {what} file, {str(path)!r} cannot be read ({exc.strerror})"
-        if not content.strip():
-            return f"expected a non-empty {what} file, {str(path)!r} is empty"
-        return None
-    return check
-
-
-def _kiosk_section(root: _Table, base: Path) -> KioskSection | None:
+def _kiosk_section(root: Table, base: Path) -> KioskSection | None:
     table = root.table("kiosk", required=True)
     if table is None:
         return None
     kiosk_id = table.take("id", "str", check=lambda v: None if re.fullmatch(r"[A-Za-z0-9._-]{1,64}", v)
                           else f"expected letters, digits, '.', '_' or '-' (1 to 64), got {v!r}")
-    state_dir = table.take("state_dir", "str", default=str(DEFAULT_STATE_DIR), check=_non_empty)
+    state_dir = table.take("state_dir", "str", default=str(DEFAULT_STATE_DIR), check=non_empty)
     place = table.take("place", "str", default="")
-    group = table.take("group", "str", default=None, check=_non_empty)
+    group = table.take("group", "str", default=None, check=non_empty)
     table.finish()
     if kiosk_id is None or state_dir is None:
         return None
-    return KioskSection(kiosk_id, _resolve(base, state_dir), place or "", group)
+    return KioskSection(kiosk_id, resolve_path(base, state_dir), place or "", group)
 
 
-def _trusted_keys(table: _Table) -> tuple[TrustedKey, ...]:
+def _trusted_keys(table: Table) -> tuple[TrustedKey, ...]:
     entries = table.take("trusted_config_keys", "list", default=[])
     keys: list[TrustedKey] = []
     for index, entry in enumerate(entries or []):
         name = f"trusted_config_keys[{index}]"
         if not isinstance(entry, dict):
-            table.problem(name, f"expected a table {{keyid, public_key}}, got {_describe(entry)}")
+            table.problem(name, f"expected a table {{keyid, public_key}}, got {describe(entry)}")
             continue
-        item = _Table(entry, table.key(name), table.source, table.problems)
-        keyid = item.take("keyid", "str", check=_non_empty)
+        item = Table(entry, table.key(name), table.source, table.problems)
+        keyid = item.take("keyid", "str", check=non_empty)
         public_key = item.take("public_key", "str", check=_check_ed25519)
         item.finish()
         if keyid is not None and public_key is not None:
@@ -509,28 +369,28 @@ def _check_ed25519(text: str) -> str | None:
     return None
 
 
-def _dinas_section(root: _Table, base: Path) -> DinasSection | None:
+def _dinas_section(root: Table, base: Path) -> DinasSection | None:
     table = root.table("dinas", required=True)
     if table is None:
         return None
     url = table.take("url", "str", check=check_dinas_url)
-    token_file = table.take("token_file", "str", check=_readable_file(base, "token"))
-    ca_file = table.take("ca_file", "str", default=None, check=_readable_file(base, "CA bundle"))
+    token_file = table.take("token_file", "str", check=readable_file(base, "token"))
+    ca_file = table.take("ca_file", "str", default=None, check=readable_file(base, "CA bundle"))
     keys = _trusted_keys(table)
     timeouts = DinasTimeouts()
     timeout_table = table.table("timeout_s")
     if timeout_table is not None:
         timeouts = DinasTimeouts(
-            connect=timeout_table.take("connect", "number", default=timeouts.connect, check=_in_range(0.1, 60)),
-            read=timeout_table.take("read", "number", default=timeouts.read, check=_in_range(0.1, 300)),
-            download=timeout_table.take("download", "number", default=timeouts.download, check=_in_range(1, 3600)),
+            connect=timeout_table.take("connect", "number", default=timeouts.connect, check=in_range(0.1, 60)),
+            read=timeout_table.take("read", "number", default=timeouts.read, check=in_range(0.1, 300)),
+            download=timeout_table.take("download", "number", default=timeouts.download, check=in_range(1, 3600)),
         )
         timeout_table.finish()
     table.finish()
     if url is None or token_file is None or None in (timeouts.connect, timeouts.read, timeouts.download):
         return None
-    return DinasSection(url.rstrip("/"), _resolve(base, token_file),
-                        _resolve(base, ca_file) if ca_file else None, keys, timeouts)
+    return DinasSection(url.rstrip("/"), resolve_path(base, token_file),
+                        resolve_path(base, ca_file) if ca_file else None, keys, timeouts)
 
 
 def _check_device_url(url: str) -> str | None:
@@ -541,7 +401,7 @@ def _check_device_url(url: str) -> str | None:
     return None
 
 
-def _devices(root: _Table) -> dict[str, DeviceConfig]:
+def _devices(root: Table) -> dict[str, DeviceConfig]:
     table = root.table("devices")
     if table is None:
         return {}
@@ -562,7 +422,7 @@ def _devices(root: _Table) -> dict[str, DeviceConfig]:
 def parse_config(data: Mapping[str, Any], source: str, base: Path, path: Path | None = None) -> KioskConfig:
     """Validate an already parsed TOML document; relative paths resolve against `base`."""
     problems: list[str] = []
-    root = _Table(data, "", source, problems)
+    root = Table(data, "", source, problems)
     kiosk = _kiosk_section(root, base)
     dinas = _dinas_section(root, base)
     devices = _devices(root)

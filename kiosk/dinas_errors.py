@@ -20,6 +20,7 @@ class DinasError(Exception):
 
     code = "error"
     status_expected: int | None = None      # the HTTP status the contract pairs with `code`
+    extra_int: str | None = None            # the integer field the contract adds to its body
 
     def __init__(self, code: str | None = None, detail: str = "", status: int | None = None) -> None:
         self.code = code or type(self).code
@@ -29,19 +30,19 @@ class DinasError(Exception):
 
     @classmethod
     def from_reply(cls, detail: str, status: int, extra: Mapping[str, Any]) -> DinasError:
-        """Build from a contract error body; subclasses read their extra fields."""
-        return cls(cls.code, detail, status)
+        """Build from a contract error body (its `extra_int` field already checked); the
+        field becomes the keyword argument of the same name."""
+        fields = {cls.extra_int: extra[cls.extra_int]} if cls.extra_int else {}
+        return cls(cls.code, detail, status, **fields)
 
 
 class _WithRetryAfter(DinasError):
+    extra_int = "retry_after"
+
     def __init__(self, code: str | None = None, detail: str = "", status: int | None = None,
                  retry_after: int = 0) -> None:
         super().__init__(code, detail, status)
         self.retry_after = retry_after        # seconds until trying again makes sense
-
-    @classmethod
-    def from_reply(cls, detail: str, status: int, extra: Mapping[str, Any]) -> DinasError:
-        return cls(cls.code, detail, status, retry_after=extra["retry_after"])
 
 
 class InvalidRequest(DinasError):
@@ -64,15 +65,12 @@ class InvalidCredentials(DinasError):
     """Wrong PIN (or NIK/request number): `attempts_left` before the lock."""
 
     code, status_expected = "invalid_credentials", 401
+    extra_int = "attempts_left"
 
     def __init__(self, code: str | None = None, detail: str = "", status: int | None = None,
                  attempts_left: int = 0) -> None:
         super().__init__(code, detail, status)
         self.attempts_left = attempts_left
-
-    @classmethod
-    def from_reply(cls, detail: str, status: int, extra: Mapping[str, Any]) -> DinasError:
-        return cls(cls.code, detail, status, attempts_left=extra["attempts_left"])
 
 
 class Locked(_WithRetryAfter):
@@ -142,9 +140,7 @@ ERRORS_BY_CODE: Mapping[str, type[DinasError]] = {
     )
 }
 
-# The extra integer fields each code must carry (checked before `from_reply` reads them).
+# The extra integer field each code must carry (checked before `from_reply` reads it).
 EXTRA_INT_FIELDS: Mapping[str, str] = {
-    "invalid_credentials": "attempts_left",
-    "locked": "retry_after",
-    "rate_limited": "retry_after",
+    code: cls.extra_int for code, cls in ERRORS_BY_CODE.items() if cls.extra_int
 }

@@ -5,7 +5,7 @@
     printer.print_receipt(Receipt(...))                    # header, lines, QR, cut
     printer.print_test_page()                              # adm-kiosk test-print receipt
 
-URL forms and options (query parameters):
+URL forms and options (query parameters); the links are in printer_drivers/escpos_links.py:
     usb://VID:PID[?serial=SN&interface=N]    escpos.printer.Usb (pass `backend=` for tests)
     serial:///dev/ttyUSB0?baudrate=38400     escpos.printer.Serial (dsrdtr=0 to turn off DSR/DTR)
     socket://10.0.0.5:9100                   escpos.printer.Network
@@ -32,7 +32,6 @@ from __future__ import annotations
 import logging
 import re
 import socket
-import termios
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,17 +41,17 @@ from typing import Any, Iterator
 import serial
 import usb.core
 from escpos.exceptions import DeviceNotFoundError
-from escpos.printer import Dummy, Network, Serial, Usb
+from escpos.printer import Dummy
 
 from devices.sim.escpos import EscPosSimulator
 from devices.sim.serve import PtyLink
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
 from devices.transport import parse_device_url
-from devices.usb import UsbAddress, bulk_endpoints, detach_kernel_driver, is_gone, prepare_interface, \
-    read_string
+from devices.usb import UsbAddress, usb_failure
 
 from .base import STEP_CUTTING, STEP_SENDING, Printer, PrintJob, PrintResult, ProgressCallback
+from .escpos_links import EscposLink, NetworkLink, SerialLink, UsbLink
 
 log = logging.getLogger(__name__)
 
@@ -201,118 +200,6 @@ def decode_status(printer: int, offline_cause: int, error_cause: int, paper: int
                         faults=tuple(faults), capabilities=capabilities or {})
 
 
-# --- python-escpos's classes, with the timeouts a kiosk needs ---------------------------------
-
-class _KioskUsb(Usb):
-    """escpos.printer.Usb that detaches the kernel driver on any backend, takes its
-    endpoints from the descriptors, and reads with a timeout."""
-
-    def __init__(self, address: UsbAddress, backend: Any, write_timeout: float, profile: str) -> None:
-        super().__init__(usb_args=address.find_args(backend), timeout=max(1, int(write_timeout * 1000)),
-                         profile=profile)
-        self._interface = address.interface
-        self.in_ep_descriptor: Any = None
-
-    def _check_driver(self) -> None:
-        detach_kernel_driver(self.device, self._interface)
-
-    def _configure_usb(self) -> None:
-        out_ep, in_ep = bulk_endpoints(prepare_interface(self.device, self._interface))
-        self.out_ep = out_ep.bEndpointAddress
-        if in_ep is None:
-            raise DeviceError(FaultCode.HARDWARE, "receipt printer has no bulk IN endpoint for status")
-        self.in_ep, self.in_ep_descriptor = in_ep.bEndpointAddress, in_ep
-
-    def read_reply(self, timeout: float) -> bytes:
-        try:
-            packet = self.in_ep_descriptor.wMaxPacketSize or 64
-            return bytes(self.device.read(self.in_ep, packet, max(1, int(timeout * 1000))))
-        except usb.core.USBTimeoutError:
-            return b""
-
-    def discard_input(self) -> None:
-        while self.read_reply(0.001):
-            pass
-
-    def identity(self) -> dict[str, Any]:
-        return {"manufacturer": read_string(self.device, "manufacturer"),
-                "product": read_string(self.device, "product"),
-                "serial_number": read_string(self.device, "serial_number")}
-
-
-class _KioskSerial(Serial):
-    """escpos.printer.Serial with a write timeout and a read that returns what arrived."""
-
-    def __init__(self, path: str, baudrate: int, dsrdtr: bool, write_timeout: float, profile: str) -> None:
-        super().__init__(devfile=path, baudrate=baudrate, timeout=1, dsrdtr=dsrdtr, profile=profile)
-        self._write_timeout = write_timeout
-
-    def open(self, raise_not_found: bool = True) -> None:
-        super().open(raise_not_found)
-        self.device.write_timeout = self._write_timeout
-
-    def _raw(self, msg: bytes) -> None:
-        super()._raw(msg)
-        with _termios_as_serial_error():
-            self.device.flush()
-
-    def read_reply(self, timeout: float) -> bytes:
-        port = self.device
-        port.timeout = timeout
-        first = port.read(1)
-        return first + (port.read(port.in_waiting) if first and port.in_waiting else b"")
-
-    def discard_input(self) -> None:
-        with _termios_as_serial_error():
-            self.device.reset_input_buffer()
-
-    def close(self) -> None:
-        # python-escpos flushes first, which blocks on a port whose far end is gone.
-        if self._device:
-            try:
-                self._device.close()
-            except (serial.SerialException, OSError):
-                pass
-        self._device = False
-
-    def identity(self) -> dict[str, Any]:
-        return {}
-
-
-@contextmanager
-def _termios_as_serial_error() -> Iterator[None]:
-    # pyserial lets termios.error (not an OSError) out of flush() and reset_input_buffer()
-    # when the tty has gone away (EIO): the same pulled cable as any other.
-    try:
-        yield
-    except termios.error as exc:
-        raise serial.SerialException(f"tty gone: {exc}") from exc
-
-
-class _KioskNetwork(Network):
-    """escpos.printer.Network (raw TCP, port 9100) with a read that has its own timeout."""
-
-    def read_reply(self, timeout: float) -> bytes:
-        sock = self.device
-        sock.settimeout(timeout)
-        try:
-            reply = sock.recv(64)
-        except (socket.timeout, TimeoutError):
-            return b""
-        finally:
-            sock.settimeout(self.timeout)
-        if not reply:
-            raise DeviceDisconnected(f"{self.host}:{self.port}: connection closed by the printer")
-        return reply
-
-    def discard_input(self) -> None:
-        while self.read_reply(0.001):
-            pass
-
-    def identity(self) -> dict[str, Any]:
-        return {}
-
-
 # --- the driver --------------------------------------------------------------------------------
 
 class ReceiptPrinter(Printer):
@@ -329,7 +216,7 @@ class ReceiptPrinter(Printer):
         except ValueError:
             raise ValueError(f"{url}: timeout and status_timeout are seconds, e.g. timeout=5") from None
         self._backend = backend
-        self._link: _KioskUsb | _KioskSerial | _KioskNetwork | None = None
+        self._link: EscposLink | None = None
         self.simulator: EscPosSimulator | None = None
         self._sim_link: PtyLink | None = None
         if self._parsed.scheme == "sim":
@@ -343,18 +230,18 @@ class ReceiptPrinter(Printer):
             self._usb_address = UsbAddress(url)
 
     # --- connection --------------------------------------------------------------------
-    def _connect(self) -> _KioskUsb | _KioskSerial | _KioskNetwork:
+    def _connect(self) -> EscposLink:
         if self._link is not None:
             return self._link
         scheme, params = self._parsed.scheme, self._parsed.params
         if scheme == "usb":
-            link: Any = _KioskUsb(self._usb_address, self._backend, self.write_timeout, self.profile)
+            link: Any = UsbLink(self._usb_address, self._backend, self.write_timeout, self.profile)
         elif scheme == "socket":
             host, _, port = self._parsed.target.partition(":")
-            link = _KioskNetwork(host=host, port=int(port or 9100), timeout=self.write_timeout,
+            link = NetworkLink(host=host, port=int(port or 9100), timeout=self.write_timeout,
                                  profile=self.profile)
         else:
-            link = _KioskSerial(self._serial_path(), int(params.get("baudrate", 38400)),
+            link = SerialLink(self._serial_path(), int(params.get("baudrate", 38400)),
                                 params.get("dsrdtr", "1") not in ("0", "false", "no"),
                                 self.write_timeout, self.profile)
         with self._wire("open"):
@@ -402,14 +289,14 @@ class ReceiptPrinter(Printer):
             raise
         except DeviceError:
             raise
-        except (usb.core.USBTimeoutError, serial.SerialTimeoutException, socket.timeout, TimeoutError) as exc:
-            raise DeviceTimeout(f"{self.url}: {what} timed out") from exc
         except usb.core.USBError as exc:
-            self.close()
-            if is_gone(exc):
-                raise DeviceDisconnected(f"{self.url}: {what}: {exc}") from exc
-            raise DeviceError(FaultCode.HARDWARE, f"{self.url}: {what}: {exc}") from exc
-        except (DeviceNotFoundError, serial.SerialException, OSError) as exc:
+            failure = usb_failure(exc, f"{self.url}: {what}")
+            if not isinstance(failure, DeviceTimeout):
+                self.close()
+            raise failure from exc
+        except (serial.SerialTimeoutException, socket.timeout, TimeoutError) as exc:
+            raise DeviceTimeout(f"{self.url}: {what} timed out") from exc
+        except (DeviceNotFoundError, usb.core.NoBackendError, serial.SerialException, OSError) as exc:
             self.close()
             raise DeviceDisconnected(f"{self.url}: {what}: {str(exc).splitlines()[0]}") from exc
 
