@@ -22,7 +22,7 @@ from printer_drivers.base import PrintJob
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
-from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal
+from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal, crash_point
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +124,7 @@ class PrintOrchestrator:
                                 spoiled=self._card_spoiled(role, before))
             step(STEP_SENDING, "failed")
             return failed("hardware", job_id)
+        crash_point("sent")     # test hook: the print is out, `printed` not yet journaled
         self._journal.transition(job_id, PRINTED, counters_after=dict(result.counters_after),
                                  event=Event.new(job_id, "printed"), count={"printed": 1})
         self._outbox.kick()
