@@ -9,7 +9,9 @@ be lost between them. No document bytes, PIN or full NIK are ever stored here.
 Test hook: when the environment variable ADM_KIOSK_CRASH_AT names a transition (created,
 reserved, sending, printed, failed, or delivered_printing / delivered_printed /
 delivered_failed for the outbox marking that event delivered), the process kills itself with
-SIGKILL right after that write is committed. The crash-consistency tests use it; it is inert otherwise.
+SIGKILL right after that write is committed; `sent` (in the orchestrator) kills it after the
+printer finished but before `printed` is written. The crash-consistency tests use it; it is
+inert otherwise.
 """
 
 from __future__ import annotations
