@@ -8,9 +8,20 @@ workers are up. The rules, per journal state of the job:
   not_found, which closes the event), so the citizen can print the document again.
 - `sending`, card printer: the counters read just before sending are compared with the
   printer's now. Same `cards_inserted`: no card was taken, settled as above. More: a card
-  went through, so the job is settled `printed` (with a review flag): reporting it failed
-  would let the same card be printed twice. Counters unreadable: `failed(interrupted)`
-  flagged for review.
+  was taken; where is it now?
+  - out of the printer (at once, or within a short grace, for a card that was already on
+    its way out): it went through, so the job is settled `printed` (with a review flag):
+    reporting it failed would let the same card be printed twice.
+  - still inside after the grace: the printer stopped mid-card when the kiosk died, so no
+    finished card came out. The card is sent to the reject box (`reject_card()`), the
+    automatic reject goes into the audit trail, and the job is settled `failed(interrupted)`
+    for review with a spoiled card counted: the document is printable again. The reject
+    comes before the settlement so that a crash in between leaves the job open with no card
+    inside, which the next start settles `printed` for review: never a second card. A
+    printer that refuses the reject (a jam, the cover open) keeps reporting the card as a
+    fault, so no card is offered until a technician clears it; the job is settled the same.
+  - the printer cannot say (no such query, or no answer): `printed` for review, as above.
+  Counters unreadable: `failed(interrupted)` flagged for review.
 - `sending`, any other printer (A4 keeps no counters we can trust): `failed(interrupted)`
   flagged for the dinas to review, since a page may have come out.
 
@@ -20,15 +31,22 @@ Every settlement writes its event into the outbox in the same journal transactio
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Mapping
+
+from devices.status import DeviceError, FaultCode
 
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
 
 log = logging.getLogger(__name__)
 
 COUNTER_TIMEOUT_S = 15.0
+CARD_OUT_GRACE_S = 6.0      # a card already ejecting when the PC died is out within seconds
+CARD_POLL_S = 0.2
+REJECT_TIMEOUT_S = 30.0
 INTERRUPTED = "interrupted"
+AUDIT_ACTOR = "kiosk"       # automatic actions, beside the technicians' own in the audit trail
 
 
 @dataclass(frozen=True)
@@ -41,8 +59,11 @@ class Settlement:
     why: str
 
 
-def recover(journal: Journal, devices, outbox=None) -> list[Settlement]:
-    settled = [_settle(journal, devices, job) for job in journal.open_jobs()]
+def recover(journal: Journal, devices, outbox=None, *, card_grace_s: float | None = None) -> list[Settlement]:
+    """Settle every open job; `card_grace_s` (default CARD_OUT_GRACE_S) is how long a card
+    found inside the printer is given to come out before it counts as stopped mid-card."""
+    grace = CARD_OUT_GRACE_S if card_grace_s is None else card_grace_s
+    settled = [_settle(journal, devices, job, grace) for job in journal.open_jobs()]
     for s in settled:
         log.warning("recovered job %s (%s) left in %s: %s%s (%s)", s.job_id, s.kind, s.was, s.now,
                     " for review" if s.review else "", s.why)
@@ -51,7 +72,7 @@ def recover(journal: Journal, devices, outbox=None) -> list[Settlement]:
     return settled
 
 
-def _settle(journal: Journal, devices, job: JobRecord) -> Settlement:
+def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settlement:
     if job.state != SENDING:
         return _failed(journal, job, review=False, why="not sent to the printer")
     before = job.counters_before or {}
@@ -62,17 +83,73 @@ def _settle(journal: Journal, devices, job: JobRecord) -> Settlement:
         return _failed(journal, job, review=True, why="card counters could not be read")
     if now["cards_inserted"] <= before["cards_inserted"]:
         return _failed(journal, job, review=False, why="card counters unchanged: no card was taken")
+    if _card_left_inside(devices, job.role, grace):
+        return _reject_left_card(journal, devices, job, before, now)
+    return _printed(journal, job, before, now, "card counters advanced: the card went through")
+
+
+def _printed(journal: Journal, job: JobRecord, before: Mapping[str, int], now: Mapping[str, int],
+             why: str) -> Settlement:
     detail = {"recovered": True, "review": True, "counters_before": dict(before), "counters_now": dict(now)}
     journal.transition(job.job_id, PRINTED, reason="recovered", counters_after=now, review=True,
                        event=Event.new(job.job_id, "printed", None, detail), count={"printed": 1})
-    return Settlement(job.job_id, job.kind, job.state, PRINTED, True, "card counters advanced: the card went through")
+    return Settlement(job.job_id, job.kind, job.state, PRINTED, True, why)
 
 
-def _failed(journal: Journal, job: JobRecord, *, review: bool, why: str) -> Settlement:
-    detail = {"recovered": True, "review": review, "stage": job.state}
-    journal.transition(job.job_id, FAILED, reason=INTERRUPTED, review=review, count={"failed": 1},
+def _failed(journal: Journal, job: JobRecord, *, review: bool, why: str,
+            extra: Mapping[str, Any] | None = None, spoiled: bool = False) -> Settlement:
+    detail = {"recovered": True, "review": review, "stage": job.state, **(extra or {})}
+    count = {"failed": 1, "cards_spoiled": 1} if spoiled else {"failed": 1}
+    journal.transition(job.job_id, FAILED, reason=INTERRUPTED, review=review, count=count,
                        event=Event.new(job.job_id, "failed", INTERRUPTED, detail))
     return Settlement(job.job_id, job.kind, job.state, FAILED, review, why)
+
+
+def _reject_left_card(journal: Journal, devices, job: JobRecord, before: Mapping[str, int],
+                      now: Mapping[str, int]) -> Settlement:
+    counters = {"counters_before": dict(before), "counters_now": dict(now)}
+    rejected = came_out = False
+    try:
+        rejected = devices.submit(job.role, lambda: devices.printer(job.role).reject_card(REJECT_TIMEOUT_S)) \
+            .result(REJECT_TIMEOUT_S + COUNTER_TIMEOUT_S)
+        came_out = not rejected
+        outcome = "rejected" if rejected else "no card left to reject"
+    except DeviceError as exc:
+        outcome = f"refused: {exc.code.value}"
+    except Exception as exc:  # noqa: BLE001 - the printer keeps reporting the card as a fault
+        outcome = f"failed: {type(exc).__name__}"
+    journal.audit(AUDIT_ACTOR, "card_rejected", {"job_id": job.job_id, "role": job.role, "outcome": outcome,
+                                                 "why": "recovery: card left inside mid-print", **counters})
+    devices.refresh()       # gating sees the printer free again (or still faulted) at once
+    if came_out:
+        # It left between the last look and Ser: it came out, so it went through.
+        return _printed(journal, job, before, now, "the card came out late: it went through")
+    why = "the card stopped inside the printer mid-print: " + \
+        ("sent to the reject box" if rejected else f"reject {outcome}, a technician must clear it")
+    return _failed(journal, job, review=True, spoiled=True, why=why,
+                   extra={"card": "rejected" if rejected else "left_inside", **counters})
+
+
+def _card_left_inside(devices, role: str, grace: float) -> bool:
+    """True when a card is still in the printer `grace` seconds on (or is stuck there);
+    False when it is out, or when the printer cannot say (then the card is taken to have gone
+    through, which never lets it be printed twice)."""
+    printer = devices.printer(role)
+    if not callable(getattr(printer, "card_in_printer", None)) or \
+            not callable(getattr(printer, "reject_card", None)):
+        return False
+    deadline = time.monotonic() + grace
+    while True:
+        try:
+            inside = devices.submit(role, printer.card_in_printer).result(COUNTER_TIMEOUT_S)
+        except DeviceError as exc:
+            return exc.code == FaultCode.MEDIA_JAM      # stuck: no finished card came out
+        except Exception as exc:  # noqa: BLE001 - unknown: settled as gone through, for review
+            log.warning("recovery: %s card presence unreadable: %s", role, type(exc).__name__)
+            return False
+        if not inside or time.monotonic() >= deadline:
+            return inside
+        time.sleep(CARD_POLL_S)
 
 
 def _counters(devices, role: str) -> Mapping[str, int] | None:

@@ -21,6 +21,13 @@ In ACK mode (``ack=1``) actions and downloads are answered ACK or NACK + code; r
 commands still answer their value as text. A card is taken from the feeder at ``Ss``; ``Ser`` sends a card that can still move to the
 reject box. Time: ``panel_seconds`` per panel download, ``card_seconds`` from ``Se`` until
 the card is out (zero in tests).
+
+A host that goes away mid-card (crash, power cut of the PC, cable pulled) leaves the card
+where it is: inside, half printed, ``Rlr;p`` answering CARD and ``Ss`` refused (ERR CARD),
+for as long as it takes; only ``Ser`` (to the reject box, counted in ``rejected``) or a
+technician's hands take it out. A new host connection starts a fresh command stream: a
+command the old host left half sent is dropped, as a real printer's parser drops it on a
+USB reset or its receive timeout.
 """
 
 from __future__ import annotations
@@ -120,6 +127,13 @@ class EvolisSimulator(DeviceSimulator):
         with self.lock:
             if self.card == "stuck":
                 self._finish_card(rejected=True)
+
+    def reconnect(self) -> None:
+        """A host (re)connects: drop whatever the previous one left half sent and unread."""
+        with self.lock:
+            self._reader = CommandReader()
+            self.take_output()
+            super().reconnect()
 
     def load(self, cards: int | None = None, ribbon_prints: int | None = None) -> None:
         with self.lock:

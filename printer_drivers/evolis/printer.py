@@ -10,6 +10,11 @@ out. A failure after ``Ss`` spoils the card: the driver asks the printer to move
 reject box (``Ser``) — the printer refuses when it cannot (a jam, the cover open) — and
 raises `DeviceError` with the fault. It never feeds another card for the same job.
 
+A card in the printer while this driver runs no print is nobody's: a crash or power cut of
+the PC mid-card, or a reject the printer refused. `status()` reports it as a fault (nothing
+will take it out by itself) and `reject_card()` sends it to the reject box; crash recovery
+uses `card_in_printer()` and `reject_card()` to settle the job it belonged to.
+
 A ``sim:card_printer?faults=…&out=DIR`` URL starts `devices.sim.evolis.EvolisSimulator`
 in-process on a pty and talks to it through pyserial, the same path as a real serial port.
 """
@@ -36,6 +41,7 @@ from .status import ROLE, STATUS_READS, build_status, card_inside
 
 log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
+REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
 
 
 class EvolisPrinter(Printer):
@@ -52,6 +58,7 @@ class EvolisPrinter(Printer):
         self._sim_link = None
         self.link = EvolisLink(self._make_transport(url, backend), timeout)
         self._identity: dict[str, str] | None = None
+        self._card_in_hand = False          # True from `Ss` until this driver's card is out
 
     def _make_transport(self, url: str, backend: Any) -> Transport:
         parsed = parse_device_url(url)
@@ -100,7 +107,7 @@ class EvolisPrinter(Printer):
                 return absent(ROLE, str(exc))
             return DeviceStatus(ROLE, _state_for(exc.fault), faults=(exc.fault,),
                                 capabilities=self._identity or {})
-        return build_status(answers, self.capabilities(identity))
+        return build_status(answers, self.capabilities(identity), card_expected=self._card_in_hand)
 
     def counters(self) -> dict[str, int]:
         values = {}
@@ -110,6 +117,21 @@ class EvolisPrinter(Printer):
                 raise DeviceError(FaultCode.PROTOCOL_ERROR, f"Rco;{which} answered {text!r}")
             values[key] = int(text)
         return values
+
+    def card_in_printer(self) -> bool:
+        """True while a card is in the printer; raises DeviceError (media_jam) when it is stuck."""
+        return card_inside(self.link.ask("Rlr", "p"))
+
+    def reject_card(self, timeout: float | None = None) -> bool:
+        """Move a card that is in the printer to the reject box (``Ser``) and wait until the
+        printer reports no card, within `timeout` seconds (default 20, at most `card_timeout`).
+        Returns False when there was no card. Raises DeviceError when the printer refuses (a
+        jam, the cover open) or the card is still inside at the deadline."""
+        if not self.card_in_printer():
+            return False
+        self._reject(timeout)
+        log.warning("card left in the printer sent to the reject box")
+        return True
 
     # --- printing -----------------------------------------------------------------------------------
     def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
@@ -137,6 +159,13 @@ class EvolisPrinter(Printer):
                                    "compressed": self.compressed, "levels": self.levels})
 
     def _print_card(self, panels: CardPanels, report: Callable[[str], None]) -> int:
+        self._card_in_hand = True
+        try:
+            return self._feed_and_print(panels, report)
+        finally:
+            self._card_in_hand = False
+
+    def _feed_and_print(self, panels: CardPanels, report: Callable[[str], None]) -> int:
         try:
             self.link.command("Pr", panels.ribbon)
             self.link.command("Ss")                 # the printer takes a card from the feeder
@@ -165,12 +194,18 @@ class EvolisPrinter(Printer):
             sent += len(payload)
         return sent
 
-    def _wait_until_card_out(self) -> None:
-        deadline = time.monotonic() + self.card_timeout
-        while card_inside(self.link.ask("Rlr", "p")):
+    def _wait_until_card_out(self, timeout: float | None = None) -> None:
+        timeout = self.card_timeout if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        while self.card_in_printer():
             if time.monotonic() >= deadline:
-                raise DeviceError(FaultCode.TIMEOUT, f"card still in the printer after {self.card_timeout:.0f}s")
+                raise DeviceError(FaultCode.TIMEOUT, f"card still in the printer after {timeout:.1f}s")
             time.sleep(self.poll_interval)
+
+    def _reject(self, timeout: float | None = None) -> None:
+        """``Ser``, then wait until the card has left; DeviceError when refused or too slow."""
+        self.link.command("Ser", timeout=min(self.link.timeout, 2.0))
+        self._wait_until_card_out(min(self.card_timeout, REJECT_TIMEOUT_S) if timeout is None else timeout)
 
     def _explained(self, exc: DeviceError) -> DeviceError:
         """A NACK's code is coarse (T is any mechanical error, R any ribbon trouble): where the
@@ -190,11 +225,10 @@ class EvolisPrinter(Printer):
         try:
             if exc.code == FaultCode.DISCONNECTED:
                 self.link.transport.close()
-            answer = self.link.ask("Ser", timeout=min(self.link.timeout, 2.0))
-            outcome = "spoiled card sent to the reject box" if answer.ok else \
-                f"spoiled card left in the printer ({answer.text.strip() or 'refused'})"
+            self._reject()
+            outcome = "spoiled card sent to the reject box"
         except DeviceError as reject_error:
-            outcome = f"spoiled card left in the printer ({reject_error.code.value})"
+            outcome = f"spoiled card left in the printer ({reject_error.fault.detail or reject_error.code.value})"
         log.warning("card print failed: %s; %s", exc.fault.code.value, outcome)
         detail = "; ".join(part for part in (exc.fault.detail, outcome) if part)
         return DeviceError(Fault(exc.fault.code, detail))

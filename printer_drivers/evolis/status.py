@@ -27,6 +27,7 @@ STATUS_READS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 CARD_INSIDE = ("CARD", "SMART CARD", "CONTACTLESS CARD")
 NO_CARD = ("OK", "NO CARD")
+CARD_LEFT_INSIDE = "card left inside"     # the media_jam detail for a card no print is handling
 
 
 def card_inside(answer: Answer) -> bool:
@@ -40,7 +41,12 @@ def card_inside(answer: Answer) -> bool:
     raise DeviceError(FaultCode.PROTOCOL_ERROR, f"Rlr;p answered {answer.text!r}")
 
 
-def build_status(answers: Mapping[str, Answer], capabilities: Mapping[str, object]) -> DeviceStatus:
+def build_status(answers: Mapping[str, Answer], capabilities: Mapping[str, object], *,
+                 card_expected: bool = True) -> DeviceStatus:
+    """`card_expected`: the driver is printing, so a card inside is its own (busy). When it
+    runs no print (False), a card inside was left by a crash, a power cut or a refused
+    reject and nothing will take it out: media_jam ("card left inside") until it is cleared,
+    so the KIA is not offered and no next card is fed into it."""
     faults: list[Fault] = []
     supplies: list[Supply] = []
     busy = False
@@ -69,8 +75,10 @@ def build_status(answers: Mapping[str, Answer], capabilities: Mapping[str, objec
             faults.append(Fault(FaultCode.FEEDER_LOW, "Rse;m LOW"))
         supplies.append(Supply(Consumable.CARDS, level))
     if "card" in text:
-        if text["card"] in CARD_INSIDE:
+        if text["card"] in CARD_INSIDE and card_expected:
             busy = True
+        elif text["card"] in CARD_INSIDE:
+            faults.append(Fault(FaultCode.MEDIA_JAM, f"{CARD_LEFT_INSIDE} (Rlr;p {text['card']})"))
         elif text["card"] not in NO_CARD:
             unexpected("card")
     if "cleaning" in text and text["cleaning"] != "OK":

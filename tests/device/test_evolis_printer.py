@@ -10,6 +10,8 @@ from devices.status import Consumable, DeviceError, DeviceState, FaultCode, Supp
 from printer_drivers.base import PrintJob
 from printer_drivers.evolis.imaging import CardImageError, pdf_card_panels
 from printer_drivers.evolis.printer import EVOLIS_VENDOR_ID, EvolisPrinter
+from printer_drivers.evolis.protocol import Answer, download_frame, frame
+from printer_drivers.evolis.status import CARD_LEFT_INSIDE, build_status
 from tests.fixtures.evolis import kia_pdf, served  # noqa: F401
 from tests.fixtures.usb import usb_bus  # noqa: F401
 
@@ -246,3 +248,100 @@ def test_usb_hang_up_mid_download(usb_bus, kia_pdf):
         assert sim.snapshot()["cards"] == 1
     finally:
         printer.close()
+
+
+# --- a card left inside: the status fault and reject_card() ------------------------------------
+
+def leave_a_card_inside(sim, eject=False):
+    """What a host that died mid-card leaves behind: a card taken, part of its front sent
+    (and with `eject`, one already on its way out)."""
+    white_k = download_frame("k", 2, b"\x00" * 1016, True)
+    sim.feed(frame("Pr", "ymcko") + frame("Ss") + frame("Sr") + white_k + (frame("Se") if eject else b""))
+    sim.take_output()
+    assert sim.snapshot()["card"] is not None and sim.snapshot()["cards"] == 1
+
+
+def test_card_left_inside_is_a_fault_not_busy(printer_for):
+    sim = EvolisSimulator()
+    leave_a_card_inside(sim)
+    status = printer_for(sim).status()
+    assert status.state == DeviceState.USER_ERROR and not status.usable
+    [fault] = [f for f in status.faults if f.code == FaultCode.MEDIA_JAM]
+    assert CARD_LEFT_INSIDE in fault.detail
+
+
+@pytest.mark.parametrize("card, expected, state", [
+    ("CARD", True, DeviceState.BUSY), ("CONTACTLESS CARD", True, DeviceState.BUSY),
+    ("CARD", False, DeviceState.USER_ERROR), ("SMART CARD", False, DeviceState.USER_ERROR),
+    ("NO CARD", False, DeviceState.READY), ("OK", False, DeviceState.READY),
+])
+def test_status_mapping_of_a_card_inside(card, expected, state):
+    status = build_status({"card": Answer("Rlr;p", card)}, {}, card_expected=expected)
+    assert status.state == state
+    assert status.has_fault(FaultCode.MEDIA_JAM) == (state == DeviceState.USER_ERROR)
+
+
+def test_own_card_mid_print_reads_busy(printer_for, kia_pdf):
+    sim = EvolisSimulator()
+    printer = printer_for(sim)
+    seen = {}
+
+    def look(step):
+        if step == "printing_back":              # the card is inside, printing: ours
+            seen[step] = printer.status()
+    printer.print_document(job(kia_pdf), look)
+    assert seen["printing_back"].state == DeviceState.BUSY and not seen["printing_back"].faults
+    assert printer.status().state == DeviceState.READY
+
+
+def test_reject_card_moves_the_card_to_the_reject_box(printer_for, kia_pdf):
+    sim = EvolisSimulator()
+    leave_a_card_inside(sim)
+    printer = printer_for(sim)
+    assert printer.card_in_printer()
+    assert printer.reject_card() is True
+    snapshot = sim.snapshot()
+    assert snapshot["card"] is None and snapshot["rejected"] == 1
+    assert not printer.card_in_printer() and printer.status().state == DeviceState.READY
+    assert printer.reject_card() is False and sim.log.count("Ser") == 1     # nothing more to reject
+    printer.print_document(job(kia_pdf))                                      # the printer is free again
+    assert sim.snapshot()["cards"] == 2 and sim.snapshot()["rejected"] == 1
+
+
+def test_reject_card_with_nothing_inside_sends_nothing(printer_for):
+    sim = EvolisSimulator()
+    assert printer_for(sim).reject_card() is False
+    assert "Ser" not in sim.log and sim.snapshot()["rejected"] == 0
+
+
+def jammed_on_its_way_out(sim):
+    sim.inject("jam_mid_card")
+    sim.feed(frame("Se"))
+    sim.take_output()
+    assert sim.snapshot()["card"] == "stuck"
+
+
+@pytest.mark.parametrize("block, code", [
+    (lambda sim: sim.set_cover(True), FaultCode.COVER_OPEN),
+    (jammed_on_its_way_out, FaultCode.MEDIA_JAM),
+], ids=["cover_open", "jam"])
+def test_reject_card_refused_leaves_the_card_and_says_why(printer_for, block, code):
+    sim = EvolisSimulator()
+    leave_a_card_inside(sim)
+    block(sim)
+    printer = printer_for(sim)
+    with pytest.raises(DeviceError) as refused:
+        printer.reject_card()
+    assert refused.value.code == code
+    assert sim.snapshot()["card"] is not None and sim.snapshot()["rejected"] == 0
+    assert not printer.status().usable
+
+
+def test_a_new_host_connection_drops_what_the_old_host_left_half_sent(printer_for):
+    sim = EvolisSimulator()
+    leave_a_card_inside(sim)
+    half = download_frame("k", 2, b"\x00" * 1016, True)[:40]     # the host died mid-download
+    sim.feed(half)
+    printer = printer_for(sim, "socket")                         # a new connection: a fresh stream
+    assert printer.identify()["model"] == "Evolis KC200"
+    assert printer.card_in_printer() and sim.snapshot()["panels"] == 1

@@ -5,13 +5,18 @@ at socket://127.0.0.1:PORT through pyserial), so it outlives the kiosk's SIGKILL
 real card printer outlives a power cut of the PC. `adm-kiosk session` is killed
 (ADM_KIOSK_CRASH_AT) either right after `sending` is journaled, before any byte of the card
 reaches the printer, or at `sent`, after the card came out but before `printed` is
-journaled. The kiosk then starts again; recovery reads the counters over the same socket.
+journaled; or it is SIGKILLed by the test while the card is inside the printer mid-print
+(a slowed simulator, killed once it has taken some panels). The kiosk then starts again;
+recovery reads the counters, and where the card is, over the same socket.
 """
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -19,6 +24,7 @@ from devices.sim.evolis import EvolisSimulator
 from devices.sim.serve import serve_socket
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
+from kiosk import recovery
 from kiosk.journal import CRASH_ENV
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
@@ -39,13 +45,18 @@ def kiosk_config(server, directory, card_url):
     return path
 
 
-def session(config, citizen, *, crash_at=None):
+def session_command(config, citizen, crash_at=None):
     env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
     if crash_at:
         env[CRASH_ENV] = crash_at
-    return subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
-                           "--nik", citizen["nik"], "--pin", citizen["pin"], "--documents", "KIA", "--json"],
-                          env=env, capture_output=True, text=True, timeout=60)
+    command = [sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
+               "--nik", citizen["nik"], "--pin", citizen["pin"], "--documents", "KIA", "--json"]
+    return command, env
+
+
+def session(config, citizen, *, crash_at=None):
+    command, env = session_command(config, citizen, crash_at)
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
 
 
 def restart(config):
@@ -53,9 +64,12 @@ def restart(config):
     runtime = KioskRuntime.from_config(load_config(config), outbox_base_delay=0.05)
     runtime.start()
     try:
-        assert runtime.outbox.flush(20), runtime.journal.outbox_rows()
-        return runtime.recovered, runtime.journal.jobs(), runtime.journal.outbox_rows(), \
-            {job.job_id: runtime.journal.history(job.job_id) for job in runtime.journal.jobs()}
+        journal = runtime.journal
+        assert runtime.outbox.flush(20), journal.outbox_rows()
+        return SimpleNamespace(recovered=runtime.recovered, jobs=journal.jobs(), outbox=journal.outbox_rows(),
+                               history={job.job_id: journal.history(job.job_id) for job in journal.jobs()},
+                               counters=journal.counters(), audit=journal.audit_trail(),
+                               card_status=runtime.devices.statuses()["card_printer"])
     finally:
         runtime.stop()
 
@@ -87,7 +101,8 @@ def test_killed_before_the_card_is_sent_releases_the_document(reference_server, 
     assert crashed.returncode == -9, crashed.stderr[-2000:]
     assert card_count(simulator) == 0 and "Ss" not in simulator.log     # the printer never saw the card
 
-    recovered, jobs, outbox, history = restart(config)
+    after = restart(config)
+    recovered, jobs, outbox, history = after.recovered, after.jobs, after.outbox, after.history
     assert [(r.was, r.now, r.review) for r in recovered] == [("sending", "failed", False)]
     [job] = jobs
     assert (job.state, job.reason, job.review) == ("failed", "interrupted", False)
@@ -119,7 +134,8 @@ def test_killed_after_the_card_went_through_settles_it_printed(reference_server,
     assert card_count(simulator) == 1 and simulator.snapshot()["card"] is None   # the card is out
     assert len(simulator.decoded) == 1 and simulator.written                    # and it was printed
 
-    recovered, jobs, outbox, history = restart(config)
+    after = restart(config)
+    recovered, jobs, outbox, history = after.recovered, after.jobs, after.outbox, after.history
     assert [(r.was, r.now, r.review) for r in recovered] == [("sending", "printed", True)]
     [job] = jobs
     assert (job.state, job.reason, job.review) == ("printed", "recovered", True)
@@ -141,3 +157,80 @@ def test_killed_after_the_card_went_through_settles_it_printed(reference_server,
     assert card_count(simulator) == 1 and simulator.log.count("Ss") == 1
     dinas_jobs, status, _ = dinas_view(reference_server, kia)
     assert [j["state"] for j in dinas_jobs] == ["printed"] and status == "printed"
+
+
+@pytest.fixture
+def slow_card_printer(tmp_path):
+    """The card printer taking 0.25 s a panel, so a card stays inside long enough to kill the
+    kiosk mid-print."""
+    simulator = EvolisSimulator(out_dir=tmp_path / "cards", panel_seconds=0.25)
+    with serve_socket(simulator) as link:
+        yield simulator, link.url
+
+
+def kill_mid_card(config, citizen, simulator, panels=2, timeout=60.0):
+    """Run a session and SIGKILL it once the printer has taken `panels` of the card."""
+    command, env = session_command(config, citizen)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    try:
+        while simulator.snapshot()["panels"] < panels:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "the card printer never got the card's panels"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stderr.close()
+
+
+def finished_cards(tmp_path):
+    return sorted(p.name for p in (tmp_path / "cards").glob("card-*-front.png") if "-rejected" not in p.name)
+
+
+def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_server, tmp_path,
+                                                                    slow_card_printer, monkeypatch):
+    simulator, url = slow_card_printer
+    monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)     # the card is not moving: no need to wait 6 s
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    config = kiosk_config(reference_server, tmp_path, url)
+
+    kill_mid_card(config, citizen, simulator)
+    held = simulator.snapshot()
+    assert held["card"] == "in" and held["cards"] == 1 and held["rejected"] == 0    # half printed, inside
+    assert 2 <= held["panels"] < 7 and "Se" not in simulator.log
+
+    after = restart(config)
+    assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "failed", True)]
+    snapshot = simulator.snapshot()
+    assert snapshot["rejected"] == 1 and snapshot["card"] is None and simulator.log.count("Ser") == 1
+    assert after.card_status.usable                       # the printer is free for the next card
+    [job] = after.jobs
+    assert (job.state, job.reason, job.review) == ("failed", "interrupted", True)
+    assert after.history[job.job_id] == ["created", "reserved", "sending", "failed"]
+    assert after.counters["KIA"] == {"failed": 1, "cards_spoiled": 1}
+    [audit] = after.audit
+    assert (audit["actor"], audit["action"]) == ("kiosk", "card_rejected")
+    assert audit["detail"]["job_id"] == job.job_id and audit["detail"]["outcome"] == "rejected"
+    assert [(r["state"], r["outcome"]) for r in after.outbox] == [("printing", "accepted"), ("failed", "accepted")]
+    dinas_jobs, status, events = dinas_view(reference_server, kia)
+    assert [j["state"] for j in dinas_jobs] == ["failed"] and status == "ready"     # printable again
+    assert [(e["state"], e["reason"]) for e in events] == [("printing", None), ("failed", "interrupted")]
+    detail = json.loads(events[-1]["detail"])
+    assert (detail["recovered"], detail["review"], detail["card"]) == (True, True, "rejected")
+    assert finished_cards(tmp_path) == []                 # no finished card came out
+
+    # the next session prints the KIA with exactly one more card, and nothing twice
+    again = session(config, citizen)
+    assert again.returncode == 0, again.stdout + again.stderr[-2000:]
+    assert kia_outcome(again)["result"] == "printed"
+    snapshot = simulator.snapshot()
+    assert (snapshot["cards"], snapshot["rejected"], snapshot["card"]) == (2, 1, None)
+    assert simulator.log.count("Ss") == 2 and simulator.log.count("Se") == 1
+    assert finished_cards(tmp_path) == ["card-0002-front.png"]
+    dinas_jobs, status, _ = dinas_view(reference_server, kia)
+    assert [j["state"] for j in dinas_jobs] == ["failed", "printed"] and status == "printed"

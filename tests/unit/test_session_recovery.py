@@ -1,7 +1,13 @@
-from devices.status import DeviceState
+import pytest
+
+from devices.sim.evolis import EvolisSimulator
+from devices.sim.serve import serve_pty
+from devices.status import DeviceState, FaultCode
 from kiosk.devices_runtime import DeviceBoard
 from kiosk.journal import Journal
 from kiosk.recovery import recover
+from printer_drivers.evolis.printer import EvolisPrinter
+from printer_drivers.evolis.protocol import download_frame, frame
 from tests.fixtures.kiosk import MemoryPrinter
 
 
@@ -73,3 +79,83 @@ def test_finished_jobs_are_left_alone(tmp_path):
         assert recover(journal, board) == []
     finally:
         board.stop()
+
+
+# --- a card taken: the real driver and simulator say where it is now ---------------------------
+
+FAST = {"timeout": 1.0, "poll_interval": 0.01, "card_timeout": 5.0}
+
+
+@pytest.fixture
+def evolis_board():
+    """evolis_board(sim) -> a DeviceBoard with EvolisPrinter on the simulator over a pty."""
+    opened = []
+
+    def make(sim):
+        context = serve_pty(sim)
+        link = context.__enter__()
+        board = DeviceBoard({"card_printer": EvolisPrinter(link.url, **FAST)}).start()
+        opened.append((board, context))
+        return board
+    yield make
+    for board, context in opened:
+        board.stop()
+        context.__exit__(None, None, None)
+
+
+def card_left_by_a_crash(eject=False, **options):
+    """A simulator as a kiosk that died mid-card leaves it: the card taken (counter 1), part
+    of the front sent; with `eject`, the card was already on its way out."""
+    sim = EvolisSimulator(**options)
+    white_k = download_frame("k", 2, b"\x00" * 1016, True)
+    sim.feed(frame("Pr", "ymcko") + frame("Ss") + frame("Sr") + white_k + (frame("Se") if eject else b""))
+    sim.take_output()
+    return sim
+
+
+def recover_card_job(tmp_path, board, grace=0.3):
+    journal = journal_with(tmp_path, "sending", before={"cards_inserted": 0, "panels_printed": 0})
+    [result] = recover(journal, board, card_grace_s=grace)
+    return journal, result
+
+
+def test_card_stopped_mid_print_is_rejected_and_the_document_released(tmp_path, evolis_board):
+    sim = card_left_by_a_crash()
+    board = evolis_board(sim)
+    assert board.refresh()["card_printer"].has_fault(FaultCode.MEDIA_JAM)       # not offered meanwhile
+    journal, result = recover_card_job(tmp_path, board)
+    assert (result.now, result.review) == ("failed", True) and "reject box" in result.why
+    assert sim.snapshot()["card"] is None and sim.snapshot()["rejected"] == 1 and sim.log.count("Ser") == 1
+    job = journal.job("job")
+    assert (job.state, job.reason, job.review) == ("failed", "interrupted", True)
+    assert events(journal) == [("failed", "interrupted")]
+    assert journal.counters()["KIA"] == {"failed": 1, "cards_spoiled": 1}
+    [audit] = journal.audit_trail()
+    assert (audit["actor"], audit["action"], audit["detail"]["outcome"]) == ("kiosk", "card_rejected", "rejected")
+    assert audit["detail"]["job_id"] == "job" and audit["detail"]["counters_now"]["cards_inserted"] == 1
+    assert board.statuses()["card_printer"].state == DeviceState.READY         # free for the next card
+
+
+def test_card_ejecting_slowly_is_waited_for_and_settled_printed(tmp_path, evolis_board):
+    sim = card_left_by_a_crash(eject=True, card_seconds=0.5)
+    board = evolis_board(sim)
+    journal, result = recover_card_job(tmp_path, board, grace=3.0)
+    assert (result.now, result.review) == ("printed", True)
+    assert sim.snapshot()["rejected"] == 0 and "Ser" not in sim.log and len(sim.decoded) == 1
+    assert journal.counters()["KIA"] == {"printed": 1} and journal.audit_trail() == []
+
+
+@pytest.mark.parametrize("block, code", [
+    (lambda sim: sim.set_cover(True), "cover_open"),
+    (lambda sim: (sim.inject("jam_mid_card"), sim.feed(frame("Se")), sim.take_output()), "media_jam"),
+], ids=["cover_open", "jam"])
+def test_card_the_printer_will_not_reject_stays_a_fault(tmp_path, evolis_board, block, code):
+    sim = card_left_by_a_crash()
+    block(sim)
+    board = evolis_board(sim)
+    journal, result = recover_card_job(tmp_path, board)
+    assert (result.now, result.review) == ("failed", True) and "technician" in result.why
+    assert sim.snapshot()["card"] is not None and sim.snapshot()["rejected"] == 0
+    assert journal.counters()["KIA"] == {"failed": 1, "cards_spoiled": 1}
+    assert journal.audit_trail()[0]["detail"]["outcome"] == f"refused: {code}"
+    assert not board.statuses()["card_printer"].usable                          # KIA stays off offer
