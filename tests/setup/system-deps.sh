@@ -15,6 +15,10 @@ packages=(
     fonts-dejavu-core                     # test pages and receipts need the full Latin set
 )
 
+# Debian's own python3 needs python3-venv for `python3 -m venv`; a python built elsewhere
+# (pyenv, the CI image) ships ensurepip and needs nothing.
+python3 -c 'import ensurepip' 2>/dev/null || packages+=(python3-venv)
+
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
