@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import subprocess
 import sys
 
 from . import demo_support as demo
+from .commands.run import window_command
 from .logging_setup import configure_logging
 
 
@@ -43,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default="demo-output", help="the demo's folder (emptied first)")
     parser.add_argument("--port", type=int, default=demo.DEFAULT_PORT, help="the dinas server's port")
     parser.add_argument("--headless-once", action="store_true", help="exit after the headless sessions")
+    parser.add_argument("--no-window", action="store_true",
+                        help="headless sessions instead of the kiosk window (the default when there is no display)")
     args = parser.parse_args(argv)
     configure_logging(logging.WARNING)
 
@@ -51,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     with demo.DinasProcess(paths, args.port) as server:
         config_path = demo.write_config(paths, seed_data, server.url)
         print(demo.describe(seed_data, paths, server.url))
+        if not (args.headless_once or args.no_window) and os.environ.get("DISPLAY"):
+            # The kiosk window (ui/): type a citizen's NIK and PIN from the list above.
+            print(f"\nThe kiosk window is open; printed cards and KKs land in {paths.printed}.")
+            window = window_command(str(config_path), windowed=True, size="1280x800")
+            return subprocess.call(window)
         print("\nA whole session for each citizen, headless, through the session engine:")
         ok = run_citizens(config_path, seed_data)
         if args.headless_once:

@@ -1,0 +1,125 @@
+"""The UI loop itself: it pings the systemd watchdog, and it never stalls while the dinas
+answers slowly (ARCHITECTURE §9: the longest UI-thread stall during a print with a 3 s-latency
+dinas stays within 50 ms). The stall test is a measurement with an assert, as the issue asks."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from tests.ui.harness import LANDSCAPE, KioskDriver  # noqa: I001 - sets Kivy's environment first
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import citizen_with
+from tests.ui.engine_double import RecordingEngine
+from tests.ui.rig import SlowLink, kiosk_ui  # noqa: F401
+from ui.audio import Guide
+from ui.watchdog import SystemdNotifier
+
+pytestmark = pytest.mark.ui
+
+STALL_BUDGET_S = 0.050
+DINAS_LATENCY_S = 3.0
+
+
+def test_the_ui_loop_says_ready_then_pings_the_watchdog(tmp_path):
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.setblocking(False)
+    engine = RecordingEngine()
+    ui = KioskDriver(engine, guide=Guide(enabled=False), notifier=SystemdNotifier(path, interval_s=0.1))
+    try:
+        def messages() -> list[str]:
+            out = []
+            while True:
+                try:
+                    out.append(sock.recv(64).decode())
+                except BlockingIOError:
+                    return out
+        seen: list[str] = []
+        ui.wait_until(lambda: seen.extend(messages()) or seen.count("WATCHDOG=1") >= 2, what="pings")
+        assert seen[0] == "READY=1", "READY once the attract screen is drawn, before any ping"
+        # A UI loop that stops turning stops the pings: that is what lets systemd restart it.
+        time.sleep(0.5)
+        messages()
+        time.sleep(0.5)
+        assert messages() == []
+        ui.step(12)
+        ui.wait_until(lambda: "WATCHDOG=1" in messages(), what="pings again")
+    finally:
+        ui.close()
+        engine.close()
+        assert "STOPPING=1" in [m for m in _drain(sock)]
+        sock.close()
+
+
+def _drain(sock) -> list[str]:
+    out = []
+    while True:
+        try:
+            out.append(sock.recv(64).decode())
+        except BlockingIOError:
+            return out
+
+
+def test_no_ui_stall_while_the_dinas_answers_slowly(reference_server, kiosk_ui, artifacts_dir):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    link = SlowLink(reference_server.url, DINAS_LATENCY_S)
+    try:
+        ui = kiosk_ui(size=LANDSCAPE, dinas_url=link.url).driver
+        ui.tap("Mulai")
+        ui.wait_for_screen("identify")
+        ui.tap_digits(citizen["nik"])
+        ui.tap("Lanjut")
+        ui.wait_for_screen("pin")
+        ui.tap_digits(citizen["pin"])
+        ui.frame_work = []
+        ui.tap("Lanjut")                                     # the dinas takes 3 s to hear it
+        ui.wait_for_screen("documents", timeout=60)
+        ui.tap("Lanjut")
+        ui.wait_for_screen("confirm")
+        ui.tap("Cetak sekarang")
+        ui.wait_for_screen("done", timeout=90)
+        work = sorted(ui.frame_work)
+        ui.frame_work = None
+    finally:
+        link.close()
+    worst = work[-1]
+    report = (f"UI frames measured: {len(work)}; per-frame UI-thread time median {work[len(work) // 2] * 1000:.1f} ms, "
+              f"p99 {work[int(len(work) * 0.99)] * 1000:.1f} ms, worst {worst * 1000:.1f} ms "
+              f"(budget {STALL_BUDGET_S * 1000:.0f} ms) with a {DINAS_LATENCY_S:.0f} s-latency dinas")
+    (artifacts_dir / "ui").mkdir(parents=True, exist_ok=True)
+    (artifacts_dir / "ui" / "stall.txt").write_text(report + "\n")
+    print(report)
+    assert len(work) > 50
+    assert worst <= STALL_BUDGET_S, report
+
+
+def test_each_new_screen_is_spoken_and_the_header_switch_silences_it(tmp_path):
+    import dataclasses
+    import shutil
+
+    from tests.ui.engine_double import ATTRACT
+    from kiosk.session_model import Screen
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is a listed Debian dependency")
+    guide = Guide(extra_args=["-w", str(tmp_path / "spoken.wav")])    # a file, not the sound card
+    engine = RecordingEngine()
+    ui = KioskDriver(engine, guide=guide, notifier=SystemdNotifier(None))
+    try:
+        ui.wait_until(lambda: guide.spoken == 1, what="the attract screen spoken")
+        assert ui.app.audio_on and "Suara: nyala" in ui.visible_texts()
+        engine.publish(dataclasses.replace(ATTRACT, screen=Screen.IDENTIFY))
+        ui.wait_until(lambda: guide.spoken == 2, what="the identify screen spoken")
+        ui.tap("Suara: nyala")
+        assert not ui.app.audio_on and "Suara: mati" in ui.visible_texts()
+        engine.publish(dataclasses.replace(ATTRACT, screen=Screen.PIN))
+        ui.wait_until(lambda: ui.screen_name() == "pin")
+        ui.step(10)
+        assert guide.spoken == 2
+    finally:
+        ui.close()
+        engine.close()

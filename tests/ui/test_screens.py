@@ -1,0 +1,212 @@
+"""Every screen in both languages and both orientations, in the real window: screenshots for
+a person to review (artifacts/ui/), and the checks a person would make on each of them."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+
+import pytest
+
+from tests.ui.harness import LANDSCAPE, PORTRAIT, KioskDriver  # noqa: I001 - Kivy environment first
+from kivy.core.window import Window
+from kivy.metrics import sp
+from kivy.uix.label import Label
+from kivy.uix.scrollview import ScrollView
+from PIL import Image, ImageDraw
+
+from tests.ui.engine_double import RecordingEngine, sample_views
+from ui.audio import Guide
+from ui.i18n import translator
+from ui.watchdog import SystemdNotifier
+from ui.widgets.buttons import BigButton
+
+pytestmark = pytest.mark.ui
+
+MIN_TARGET_PX = 15 / 25.4 * 160        # 15 mm on the densest panel we assume (160 dpi): 94.5 px
+MIN_FONT = sp(28)
+ORIENTATIONS = {"portrait": PORTRAIT, "landscape": LANDSCAPE}
+
+
+def preview_png() -> bytes:
+    image = Image.new("RGB", (297, 420), "white")
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((8, 8, 288, 412), outline="black", width=3)
+    for row in range(40, 400, 24):
+        draw.line((24, row, 270, row), fill=(60, 60, 60), width=2)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ui():
+    engine = RecordingEngine()
+    driver = KioskDriver(engine, guide=Guide(enabled=False), notifier=SystemdNotifier(None))
+    driver.engine = engine
+    yield driver
+    driver.close()
+    engine.close()
+
+
+def only_in(language: str) -> set[str]:
+    """Catalogue texts that exist in `language` and differ from the other language."""
+    catalogues = translator().catalogues
+    other = "en" if language == "id" else "id"
+    mine, theirs = catalogues[language], catalogues[other]
+    return {mine.gettext(k) for k in mine.keys() if mine.gettext(k) != theirs.gettext(k)}
+
+
+def inside_scroll(widget) -> bool:
+    node = widget.parent
+    while node is not None and node is not node.parent:
+        if isinstance(node, ScrollView):
+            return True
+        node = node.parent
+    return False
+
+
+def in_front(ui: KioskDriver, widget) -> bool:
+    """Under the open idle countdown, only the countdown can be touched."""
+    overlay = ui.app.idle_overlay
+    return overlay._window is None or widget in list(overlay.walk(restrict=True))
+
+
+def problems_on_screen(ui: KioskDriver, language: str) -> list[str]:
+    problems = []
+    foreign = only_in("en" if language == "id" else "id")
+    primaries = 0
+    for widget in ui.visible_widgets():
+        if isinstance(widget, Label) and widget.text:
+            text = widget.text
+            if "[[" in text:
+                problems.append(f"untranslated: {text!r}")
+            if text in foreign:
+                problems.append(f"other language on a {language} screen: {text!r}")
+            if widget.font_size < MIN_FONT - 0.5:
+                problems.append(f"font {widget.font_size:.0f}px < 28sp: {text!r}")
+            tw, th = widget.texture_size
+            if not inside_scroll(widget) and (tw > widget.width + 2 or th > widget.height + 2):
+                problems.append(f"clipped ({tw}x{th} in {widget.width:.0f}x{widget.height:.0f}): {text!r}")
+        if "on_release" in widget.events() and not isinstance(widget, ScrollView):
+            if widget.width < MIN_TARGET_PX or widget.height < MIN_TARGET_PX:
+                problems.append(f"touch target {widget.width:.0f}x{widget.height:.0f} px: "
+                                f"{getattr(widget, 'text', type(widget).__name__)!r}")
+        if isinstance(widget, BigButton) and widget.kind == "primary" and in_front(ui, widget):
+            primaries += 1
+    if primaries > 1:
+        problems.append(f"{primaries} primary actions")
+    return problems
+
+
+@pytest.mark.parametrize("orientation", list(ORIENTATIONS))
+def test_every_screen_in_both_languages(ui, orientation, artifacts_dir):
+    ui.resize(ORIENTATIONS[orientation])
+    assert ui.app.portrait == (orientation == "portrait")
+    problems = []
+    for language in ("id", "en"):
+        for name, view in sample_views(preview_png(), language).items():
+            ui.engine.publish(view)
+            ui.wait_until(lambda: ui.app.view == view, what=f"{name} view")
+            if name == "idle":
+                assert ui.app.idle_overlay._window is not None
+            ui.screenshot(artifacts_dir / "ui" / f"{orientation}-{language}-{name}.png")
+            problems += [f"{orientation}/{language}/{name}: {p}" for p in problems_on_screen(ui, language)]
+    ui.engine.publish(sample_views(None)["attract"])
+    ui.wait_until(lambda: ui.app.idle_overlay._window is None, what="the overlay to close")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_checks_see_a_missing_translation_and_a_small_target(ui):
+    """The screen checks above must be able to fail."""
+    from kiosk.session_model import Message
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    ui.engine.publish(dataclasses.replace(views["identify"], message=Message("no.such.key")))
+    ui.wait_until(lambda: any("[[no.such.key]]" in t for t in ui.visible_texts()), what="the mark")
+    back = ui.screen().ids.back
+    back.size_hint_x, back.width = None, 40
+    ui.step(2)
+    problems = problems_on_screen(ui, "id")
+    back.size_hint_x = 0.4
+    assert any("untranslated" in p for p in problems)
+    assert any("touch target 40x" in p for p in problems)
+
+
+def test_touches_send_commands(ui):
+    views = sample_views(preview_png())
+    ui.resize(PORTRAIT)
+    ui.engine.calls.clear()
+    ui.engine.publish(views["attract"])
+    ui.wait_until(lambda: ui.screen_name() == "attract")
+    ui.tap("Mulai")
+    ui.engine.publish(views["documents"])
+    ui.wait_until(lambda: ui.screen_name() == "documents")
+    kk_card = ui.screen()._cards["d-kk"]
+    ui.tap_widget(kk_card)
+    ui.tap_widget(ui.screen()._cards["d-kia"])      # unavailable: touching it does nothing
+    ui.tap("Lanjut")
+    ui.tap("English")
+    assert ui.engine.commands("start") == [()]
+    assert ui.engine.commands("toggle_document") == [("d-kk",)]
+    assert ui.engine.commands("review") == [()]
+    assert ui.engine.commands("set_language") == [("en",)]
+    assert ui.engine.commands("touch"), "every touch tells the engine the citizen is there"
+    ui.wait_until(lambda: "Your documents" in ui.visible_texts(), what="English")
+    ui.tap("Indonesia")
+    ui.wait_until(lambda: "Dokumen Anda" in ui.visible_texts(), what="Indonesian")
+
+
+def test_pin_is_masked_until_shown(ui):
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    ui.engine.publish(views["pin"])
+    ui.wait_until(lambda: ui.screen_name() == "pin")
+    ui.tap_digits("4711")
+    boxes = ui.screen().ids.display._boxes
+    assert [b.text for b in boxes] == [""] * 6 and [b.filled for b in boxes] == [True] * 4 + [False] * 2
+    ui.tap("Tampilkan PIN")
+    assert "".join(b.text for b in boxes) == "4711"
+    ui.tap("Sembunyikan PIN")
+    assert "".join(b.text for b in boxes) == ""
+    ui.tap("Hapus")
+    ui.tap("Ulang")
+    assert ui.screen().digits == ""
+
+
+def test_kiosk_mode_refuses_every_way_out(ui):
+    assert Window.dispatch("on_request_close") is True
+    assert Window.dispatch("on_keyboard", 27, 9, None, []) is True
+    Window.dispatch("on_keyboard", 282, 58, None, [])      # F1: Kivy's settings panel
+    ui.step(2)
+    assert ui.app._app_settings is None
+    from kivy.base import EventLoop
+    assert EventLoop.status == "started" and ui.app.root.parent is Window
+    assert Window.show_cursor is False
+    from kivy.config import Config
+    assert Config.get("kivy", "exit_on_escape") == "0"
+    assert Config.get("graphics", "allow_screensaver") == "0"
+
+
+def test_scanner_bursts_become_scans_and_a_persons_keys_stay_keys(ui):
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    ui.engine.publish(dataclasses.replace(views["identify"], message=None))
+    ui.wait_until(lambda: ui.screen_name() == "identify")
+    ui.engine.calls.clear()
+    ui.screen().clear()
+    for char in "ADM1:REQ-20261122-AB12CD":           # a scanner: one key per frame, ~16 ms apart
+        ui.press(ord(char.lower()) if char.isalpha() else ord(char), char)
+    ui.enter()
+    assert ui.engine.commands("submit_scan") == [("ADM1:REQ-20261122-AB12CD",)]
+    assert ui.screen().digits == "" and ui.engine.commands("submit_nik") == []
+    ui.press(ord("x"), "x")                            # a stray letter from a person ...
+    ui.wait_until(lambda: ui.app.keys.held == "x")
+    end = time.monotonic() + 0.6
+    while time.monotonic() < end:
+        ui.step()
+    ui.press(ord("3"), "3")                            # ... does not swallow their digits
+    assert ui.screen().digits == "3"
+    ui.press(27)                                       # Esc: swallowed, nothing happens
+    assert ui.screen_name() == "identify"

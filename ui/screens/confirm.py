@@ -1,0 +1,23 @@
+"""Confirm: the chosen documents once more, and where each will come out, before printing."""
+
+from __future__ import annotations
+
+from ..i18n import _
+from .base import KioskScreen
+
+
+class ConfirmScreen(KioskScreen):
+    def summary(self, view, language: str) -> str:
+        if view is None:
+            return ""
+        lines = [
+            _("confirm.line", language, kind=_(f"kind.{d.kind}", language), media=_(f"media.{d.media}", language))
+            for d in view.documents if d.selected and d.available
+        ]
+        return "\n".join(lines)
+
+    def hardware_key(self, key: str) -> bool:
+        if key == "enter":
+            self.commands.confirm()
+            return True
+        return False

@@ -1,0 +1,96 @@
+"""Documents: what is ready for this citizen, each with its preview, kind and whether it can
+be printed now; touching a card selects or unselects it."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from kivy.core.image import Image as CoreImage
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+
+from .base import KioskScreen
+
+
+class DocumentCard(ButtonBehavior, BoxLayout):
+    document = ObjectProperty(None)
+    selected = BooleanProperty(False)
+    available = BooleanProperty(True)
+    preview = ObjectProperty(None, allownone=True)   # a Kivy texture, or None
+
+
+class PreviewCache:
+    """Textures decoded once per document; PNG decoding is quick, but not every frame."""
+
+    def __init__(self):
+        self._textures: dict[tuple[str, int], object] = {}
+
+    def texture(self, document) -> object | None:
+        if not document.preview_png:
+            return None
+        key = (document.id, hash(document.preview_png))
+        if key not in self._textures:
+            image = CoreImage(BytesIO(document.preview_png), ext="png")
+            self._textures[key] = image.texture
+        return self._textures[key]
+
+    def clear(self) -> None:
+        self._textures.clear()
+
+
+class DocumentsScreen(KioskScreen):
+    any_selected = BooleanProperty(False)
+    holder = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._previews = PreviewCache()
+        self._cards: dict[str, DocumentCard] = {}
+
+    def warm_up(self) -> None:
+        from PIL import Image
+        png = BytesIO()
+        Image.new("RGB", (4, 4), "white").save(png, "PNG")
+        CoreImage(BytesIO(png.getvalue()), ext="png")
+        DocumentCard()
+
+    def on_view(self, _instance, view) -> None:
+        if view is None:
+            return
+        self.holder = view.holder_name_masked
+        documents = view.documents
+        self.any_selected = any(d.selected and d.available for d in documents)
+        if [d.id for d in documents] != list(self._cards):
+            self._build(documents)
+        for document in documents:
+            card = self._cards[document.id]
+            card.document = document
+            card.selected = document.selected and document.available
+            card.available = document.available
+
+    def _build(self, documents) -> None:
+        box = self.ids.cards
+        box.clear_widgets()
+        self._cards = {}
+        for document in documents:
+            card = DocumentCard(document=document, preview=self._previews.texture(document))
+            card.bind(on_release=self._toggle)
+            self._cards[document.id] = card
+            box.add_widget(card)
+
+    def _toggle(self, card: DocumentCard) -> None:
+        if card.available:
+            self.commands.toggle_document(card.document.id)
+
+    def on_leave(self, *args) -> None:
+        # The citizen's documents leave the screen with them.
+        self.ids.cards.clear_widgets()
+        self._cards = {}
+        self._previews.clear()
+
+    def hardware_key(self, key: str) -> bool:
+        if key == "enter" and self.any_selected:
+            self.commands.review()
+            return True
+        return False

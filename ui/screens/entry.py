@@ -1,0 +1,60 @@
+"""A screen whose job is a fixed number of digits typed on the keypad (NIK, PIN): one piece
+of code for the on-screen keypad and a hardware keyboard alike."""
+
+from __future__ import annotations
+
+from kivy.properties import BooleanProperty, NumericProperty, StringProperty
+
+from .base import KioskScreen
+
+
+class DigitEntryScreen(KioskScreen):
+    digits = StringProperty("")
+    length = NumericProperty(16)
+    group = NumericProperty(0)
+    title_key = StringProperty("")
+    hint_key = StringProperty("")
+    back_key = StringProperty("action.cancel")
+    secret = BooleanProperty(False)     # masked on screen unless `shown`
+    shown = BooleanProperty(False)
+
+    def add_digit(self, digit: str) -> None:
+        if len(self.digits) < self.length and not self.is_busy():
+            self.digits += digit
+
+    def delete(self) -> None:
+        self.digits = self.digits[:-1]
+
+    def clear(self) -> None:
+        self.digits = ""
+
+    def complete(self) -> bool:
+        return len(self.digits) == self.length
+
+    def is_busy(self) -> bool:
+        return bool(self.view and self.view.busy)
+
+    def submit(self) -> None:
+        if self.complete() and not self.is_busy():
+            self.send(self.digits)
+
+    def send(self, digits: str) -> None:
+        raise TypeError(f"{type(self).__name__} must say where its digits go")
+
+    def go_back(self) -> None:
+        self.commands.cancel()
+
+    def on_leave(self, *args) -> None:
+        self.digits = ""
+        self.shown = False
+
+    def hardware_key(self, key: str) -> bool:
+        if key.isdigit():
+            self.add_digit(key)
+        elif key == "backspace":
+            self.delete()
+        elif key == "enter":
+            self.submit()
+        else:
+            return False
+        return True
