@@ -8,6 +8,7 @@ import re
 
 import pytest
 import requests
+import zxingcpp
 from PIL import Image
 
 from dinas.documents import kia_pdf, kk_pdf
@@ -55,7 +56,9 @@ def test_application_issues_a_pin_and_the_whatsapp_message(reference_server):
     recorded = reference_server.messages()[-1]
     assert recorded.text == text and recorded.to == "+6281100000505" and recorded.request_no == body["request_no"]
     assert recorded.qr_png == qr_png(f"ADM1:{body['request_no']}")
-    assert Image.open(io.BytesIO(recorded.qr_png)).format == "PNG"
+    qr_image = Image.open(io.BytesIO(recorded.qr_png))
+    assert qr_image.format == "PNG"
+    assert [code.text for code in zxingcpp.read_barcodes(qr_image)] == [f"ADM1:{body['request_no']}"]
 
     session = requests.post(f"{reference_server.url}/kiosk/sessions", json={"nik": NIK, "pin": pin},
                             headers=reference_server.kiosk_headers(), timeout=TIMEOUT)

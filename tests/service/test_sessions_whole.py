@@ -48,9 +48,15 @@ def test_a_citizen_prints_every_ready_document(reference_server, kiosk, tmp_path
     if "KIA" in kinds:
         assert runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1
     assert result.receipt_printed
-    # a second visit finds nothing left to print
+    # a second visit: the dinas answers 410 pin_used, the kiosk says so and prints nothing
+    card_printer = runtime.devices.printer("card_printer")
+    receipt_sim = runtime.devices.printer("receipt_printer").simulator
+    printed_before = sorted((tmp_path / "printed").rglob("*"))
+    cards_before, cuts_before = card_printer.counters(), receipt_sim.cuts
     again = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
-    assert not again.ok
+    assert (again.screen, again.message.key, again.documents, again.receipt_printed) == ("error", "pin.used", [], False)
+    assert sorted((tmp_path / "printed").rglob("*")) == printed_before
+    assert card_printer.counters() == cards_before and receipt_sim.cuts == cuts_before
 
 
 def test_only_the_chosen_kind_is_printed_and_the_other_stays_ready(reference_server, kiosk):

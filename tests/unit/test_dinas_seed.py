@@ -8,6 +8,7 @@ import re
 
 import pypdfium2
 import pytest
+import zxingcpp
 
 from dinas import cli
 from dinas.documents import kia_pdf, kk_pdf
@@ -15,8 +16,6 @@ from dinas.seed import demo_families
 from dinas.validation import nik_is_well_formed
 
 MM = 72 / 25.4
-
-
 
 
 def run_seed(tmp_path, capsys):
@@ -87,6 +86,17 @@ def test_kk_shows_the_family_table_and_kia_the_child():
     front, back = (kia[i].get_textpage().get_text_range() for i in range(2))
     assert "KARTU IDENTITAS ANAK" in front and family.members[3].nik in front
     assert family.kk_no in back and "Disdukcapil" in back
+
+
+def test_kk_tte_qr_names_the_verification_url_of_that_kk():
+    for family, _, _, _ in demo_families():
+        document = pypdfium2.PdfDocument(kk_pdf(family, "Disdukcapil"))
+        try:
+            page = document[0].render(scale=3).to_pil()
+        finally:
+            document.close()
+        assert [code.text for code in zxingcpp.read_barcodes(page)] == \
+            [f"https://tte.dukcapil.invalid/verifikasi?kk={family.kk_no}"]
 
 
 def test_pdfs_are_deterministic():
