@@ -1,11 +1,17 @@
 """One print, step by step (ARCHITECTURE §5): gate, fetch and verify, journal `created`,
-reserve with the dinas (`reserved`), read the printer's counters, journal `sending`, send
-through the printer's own worker thread and wait with a deadline, then `printed` or
-`failed(reason)`. Each final state and its event for the dinas are written in one journal
-transaction; the outbox delivers the event afterwards. Receipts are separate and optional.
+reserve with the dinas (`reserved`), render (`Printer.prepare`), read the printer's counters,
+journal `sending`, send through the printer's own worker thread and wait with a deadline,
+then `printed` or `failed(reason)`. Each final state and its event for the dinas are written
+in one journal transaction; the outbox delivers the event afterwards. Receipts are separate
+and optional.
 
 Runs on the session engine's I/O thread; device calls go through `DeviceBoard.submit` so
-they never interleave with the device's status polling.
+they never interleave with the device's status polling. Rendering does no device I/O and runs
+here, on the I/O thread, not on the device's worker: a KIA takes ~50 ms of CPU, which would
+hold up that printer's status polls, and pdfium (not thread-safe) is then used by one thread
+only, the one that also renders the previews. A document that cannot be rendered ends as
+`failed(<DocumentUnprintable.reason>)` before `sending`: no paper or card moves, and the
+`failed` event releases the reservation.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from devices.status import DeviceError
-from printer_drivers.base import PrintJob
+from printer_drivers.base import DocumentUnprintable, PrintJob
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
@@ -91,6 +97,20 @@ class PrintOrchestrator:
         step(STEP_RESERVING, "done")
 
         step(STEP_SENDING, "active")
+        job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}")
+        try:
+            prepared = self._devices.printer(role).prepare(job)
+        except DocumentUnprintable as exc:
+            # The document's fault, not the device's: one line, no traceback, no content.
+            log.warning("job %s: %s document not printable: %s (%s)", job_id, kind, exc.reason, exc.detail)
+            self._finish_failed(job_id, exc.reason, {"stage": "prepare", "error": exc.detail[:200]})
+            step(STEP_SENDING, "failed")
+            return failed(exc.reason, job_id)
+        except Exception as exc:  # noqa: BLE001 - a renderer bug is a failed print, not a held reservation
+            log.exception("job %s: rendering failed", job_id)
+            self._finish_failed(job_id, "internal", {"stage": "prepare", "error": type(exc).__name__})
+            step(STEP_SENDING, "failed")
+            return failed("internal", job_id)
         try:
             before = self._devices.submit(role, lambda: self._devices.printer(role).counters()) \
                 .result(COUNTER_TIMEOUT_S)
@@ -103,9 +123,8 @@ class PrintOrchestrator:
                                  event=Event.new(job_id, "printing"))
         self._outbox.kick()
 
-        job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}")
         future = self._devices.submit(
-            role, lambda: self._devices.printer(role).print_document(job, lambda s: step(s, "active")))
+            role, lambda: self._devices.printer(role).print_prepared(prepared, lambda s: step(s, "active")))
         try:
             result = future.result(self._deadlines.get(role, 240.0))
         except FutureTimeout:

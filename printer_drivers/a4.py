@@ -30,7 +30,8 @@ from devices.status import (DeviceDisconnected, DeviceError, DeviceState, Device
                             DeviceTimeout, FaultCode, absent)
 from devices.transport import parse_device_url
 
-from .base import STEP_PRINTING, STEP_SENDING, Printer, PrintJob, PrintResult, ProgressCallback
+from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, PreparedJob, Printer,
+                   PrintJob, PrintResult, ProgressCallback)
 from .ipp import IppClient, IppStatusError, first, status_from_attributes
 
 log = logging.getLogger(__name__)
@@ -43,11 +44,14 @@ PRINTER_ATTRIBUTES = ("printer-state", "printer-state-reasons", "printer-state-m
 JOB_ATTRIBUTES = ("job-state", "job-state-reasons", "job-state-message",
                   "job-impressions-completed")
 
-class DocumentRejected(DeviceError):
-    """The document itself cannot be printed (not a PDF, corrupt, refused by the printer)."""
+class DocumentRejected(DocumentUnprintable, DeviceError):
+    """The document itself cannot be printed (not a PDF, corrupt, refused by the printer).
+    Found by `prepare`, it is a DocumentUnprintable; refused by the printer after sending, it
+    is also a DeviceError (command_rejected) like any other failure of the device."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(FaultCode.COMMAND_REJECTED, detail)
+    def __init__(self, detail: str, reason: str = UNREADABLE) -> None:
+        DeviceError.__init__(self, FaultCode.COMMAND_REJECTED, detail)
+        self.reason, self.detail = reason, detail
 
 
 def pdf_page_count(document: bytes) -> int:
@@ -138,9 +142,14 @@ class A4Printer(Printer):
         return status_from_attributes(attrs, self.role, self.printer_uri)
 
     # --- printing -------------------------------------------------------------------------------
-    def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
+    def prepare(self, job: PrintJob) -> PreparedJob:
+        """The PDF as it is, once it is known to open and have pages (the printer or CUPS
+        renders it). DocumentRejected otherwise."""
+        return PreparedJob(job, job.pdf, pdf_page_count(job.pdf))
+
+    def print_prepared(self, prepared: PreparedJob, progress: ProgressCallback | None = None) -> PrintResult:
         report = progress or (lambda step: None)
-        pages = pdf_page_count(job.pdf)
+        job, pages = prepared.job, prepared.pages
         before = self._read_status()
         reason = before.unusable_reason()
         if reason is not None:

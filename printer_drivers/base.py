@@ -1,16 +1,21 @@
 """What every printer driver offers the kiosk core.
 
 A driver is built from its connection URL, does blocking I/O with timeouts, and is only
-ever called from its own `devices.worker.DeviceWorker` thread. Failures are raised as
-`devices.status.DeviceError` carrying a fault code; nothing above a driver parses device
-replies.
+ever called from its own `devices.worker.DeviceWorker` thread — except `prepare`, which does
+no I/O and may run on any thread. Failures are raised as `devices.status.DeviceError`
+carrying a fault code; nothing above a driver parses device replies.
+
+A print is two steps: `prepare(job)` checks the document and renders it into what the device
+takes (pure CPU; a document that cannot be printed raises `DocumentUnprintable` before any
+paper or card moves), then `print_prepared(prepared, progress)` sends it and waits.
+`print_document(job, progress)` does both, for callers with nothing to do in between.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from devices.status import DeviceStatus
 
@@ -24,6 +29,22 @@ STEP_CUTTING = "cutting"
 
 ProgressCallback = Callable[[str], None]
 
+# Why a document cannot be printed (`DocumentUnprintable.reason`); the kiosk reports the
+# code to the dinas and shows the citizen its message (`print.failed.<reason>`).
+UNREADABLE = "unreadable"            # not a PDF, a PDF the renderer cannot open, or one with no pages
+TOO_MANY_PAGES = "too_many_pages"    # more pages than the medium takes (a card has two sides)
+UNPRINTABLE_REASONS = (UNREADABLE, TOO_MANY_PAGES)
+
+
+class DocumentUnprintable(ValueError):
+    """The document itself cannot be printed on this device: retrying will not help.
+    `detail` describes the document's fault only (never its content) and is safe to log."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
 
 @dataclass(frozen=True)
 class PrintJob:
@@ -31,6 +52,21 @@ class PrintJob:
     kind: str            # KK, KIA, TEST, ...
     pdf: bytes           # verified document bytes; held in memory only
     title: str = ""      # shown in the printer's queue; never a name or a NIK
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedJob:
+    """A job checked and rendered by `Printer.prepare`, ready for `Printer.print_prepared`.
+    `payload` is what this driver's device takes (the validated PDF, the card's encoded
+    panels, a raster stream); only the driver that made it reads it."""
+
+    job: PrintJob
+    payload: Any
+    pages: int = 0
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
 
 
 @dataclass(frozen=True)
@@ -46,15 +82,31 @@ class Printer(ABC):
     role: str = "printer"
 
     def __init__(self, url: str) -> None:
+        cls = type(self)
+        if cls.print_prepared is Printer.print_prepared and cls.print_document is Printer.print_document:
+            raise TypeError(f"{cls.__name__} must implement print_prepared (or print_document)")
         self.url = url
 
     @abstractmethod
     def status(self) -> DeviceStatus:
         """Ask the device now; never raises for a device that is merely unwell."""
 
-    @abstractmethod
+    def prepare(self, job: PrintJob) -> PreparedJob:
+        """Check the document and render it for this device. Pure CPU, no device I/O, so it
+        may run on any thread. Raises DocumentUnprintable. This default hands the bytes over
+        unchanged, for a device that takes the document as it comes."""
+        return PreparedJob(job, job.pdf)
+
+    def print_prepared(self, prepared: PreparedJob, progress: ProgressCallback | None = None) -> PrintResult:
+        """Send a prepared job and wait until the device says it is done. Raises DeviceError
+        on failure. A driver that predates `prepare` and overrides `print_document` only is
+        served through it."""
+        return self.print_document(prepared.job, progress)
+
     def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
-        """Print and wait until the device says it is done. Raises DeviceError on failure."""
+        """Prepare and print in one call (test prints, tools). Raises DocumentUnprintable
+        before touching the device, DeviceError on failure."""
+        return self.print_prepared(self.prepare(job), progress)
 
     def counters(self) -> Mapping[str, int]:
         """Lifetime counters the device keeps (cards inserted, pages…); {} when it keeps none.

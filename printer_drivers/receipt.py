@@ -50,7 +50,8 @@ from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceS
 from devices.transport import parse_device_url
 from devices.usb import UsbAddress, usb_failure
 
-from .base import STEP_CUTTING, STEP_SENDING, Printer, PrintJob, PrintResult, ProgressCallback
+from .base import (STEP_CUTTING, STEP_SENDING, TOO_MANY_PAGES, UNREADABLE, DocumentUnprintable, PreparedJob,
+                   Printer, PrintJob, PrintResult, ProgressCallback)
 from .escpos_links import EscposLink, NetworkLink, SerialLink, UsbLink
 
 log = logging.getLogger(__name__)
@@ -339,10 +340,13 @@ class ReceiptPrinter(Printer):
     def print_test_page(self) -> PrintResult:
         return self._print(f"test-{int(time.time())}", compose_test_page(self.url, self.profile), None)
 
-    def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
-        """Print a PDF (a receipt-sized slip from the dinas, say): each page rasterised to the
-        paper's width and sent as an image, then a cut."""
-        return self._print(job.job_id, compose_pdf(job.pdf, self.profile), progress)
+    def prepare(self, job: PrintJob) -> PreparedJob:
+        """A PDF (a receipt-sized slip from the dinas, say) as ESC/POS: each page rasterised to
+        the paper's width as an image, then a cut. DocumentUnprintable for a bad PDF."""
+        return PreparedJob(job, compose_pdf(job.pdf, self.profile))
+
+    def print_prepared(self, prepared: PreparedJob, progress: ProgressCallback | None = None) -> PrintResult:
+        return self._print(prepared.job_id, prepared.payload, progress)
 
     def _print(self, job_id: str, data: bytes, progress: ProgressCallback | None) -> PrintResult:
         before = self._read_status_or_raise()
@@ -384,10 +388,11 @@ def compose_pdf(pdf: bytes, profile: str = DEFAULT_PROFILE, max_pages: int = 4) 
     try:
         document = pypdfium2.PdfDocument(pdf)
     except pypdfium2.PdfiumError as exc:
-        raise ValueError(f"not a readable PDF: {exc}") from exc
+        raise DocumentUnprintable(UNREADABLE, f"not a readable PDF: {exc}") from exc
     try:
-        if len(document) > max_pages:
-            raise ValueError(f"a receipt PDF has at most {max_pages} pages, this one has {len(document)}")
+        if not 1 <= len(document) <= max_pages:
+            raise DocumentUnprintable(UNREADABLE if len(document) == 0 else TOO_MANY_PAGES,
+                                      f"a receipt PDF has 1 to {max_pages} pages, this one has {len(document)}")
         page_stream.hw("INIT")
         for page in document:
             bitmap = page.render(scale=width / page.get_width()).to_pil()

@@ -32,6 +32,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
+from ..base import TOO_MANY_PAGES, UNREADABLE, DocumentUnprintable
 from .compression import bits_for_levels, encode_mono, encode_runs
 
 CARD_WIDTH, CARD_HEIGHT = 1016, 648          # landscape card, pixels at 300 dpi
@@ -56,8 +57,11 @@ RIBBON_PANELS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 }
 
 
-class CardImageError(ValueError):
+class CardImageError(DocumentUnprintable):
     """The document cannot become a card (not a PDF, wrong page count, bad options)."""
+
+    def __init__(self, detail: str, reason: str = UNREADABLE) -> None:
+        super().__init__(reason, detail)
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,7 +101,8 @@ def rasterize_pdf(pdf: bytes, max_pages: int = 2) -> list[np.ndarray]:
     try:
         count = len(document)
         if not 1 <= count <= max_pages:
-            raise CardImageError(f"a card PDF has 1 to {max_pages} pages, this one has {count}")
+            raise CardImageError(f"a card PDF has 1 to {max_pages} pages, this one has {count}",
+                                 UNREADABLE if count == 0 else TOO_MANY_PAGES)
         return [_render_page(document[index]) for index in range(count)]
     finally:
         document.close()

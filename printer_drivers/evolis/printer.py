@@ -1,10 +1,13 @@
 """`EvolisPrinter`: the KIA card printer driver (role ``card_printer``).
 
     printer = EvolisPrinter("usb://0f49:5c07")          # or serial://, socket://, sim:card_printer?…
-    result = printer.print_document(PrintJob(job_id, "KIA", pdf), progress=print)
+    prepared = printer.prepare(PrintJob(job_id, "KIA", pdf))     # CardImageError for a bad PDF
+    result = printer.print_prepared(prepared, progress=print)    # or print_document(job) for both
 
-A print: render the PDF for the ribbon loaded (asked with ``Rr``) before touching the card,
-read the counters, then ``Pr``, ``Ss`` (a card is taken), ``Sr`` + the front's panels,
+A print: `prepare` rasterises the PDF and separates it into panels for the ribbon last seen
+(pure CPU, any thread; a document that cannot become a card raises `CardImageError`, a
+`DocumentUnprintable`). `print_prepared` asks the ribbon loaded (``Rr``; panels are made again
+only if it changed), reads the counters, then ``Pr``, ``Ss`` (a card is taken), ``Sr`` + the front's panels,
 ``Sv`` + the back's, ``Se``, and wait (polling ``Rlr;p``, with a deadline) until the card is
 out. A failure after ``Ss`` spoils the card: the driver asks the printer to move it to the
 reject box (``Ser``) — the printer refuses when it cannot (a jam, the cover open) — and
@@ -25,6 +28,7 @@ import datetime as _dt
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -33,15 +37,26 @@ from PIL import Image, ImageDraw, ImageFont
 from devices.status import DeviceError, DeviceState, DeviceStatus, Fault, FaultCode, absent
 from devices.transport import SerialTransport, Transport, parse_device_url
 
-from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PrintJob,
+from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob, PrintJob,
                     Printer, PrintResult, ProgressCallback)
-from .imaging import CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels, rasterize_pdf
+from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
+                      overlay_mask, rasterize_pdf)
 from .protocol import EvolisLink
 from .status import ROLE, STATUS_READS, build_status, card_inside
 
 log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
 REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
+COLOUR_LEVELS = (32, 64, 128)
+
+
+@dataclass(frozen=True, eq=False)
+class CardImage:
+    """A prepared card: its sides at 300 dpi, and their panels for the ribbon seen last
+    (None when no ribbon has been read yet)."""
+
+    pages: tuple[np.ndarray, ...]
+    panels: CardPanels | None
 
 
 class EvolisPrinter(Printer):
@@ -51,9 +66,14 @@ class EvolisPrinter(Printer):
                  timeout: float = 5.0, card_timeout: float = 120.0, poll_interval: float = 0.5,
                  overlay_holes: tuple[tuple[int, int, int, int], ...] = (), backend: Any = None) -> None:
         super().__init__(url)
+        # Bad imaging options are a configuration error, found here rather than blamed on a document.
+        if levels not in COLOUR_LEVELS or black_policy not in BLACK_POLICIES:
+            raise ValueError(f"{url}: levels is one of {COLOUR_LEVELS}, black_policy one of {BLACK_POLICIES}")
+        overlay_mask(overlay_holes)
         self.levels, self.black_policy, self.compressed = levels, black_policy, compressed
         self.card_timeout, self.poll_interval = card_timeout, poll_interval
         self.overlay_holes = tuple(overlay_holes)
+        self._ribbon_seen: str | None = None  # read by prepare() on another thread: a plain str
         self.simulator = None
         self._sim_link = None
         self.link = EvolisLink(self._make_transport(url, backend), timeout)
@@ -89,6 +109,7 @@ class EvolisPrinter(Printer):
         ribbon = self.link.command("Rr").text.strip().lower()
         if ribbon not in RIBBON_PANELS:
             raise DeviceError(FaultCode.RIBBON_ERROR, f"ribbon {ribbon!r} is not one this kiosk can print with")
+        self._ribbon_seen = ribbon
         return ribbon
 
     def capabilities(self, identity: Mapping[str, str]) -> dict[str, object]:
@@ -134,20 +155,32 @@ class EvolisPrinter(Printer):
         return True
 
     # --- printing -----------------------------------------------------------------------------------
-    def print_document(self, job: PrintJob, progress: ProgressCallback | None = None) -> PrintResult:
-        """Print a card PDF (page 1 front, page 2 back). Raises `imaging.CardImageError` for a
-        document that cannot become a card (before any card is fed) and DeviceError on failure."""
-        pages = rasterize_pdf(job.pdf)
-        return self._print_pages(job.job_id, pages, progress)
+    def prepare(self, job: PrintJob) -> PreparedJob:
+        """Rasterise a card PDF (page 1 front, page 2 back) and separate it into panels for the
+        ribbon seen last. Raises `imaging.CardImageError` (a DocumentUnprintable) for a
+        document that cannot become a card. No device I/O."""
+        pages = tuple(rasterize_pdf(job.pdf))
+        return PreparedJob(job, self._card_image(pages, self._ribbon_seen), len(pages))
+
+    def print_prepared(self, prepared: PreparedJob, progress: ProgressCallback | None = None) -> PrintResult:
+        """Print a prepared card; DeviceError on failure. It never feeds a second card."""
+        return self._print_card_image(prepared.job_id, prepared.payload, progress)
 
     def print_test_card(self, progress: ProgressCallback | None = None) -> PrintResult:
         """A test card with no personal data: title, colour bars, grey ramp and the date."""
-        return self._print_pages(f"test-{uuid.uuid4()}", test_card_pages(), progress)
+        card = self._card_image(tuple(test_card_pages()), self._ribbon_seen)
+        return self._print_card_image(f"test-{uuid.uuid4()}", card, progress)
 
-    def _print_pages(self, job_id: str, pages: list[np.ndarray], progress: ProgressCallback | None) -> PrintResult:
+    def _card_image(self, pages: tuple[np.ndarray, ...], ribbon: str | None) -> CardImage:
+        panels = None if ribbon is None else \
+            card_panels(pages, ribbon, self.levels, self.black_policy, self.overlay_holes)
+        return CardImage(pages, panels)
+
+    def _print_card_image(self, job_id: str, card: CardImage, progress: ProgressCallback | None) -> PrintResult:
         report: Callable[[str], None] = progress or (lambda step: None)
         ribbon = self.ribbon()
-        panels = card_panels(pages, ribbon, self.levels, self.black_policy, self.overlay_holes)
+        panels = card.panels if card.panels is not None and card.panels.ribbon == ribbon \
+            else self._card_image(card.pages, ribbon).panels
         before = self.counters()
         report(STEP_SENDING)
         sent = self._print_card(panels, report)

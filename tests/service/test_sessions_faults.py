@@ -161,3 +161,51 @@ def test_printed_elsewhere_while_the_citizen_looked(reference_server, kiosk):
     assert done.steps[0].message.key in ("print.failed.already_printed", "print.failed.session_expired")
     assert here.journal.jobs()[0].reason in ("already_printed", "session_expired")
     assert here.outbox.depth() == 0                        # a refused reservation has nothing to report
+
+
+def serve_instead(server, document_id: str, pdf: bytes) -> None:
+    """Make the dinas hold `pdf` for the document, with its size and sha256 to match: a
+    document that passes every integrity check and yet cannot become a card (the dinas's own
+    checks refuse such a file at issue time, so it is put in behind them)."""
+    import hashlib
+    import sqlite3
+
+    from dinas.vault import Vault, load_or_create_secret
+
+    sealed = Vault(load_or_create_secret(server.db_path)).seal(pdf)
+    connection = sqlite3.connect(server.db_path, timeout=10)
+    try:
+        with connection:
+            connection.execute("UPDATE documents SET sealed_pdf = ?, size = ?, sha256 = ? WHERE id = ?",
+                               (sealed, len(pdf), hashlib.sha256(pdf).hexdigest(), document_id))
+    finally:
+        connection.close()
+
+
+def test_a_verified_kia_that_cannot_become_a_card_fails_before_sending(reference_server, kiosk, caplog):
+    import logging
+
+    from tests.fixtures.evolis import drawn_pdf, text_page
+
+    citizen = citizen_with(reference_server, "KIA")
+    # Three card-sized pages: the preview (page 1) renders, the card driver takes two sides at most.
+    serve_instead(reference_server, citizen["documents"][0]["id"], drawn_pdf(text_page(), text_page(), text_page()))
+    runtime = kiosk()
+    cards_before = cards(runtime)["cards_inserted"]
+    caplog.set_level(logging.INFO)
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert [(d.result, d.reason) for d in result.documents] == [("failed", "too_many_pages")]
+    assert result.message.key == "done.some_failed"
+    assert cards(runtime)["cards_inserted"] == cards_before                   # no card moved
+    job = runtime.journal.jobs()[0]
+    assert (job.state, job.reason) == ("failed", "too_many_pages")
+    assert runtime.journal.history(job.job_id) == ["created", "reserved", "failed"]   # never `sending`
+    assert runtime.outbox.flush(10)
+    assert [r["state"] for r in runtime.journal.outbox_rows()] == ["failed"]    # no `printing` event
+    assert dinas_jobs(reference_server, citizen)[0]["state"] == "failed"
+    assert document_status(reference_server, citizen) == {"KIA": "ready"}     # released
+    assert runtime.journal.counters()["KIA"] == {"failed": 1}
+    warnings = [r for r in caplog.records if r.name == "kiosk.orchestrator" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "too_many_pages" in warnings[0].getMessage()
+    assert not [r for r in caplog.records if r.exc_info]
+    assert citizen["nik"] not in caplog.text
