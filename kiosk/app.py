@@ -14,7 +14,7 @@ import logging
 from pathlib import Path
 
 from .devices_runtime import DeviceBoard
-from .journal import Journal
+from .journal import Journal, journal_path
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, recover
@@ -22,7 +22,6 @@ from .session import SessionEngine
 
 log = logging.getLogger(__name__)
 
-JOURNAL_NAME = "journal.sqlite"
 
 
 class KioskRuntime:
@@ -45,7 +44,7 @@ class KioskRuntime:
 
         state_dir = Path(cfg.kiosk.state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
-        journal = Journal(state_dir / JOURNAL_NAME)
+        journal = Journal(journal_path(state_dir))
         return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal, **options)
 
     def start(self, *, device_timeout: float = 15.0) -> SessionEngine:

@@ -1,5 +1,6 @@
 """The kiosk's durable record: print jobs and their states, the outbox of events for the
-dinas, daily counters and the technician audit trail, in one SQLite file.
+dinas, daily counters, the technician audit trail and the kiosk's own count of blank cards
+(`replenish_cards`, `card_stock`), in one SQLite file.
 
 WAL with synchronous=FULL: each transition is on disk before the next step starts, so a
 power cut leaves the journal saying exactly how far a print got. A job's state change, its
@@ -28,7 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
+from devices.status import Consumable, Supply, SupplyLevel
+
 CRASH_ENV = "ADM_KIOSK_CRASH_AT"
+JOURNAL_FILE = "journal.sqlite"             # in the kiosk's state_dir
 
 # Job states in the order a print goes through them.
 CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", "printed", "failed"
@@ -84,7 +88,28 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL,
     detail TEXT
 );
+CREATE TABLE IF NOT EXISTS card_stock (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    loaded INTEGER NOT NULL,
+    used_before INTEGER NOT NULL
+);
 """
+
+# The kiosk's own count of blank cards, for printers that cannot sense how many are left.
+# A replenish stores how many were loaded and the lifetime cards-used total at that moment;
+# cards used since are the total now minus that. A card is used by a printed card document,
+# a spoiled card (any kind) or a technician's test card.
+CARD_KINDS = ("KIA",)                       # documents printed on the card printer (gating.PRINTER_FOR_KIND)
+MAINTENANCE_KIND = "maintenance"            # the counters' kind for technician actions
+TEST_CARDS, CARDS_SPOILED = "test_cards", "cards_spoiled"
+_CARDS_USED_SQL = (
+    "SELECT COALESCE(SUM(value), 0) FROM counters WHERE counter IN (?, ?)"
+    f" OR (counter = 'printed' AND kind IN ({','.join('?' * len(CARD_KINDS))}))")
+
+
+def journal_path(state_dir: str | Path) -> Path:
+    return Path(state_dir) / JOURNAL_FILE
 
 
 def utc_iso(timestamp: float | None = None) -> str:
@@ -193,11 +218,31 @@ class Journal:
         with self._transaction() as db:
             self._count(db, kind, name, amount)
 
-    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | None = None) -> None:
-        """A technician action (replenish, clean, test print …); never personal data."""
+    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | None = None, *,
+              kind: str = MAINTENANCE_KIND, count: Mapping[str, int] | None = None) -> None:
+        """A technician action (replenish, clean, test print …); never personal data. `count`
+        adds to today's counters of `kind` in the same transaction (a test card used …)."""
         with self._transaction() as db:
-            db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-                       (time.time(), actor, action, _dump(detail)))
+            self._audit(db, actor, action, detail)
+            for name, amount in (count or {}).items():
+                self._count(db, kind, name, amount)
+
+    def replenish_cards(self, loaded: int, actor: str, detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The technician loaded `loaded` blank cards: the kiosk's own count restarts there.
+        Audited in the same transaction; returns the new `card_stock()`."""
+        if isinstance(loaded, bool) or not isinstance(loaded, int) or loaded < 0:
+            raise ValueError(f"cards loaded is a whole number of at least 0, got {loaded!r}")
+        with self._transaction() as db:
+            used = self._cards_used(db)
+            db.execute("INSERT INTO card_stock (at, loaded, used_before) VALUES (?, ?, ?)",
+                       (time.time(), loaded, used))
+            self._audit(db, actor, "replenish_cards", {"loaded": loaded, **(detail or {})})
+        return self.card_stock()
+
+    @staticmethod
+    def _audit(db: sqlite3.Connection, actor: str, action: str, detail: Mapping[str, Any] | None) -> None:
+        db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                   (time.time(), actor, action, _dump(detail)))
 
     @staticmethod
     def _enqueue(db: sqlite3.Connection, event: Event) -> None:
@@ -278,12 +323,37 @@ class Journal:
             result.setdefault(kind, {})[name] = value
         return result
 
+    def counters_by_day(self) -> dict[str, dict[str, dict[str, int]]]:
+        """{day: {kind: {name: value}}} for every day on record (exports, reports)."""
+        with self._lock:
+            rows = self._db.execute("SELECT day, kind, counter, value FROM counters ORDER BY day").fetchall()
+        result: dict[str, dict[str, dict[str, int]]] = {}
+        for day, kind, name, value in rows:
+            result.setdefault(day, {}).setdefault(kind, {})[name] = value
+        return result
+
     def audit_trail(self, limit: int = 100) -> list[dict[str, Any]]:
         with self._lock:
             rows = self._db.execute("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
                                     (limit,)).fetchall()
         return [{"at": at, "actor": actor, "action": action, "detail": _load(detail)}
                 for at, actor, action, detail in rows]
+
+    def card_stock(self) -> dict[str, Any]:
+        """The kiosk's own card count: {loaded, used, remaining, since} since the last
+        replenish (`since` is its UTC time); all None but `used` (lifetime) before any."""
+        with self._lock:
+            used = self._cards_used(self._db)
+            row = self._db.execute("SELECT at, loaded, used_before FROM card_stock ORDER BY id DESC LIMIT 1").fetchone()
+        if row is None:
+            return {"loaded": None, "used": used, "remaining": None, "since": None}
+        at, loaded, used_before = row
+        used_since = used - used_before
+        return {"loaded": loaded, "used": used_since, "remaining": max(loaded - used_since, 0), "since": utc_iso(at)}
+
+    @staticmethod
+    def _cards_used(db: sqlite3.Connection) -> int:
+        return db.execute(_CARDS_USED_SQL, (CARDS_SPOILED, TEST_CARDS, *CARD_KINDS)).fetchone()[0]
 
     def _jobs(self, where: str, args: tuple) -> Iterator[JobRecord]:
         with self._lock:
@@ -311,6 +381,16 @@ class _Tx:
             self._journal._db.execute("ROLLBACK" if exc_type else "COMMIT")
         finally:
             self._journal._lock.release()
+
+
+def card_stock_supply(stock: Mapping[str, Any], cards_low: int) -> Supply | None:
+    """The kiosk's own card count as a `Supply` (for a status board or gating), or None
+    before the first replenish. Out at 0, low at or under `settings.cards_low`."""
+    remaining = stock.get("remaining")
+    if remaining is None:
+        return None
+    level = SupplyLevel.OUT if remaining <= 0 else SupplyLevel.LOW if remaining <= cards_low else SupplyLevel.FULL
+    return Supply(Consumable.CARDS, level, remaining)
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:

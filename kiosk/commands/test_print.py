@@ -8,12 +8,20 @@ The device is the one configured for the role in kiosk.toml, or `--url` (any con
 a driver takes: ipp://, a CUPS queue name, socket://, serial://, usb://, sim:). Exit 0 when
 the page printed, 1 when the printer failed, 2 when no printer could be chosen. Every failure
 is one line on standard error.
+
+With a configuration (given or the default one), the test print goes into the journal in its
+state_dir: an audit entry (technician, test_print, the outcome and, for the card printer, its
+counters before and after), and a test card counts as a card used (never as a citizen's print),
+or as a spoiled card when it failed after the printer took it. With only --url and no
+configuration there is no journal and nothing is recorded.
 """
 
 from __future__ import annotations
 
 import socket
+import sqlite3
 import sys
+from pathlib import Path
 from typing import Callable
 
 from devices.status import DeviceError
@@ -21,6 +29,8 @@ from printer_drivers.base import Printer, PrintResult
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, load_config
+from ..journal import CARDS_SPOILED, TEST_CARDS, Journal, journal_path
+from .maintenance import ACTOR, cards_taken, read_counters
 
 ROLES = {"a4": "a4_printer", "receipt": "receipt_printer", "card": "card_printer"}
 # Each driver's own test page; the A4 one shows the kiosk id.
@@ -32,7 +42,11 @@ TEST_PAGES: dict[str, Callable[[Printer, str], PrintResult]] = {
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser("test-print", help="print a test page (no personal data) on one printer")
+    parser = subparsers.add_parser(
+        "test-print", help="print a test page (no personal data) on one printer",
+        description="Print a test page on one printer. With a configuration the test print is audited in "
+                    "the kiosk's journal and a test card counts as a card used; with only --url and no "
+                    "configuration nothing is recorded.")
     parser.add_argument("printer", choices=sorted(ROLES), help="which printer")
     parser.add_argument("--url", help="print here instead of the configured device "
                                       "(e.g. ipp://localhost:631/printers/KK-A4, socket://host:9100)")
@@ -42,7 +56,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     role = ROLES[args.printer]
     try:
-        url, kiosk_id = _target(role, args.url, args.config)
+        url, kiosk_id, state_dir = _target(role, args.url, args.config)
     except ConfigError as exc:
         _fail(args.printer, str(exc).splitlines()[0])
         return 2
@@ -51,38 +65,69 @@ def run(args) -> int:
     except ValueError as exc:
         _fail(args.printer, str(exc))
         return 2
+    watch_cards = state_dir is not None and role == "card_printer"
+    before = read_counters(printer) if watch_cards else None
+    outcome = "failed: error"
     try:
         result = TEST_PAGES[role](printer, kiosk_id)
+        outcome = "printed"
     except DeviceError as exc:
         fault = exc.fault
+        outcome = f"failed: {fault.code.value}"
         _fail(args.printer, f"{fault.message('id')} / {fault.message('en')}"
                             f"{' (' + fault.detail + ')' if fault.detail else ''}")
         return 1
     except OSError as exc:
+        outcome = f"failed: {type(exc).__name__}"
         _fail(args.printer, f"{url.split('?')[0]}: {exc}")
         return 1
     finally:
+        after = read_counters(printer) if watch_cards else None
         getattr(printer, "shutdown", printer.close)()
+        if state_dir is not None:
+            _record(state_dir, args.printer, role, outcome, before, after)
     print(f"test-print {args.printer}: halaman uji tercetak / test page printed on {url.split('?')[0]}"
           f" (job {result.job_id})")
     return 0
 
 
-def _target(role: str, url: str | None, config_path: str | None) -> tuple[str, str]:
-    """The URL to print on and the kiosk id to show. With --url the config is optional
-    (read only for the kiosk id); without it the role must be configured."""
+def _record(state_dir, which: str, role: str, outcome: str, before, after) -> None:
+    """The technician's test print in the journal; a card used is counted with it."""
+    detail = {"device": role, "outcome": outcome}
+    count = None
+    if role == "card_printer":
+        detail.update(counters_before=before, counters_after=after)
+        taken = cards_taken(before, after)
+        if outcome == "printed":
+            count = {TEST_CARDS: 1}
+        elif taken:
+            count = {CARDS_SPOILED: taken}
+    try:
+        journal = Journal(journal_path(state_dir))
+        try:
+            journal.audit(ACTOR, "test_print", detail, count=count)
+        finally:
+            journal.close()
+    except (OSError, sqlite3.Error) as exc:
+        print(f"test-print {which}: tidak tercatat / not recorded in the journal: {exc}", file=sys.stderr)
+
+
+def _target(role: str, url: str | None, config_path: str | None) -> tuple[str, str, Path | None]:
+    """The URL to print on, the kiosk id to show and the state_dir holding the journal (None
+    without a configuration). With --url the config is optional (read only for the kiosk id
+    and the journal); without it the role must be configured."""
     try:
         config = load_config(config_path)
     except ConfigError:
         if url is None or config_path is not None:
             raise
-        return url, socket.gethostname()
+        return url, socket.gethostname(), None
     if url is None:
         device = config.device(role)
         if device is None:
             raise ConfigError([f"{config.path}: no [devices.{role}] configured; give --url"])
         url = device.url
-    return url, config.kiosk.id
+    return url, config.kiosk.id, config.kiosk.state_dir
 
 
 def _fail(which: str, message: str) -> None:

@@ -1,0 +1,349 @@
+"""`adm-kiosk maintenance`: the field technician's commands, each one audited in the journal.
+
+    adm-kiosk --config kiosk.toml maintenance status [--json]
+    adm-kiosk --config kiosk.toml maintenance replenish cards 100
+    adm-kiosk --config kiosk.toml maintenance reject-card
+    adm-kiosk --config kiosk.toml maintenance audit [--last 20] [--json]
+    adm-kiosk --config kiosk.toml maintenance export-logs --out /media/usb/kiosk-logs.json
+
+`status` and `audit` only read. `replenish`, `reject-card` and `export-logs` act: when
+`settings.technician_pin_hash` is set they need the technician PIN, from ADM_TECHNICIAN_PIN
+or typed at a terminal; a wrong PIN is audited as a refused attempt (never the PIN itself).
+The commands talk to the devices directly, like `test-print`: run them while the kiosk
+service is stopped. Exit 0 done, 1 the device failed, 2 bad arguments or configuration,
+3 refused (technician PIN missing or wrong). Failures are one line on standard error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+from devices.status import DeviceError, DeviceStatus, absent
+from printer_drivers.factory import open_printer
+
+from ..config import ConfigError, KioskConfig, load_config
+from ..devices_runtime import PRINTER_ROLES, DeviceBoard
+from ..journal import CARDS_SPOILED, Journal, card_stock_supply, journal_path, utc_iso
+from ..logging_setup import mask_digit_runs
+
+ACTOR = "technician"
+PIN_ENV = "ADM_TECHNICIAN_PIN"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REFUSED = 0, 1, 2, 3
+STATUS_TIMEOUT_S = 20.0         # every device polled at once; one that does not answer is absent
+SCANNER_WAIT_S = 2.0
+REJECT_TIMEOUT_S = 20.0
+WRONG_PIN_DELAY_S = 1.0         # on top of scrypt's own cost: guessing at the keyboard stays slow
+MAX_CARDS = 10_000
+# Keys whose values are personal whatever they hold: dropped from an export.
+PERSONAL_KEYS = frozenset({"pin", "name", "nama", "holder", "holder_name", "full_name", "password",
+                           "token", "document", "pdf"})
+
+
+class Refused(Exception):
+    """The technician PIN is required and was not given, or was wrong."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "maintenance", help="technician: device status, card stock, reject a card, audit trail, export logs",
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    status = actions.add_parser("status", help="each device's state, supplies and faults; counters; card stock")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    status.set_defaults(func=_with_kiosk(run_status, acts=False))
+    replenish = actions.add_parser("replenish", help="record blank cards loaded: the kiosk's count restarts there")
+    replenish.add_argument("supply", choices=["cards"], help="what was loaded")
+    replenish.add_argument("count", type=_card_count, help=f"how many are in the feeder now (0 to {MAX_CARDS})")
+    replenish.set_defaults(func=_with_kiosk(run_replenish, acts=True))
+    reject = actions.add_parser("reject-card", help="send a card left inside the card printer to the reject box")
+    reject.set_defaults(func=_with_kiosk(run_reject_card, acts=True))
+    audit = actions.add_parser("audit", help="the audit trail, newest first")
+    audit.add_argument("--last", type=_positive_int, default=20, metavar="N", help="how many entries (default 20)")
+    audit.add_argument("--json", action="store_true", help="machine-readable output")
+    audit.set_defaults(func=_with_kiosk(run_audit, acts=False))
+    export = actions.add_parser("export-logs", help="write the journal's records, redacted, as JSON")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the JSON")
+    export.set_defaults(func=_with_kiosk(run_export_logs, acts=True))
+
+
+def _card_count(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_CARDS:
+        raise argparse.ArgumentTypeError(f"expected a whole number of cards from 0 to {MAX_CARDS}, got {text!r}")
+    return int(text)
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _with_kiosk(action, *, acts: bool):
+    """Load the configuration, open the journal, check the PIN for an action, run it."""
+    def run(args: argparse.Namespace) -> int:
+        try:
+            config = load_config(args.config)
+        except ConfigError as exc:
+            return fail(args.action, str(exc).splitlines()[0], EXIT_USAGE)
+        try:
+            journal = Journal(journal_path(config.kiosk.state_dir))
+        except (OSError, sqlite3.Error) as exc:
+            return fail(args.action, f"{config.kiosk.state_dir}: journal cannot be opened ({exc})", EXIT_FAILED)
+        try:
+            if acts:
+                authorise(config, journal, args.action)
+            return action(args, config, journal)
+        except Refused as exc:
+            return fail(args.action, str(exc), EXIT_REFUSED)
+        finally:
+            journal.close()
+    return run
+
+
+def fail(action: str, message: str, code: int) -> int:
+    print(f"maintenance {action}: gagal / failed: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+# --- the technician PIN -------------------------------------------------------------------------
+
+def authorise(config: KioskConfig, journal: Journal, command: str) -> None:
+    """Raise Refused unless the technician PIN is right (or none is configured). A wrong PIN
+    is audited; the PIN is never written anywhere."""
+    if not config.settings.technician_pin_hash:
+        return
+    pin = os.environ.get(PIN_ENV)
+    if pin is None:
+        if not sys.stdin.isatty():
+            raise Refused(f"PIN teknisi diperlukan / technician PIN required: set {PIN_ENV} or run at a terminal")
+        pin = getpass.getpass("PIN teknisi / technician PIN: ")
+    if not config.settings.check_technician_pin(pin):
+        journal.audit(ACTOR, "refused", {"command": command, "why": "wrong technician PIN"})
+        time.sleep(WRONG_PIN_DELAY_S)
+        raise Refused("PIN teknisi salah / wrong technician PIN (attempt recorded)")
+
+
+# --- status -------------------------------------------------------------------------------------
+
+def run_status(args, config: KioskConfig, journal: Journal) -> int:
+    report = status_report(config, journal)
+    print(json.dumps(report, indent=2, sort_keys=True) if args.json else format_status(report))
+    return EXIT_OK
+
+
+def status_report(config: KioskConfig, journal: Journal) -> dict[str, Any]:
+    stock = journal.card_stock()
+    supply = card_stock_supply(stock, config.settings.cards_low)
+    return {
+        "kiosk": config.kiosk.id,
+        "devices": {role: status.as_dict() for role, status in device_snapshots(config).items()},
+        "outbox_depth": journal.outbox_depth(),
+        "counters_today": journal.counters(),
+        "card_stock": {**stock, "low_at": config.settings.cards_low,
+                       "level": supply.level.value if supply else None},
+    }
+
+
+def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
+    """A fresh snapshot of every configured device (printers polled in parallel)."""
+    printers, snapshots = {}, {}
+    for role, device in config.devices.items():
+        if role not in PRINTER_ROLES:
+            continue
+        try:
+            printers[role] = open_printer(role, device.url)
+        except ValueError as exc:
+            snapshots[role] = absent(role, str(exc))
+    board = DeviceBoard(printers, poll_interval=STATUS_TIMEOUT_S).start()
+    try:
+        snapshots.update(board.refresh(STATUS_TIMEOUT_S))
+    finally:
+        board.stop()
+    scanner = config.device("scanner")
+    if scanner is not None:
+        snapshots["scanner"] = _scanner_snapshot(scanner.url)
+    return {role: snapshots[role] for role in config.devices if role in snapshots}
+
+
+def _scanner_snapshot(url: str) -> DeviceStatus:
+    """A scanner only speaks while read: listen briefly for its first status."""
+    from devices.scanner import ScannerReader
+
+    try:
+        reader = ScannerReader(url)
+    except ValueError as exc:
+        return absent("scanner", str(exc))
+    seen = threading.Event()
+    reader.status_events.subscribe(lambda status: seen.set())
+    reader.start()
+    try:
+        seen.wait(SCANNER_WAIT_S)
+        return reader.status()
+    finally:
+        reader.stop()
+
+
+def format_status(report: Mapping[str, Any]) -> str:
+    lines = [f"kiosk {report['kiosk']}"]
+    for role, device in report["devices"].items():
+        lines.append(f"{role}: {device['state']}")
+        supplies = ", ".join(f"{name} {s['level']}" + (f" ({s['count']})" if s["count"] is not None else "")
+                             for name, s in device["supplies"].items())
+        lines.append(f"  persediaan / supplies: {supplies or '-'}")
+        for fault in device["faults"]:
+            detail = f" ({fault['detail']})" if fault["detail"] else ""
+            lines.append(f"  gangguan / fault: {fault['message']['id']} / {fault['message']['en']}"
+                         f" [{fault['code']}]{detail}")
+        if not device["faults"]:
+            lines.append("  gangguan / faults: -")
+        capabilities = ", ".join(f"{k}={v}" for k, v in sorted(device["capabilities"].items()))
+        lines.append(f"  kemampuan / capabilities: {capabilities or '-'}")
+    if not report["devices"]:
+        lines.append("tidak ada perangkat dikonfigurasi / no devices configured")
+    lines.append(f"antrean kirim / outbox: {report['outbox_depth']} event(s) waiting")
+    today = "; ".join(f"{kind} " + ", ".join(f"{name} {value}" for name, value in sorted(names.items()))
+                      for kind, names in sorted(report["counters_today"].items()))
+    lines.append(f"hari ini / today: {today or '-'}")
+    stock = report["card_stock"]
+    if stock["remaining"] is None:
+        lines.append("kartu (hitungan kiosk) / cards (kiosk count): belum diisi / never replenished")
+    else:
+        lines.append(f"kartu (hitungan kiosk) / cards (kiosk count): {stock['remaining']} of {stock['loaded']}"
+                     f" left since {stock['since']} ({stock['used']} used; {stock['level']}, low at {stock['low_at']})")
+    return "\n".join(lines)
+
+
+# --- card stock and the reject box --------------------------------------------------------------
+
+def run_replenish(args, config: KioskConfig, journal: Journal) -> int:
+    stock = journal.replenish_cards(args.count, ACTOR)
+    print(f"maintenance replenish: {stock['loaded']} kartu tercatat / cards recorded at {stock['since']}")
+    return EXIT_OK
+
+
+def cards_taken(before: Mapping[str, int] | None, after: Mapping[str, int] | None) -> int | None:
+    """Cards the printer took between two counter reads, or None when either is unknown."""
+    if not before or not after or "cards_inserted" not in before or "cards_inserted" not in after:
+        return None
+    return max(after["cards_inserted"] - before["cards_inserted"], 0)
+
+
+def read_counters(printer) -> dict[str, int] | None:
+    try:
+        return dict(printer.counters())
+    except (DeviceError, OSError):
+        return None
+
+
+def run_reject_card(args, config: KioskConfig, journal: Journal) -> int:
+    device = config.device("card_printer")
+    if device is None:
+        return fail(args.action, f"{config.path}: no [devices.card_printer] configured", EXIT_USAGE)
+    try:
+        printer = open_printer("card_printer", device.url)
+    except ValueError as exc:
+        return fail(args.action, str(exc), EXIT_USAGE)
+    if not callable(getattr(printer, "reject_card", None)):
+        printer.close()
+        return fail(args.action, f"{type(printer).__name__} cannot send a card to the reject box", EXIT_USAGE)
+    try:
+        counters = read_counters(printer)
+        try:
+            rejected = printer.reject_card(REJECT_TIMEOUT_S)
+        except DeviceError as exc:
+            fault = exc.fault
+            journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": f"refused: {fault.code.value}",
+                                                 "counters": counters})
+            return fail(args.action, f"{fault.message('id')} / {fault.message('en')}"
+                                     f"{' (' + fault.detail + ')' if fault.detail else ''}", EXIT_FAILED)
+        except OSError as exc:
+            journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": f"failed: {exc}"})
+            return fail(args.action, f"{device.url.split('?')[0]}: {exc}", EXIT_FAILED)
+    finally:
+        getattr(printer, "shutdown", printer.close)()
+    outcome = "rejected" if rejected else "no card inside"
+    journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": outcome, "counters": counters},
+                  count={CARDS_SPOILED: 1} if rejected else None)
+    print("maintenance reject-card: " + ("kartu dibuang ke kotak reject / card sent to the reject box"
+                                         if rejected else "tidak ada kartu di printer / no card in the printer"))
+    return EXIT_OK
+
+
+# --- the audit trail and the export -------------------------------------------------------------
+
+def run_audit(args, config: KioskConfig, journal: Journal) -> int:
+    rows = [{**row, "at": utc_iso(row["at"])} for row in journal.audit_trail(args.last)]
+    if args.json:
+        print(json.dumps(rows, indent=2, sort_keys=True))
+    else:
+        for row in rows:
+            detail = json.dumps(row["detail"], sort_keys=True) if row["detail"] is not None else ""
+            print(f"{row['at']}  {row['actor']:<10}  {row['action']:<16}  {detail}".rstrip())
+        if not rows:
+            print("jejak audit kosong / the audit trail is empty")
+    return EXIT_OK
+
+
+def export_document(config: KioskConfig, journal: Journal) -> dict[str, Any]:
+    """Everything the journal keeps for a technician's report, redacted."""
+    jobs = [{"job_id": j.job_id, "document_id": j.document_id, "kind": j.kind, "role": j.role, "state": j.state,
+             "reason": j.reason, "review": j.review, "counters_before": j.counters_before,
+             "counters_after": j.counters_after, "history": journal.history(j.job_id)} for j in journal.jobs()]
+    audit = [{**row, "at": utc_iso(row["at"])} for row in journal.audit_trail(limit=-1)]
+    return redact({
+        "kiosk": config.kiosk.id,
+        "exported_at": utc_iso(),
+        "card_stock": journal.card_stock(),
+        "counters": journal.counters_by_day(),
+        "jobs": jobs,
+        "outbox": journal.outbox_rows(),
+        "audit": audit,
+        # The kiosk logs to standard error (the service manager's journal): no file of its own.
+        "log": {"file": None, "lines": [], "note": "the kiosk keeps no log file; see the system journal"},
+    })
+
+
+def redact(value: Any) -> Any:
+    """Drop personal keys and mask every run of 16 or more digits (a NIK keeps 6 + 4 at most)."""
+    if isinstance(value, Mapping):
+        return {str(k): redact(v) for k, v in value.items() if str(k).lower() not in PERSONAL_KEYS}
+    if isinstance(value, (list, tuple)):
+        return [redact(v) for v in value]
+    if isinstance(value, str):
+        return mask_digit_runs(value)
+    if isinstance(value, int) and not isinstance(value, bool) and len(str(abs(value))) >= 16:
+        return mask_digit_runs(str(value))
+    return value
+
+
+def run_export_logs(args, config: KioskConfig, journal: Journal) -> int:
+    out: Path = args.out
+    if not out.parent.is_dir():
+        return fail(args.action, f"{out.parent}: no such folder", EXIT_USAGE)
+    document = export_document(config, journal)
+    try:
+        # Written whole or not at all (mkstemp: readable by its owner only).
+        descriptor, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    except OSError as exc:
+        return fail(args.action, f"{out.parent}: {exc.strerror or exc}", EXIT_FAILED)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(document, handle, indent=2, sort_keys=True)
+        os.replace(temporary, out)
+    except OSError as exc:
+        Path(temporary).unlink(missing_ok=True)
+        return fail(args.action, f"{out}: {exc.strerror or exc}", EXIT_FAILED)
+    journal.audit(ACTOR, "export_logs", {"out": str(out), "jobs": len(document["jobs"]),
+                                         "audit_rows": len(document["audit"])})
+    print(f"maintenance export-logs: {out} ({len(document['jobs'])} jobs, {len(document['audit'])} audit rows)")
+    return EXIT_OK
