@@ -89,4 +89,5 @@ class DeviceWorker:
                 future.set_result(job())
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 future.set_exception(exc)
-            self._poll()   # a job changes supplies and state: publish them straight away
+            if job != self._poll:   # a refresh has just polled
+                self._poll()        # a job changes supplies and state: publish them straight away

@@ -36,6 +36,9 @@ class MaskingFilter(logging.Filter):
         message = record.getMessage()
         if mask_nik(message) != message:
             record.msg, record.args = mask_nik(message), None
+        if record.exc_info and record.exc_info[1] is not None:
+            # a traceback quotes values too (a failed lookup, a bad row)
+            record.exc_text = mask_nik(logging.Formatter().formatException(record.exc_info))
         return True
 
 

@@ -17,7 +17,6 @@ from . import db
 from .errors import ApiError, invalid_request, not_found, session_expired
 
 RESERVATION_LAPSE_SECONDS = 2 * 60 * 60
-ACTIVE = ("reserved", "printing")
 # Which event may follow which job state. `lapsed` still takes `printed`: the card exists.
 TRANSITIONS = {
     "reserved": {"printing", "printed", "failed"},

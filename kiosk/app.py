@@ -23,7 +23,6 @@ from .session import SessionEngine
 log = logging.getLogger(__name__)
 
 
-
 class KioskRuntime:
     def __init__(self, cfg, client, devices: DeviceBoard, journal: Journal, *,
                  outbox_base_delay: float = 1.0) -> None:

@@ -19,6 +19,7 @@ from printer_drivers.base import Printer
 log = logging.getLogger(__name__)
 
 PRINTER_ROLES = ("card_printer", "a4_printer", "receipt_printer")
+COUNTER_TIMEOUT_S = 15.0
 
 
 class DeviceBoard:
@@ -84,6 +85,7 @@ class DeviceBoard:
             return future
         return worker.submit(job)
 
-    def status_dicts(self) -> dict[str, dict]:
-        """For the heartbeat and diagnostics."""
-        return {role: status.as_dict() for role, status in self.statuses().items()}
+    def counters(self, role: str, timeout: float = COUNTER_TIMEOUT_S) -> Mapping[str, int]:
+        """The printer's counters, read on its own thread; raises what the read raised, or
+        concurrent.futures.TimeoutError when it has not answered within `timeout`."""
+        return self.submit(role, lambda: self._printers[role].counters()).result(timeout)

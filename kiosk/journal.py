@@ -36,7 +36,6 @@ JOURNAL_FILE = "journal.sqlite"             # in the kiosk's state_dir
 
 # Job states in the order a print goes through them.
 CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", "printed", "failed"
-FINAL_STATES = (PRINTED, FAILED)
 OPEN_STATES = (CREATED, RESERVED, SENDING)
 
 _SCHEMA = """

@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 StepCallback = Callable[[str, str], None]     # (step, state): state is active, done or failed
 
 STEP_FETCHING, STEP_RESERVING, STEP_SENDING, STEP_DONE = "fetching", "reserving", "sending", "done"
-COUNTER_TIMEOUT_S = 15.0
 PRINT_DEADLINE_S: Mapping[str, float] = {"card_printer": 240.0, "a4_printer": 180.0,
                                          "receipt_printer": 30.0}
 
@@ -112,8 +111,7 @@ class PrintOrchestrator:
             step(STEP_SENDING, "failed")
             return failed("internal", job_id)
         try:
-            before = self._devices.submit(role, lambda: self._devices.printer(role).counters()) \
-                .result(COUNTER_TIMEOUT_S)
+            before = self._devices.counters(role)
         except (DeviceError, FutureTimeout, RuntimeError) as exc:
             reason = exc.code.value if isinstance(exc, DeviceError) else "timeout"
             self._finish_failed(job_id, reason, {"stage": "counters"})
@@ -179,8 +177,7 @@ class PrintOrchestrator:
         if "cards_inserted" not in before:
             return False
         try:
-            after = self._devices.submit(role, lambda: self._devices.printer(role).counters()) \
-                .result(COUNTER_TIMEOUT_S)
+            after = self._devices.counters(role)
         except Exception:  # noqa: BLE001 - unknown is not spoiled; recovery and review handle it
             return False
         return after.get("cards_inserted", 0) > before["cards_inserted"]

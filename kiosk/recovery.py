@@ -37,11 +37,11 @@ from typing import Any, Mapping
 
 from devices.status import DeviceError, FaultCode
 
+from .devices_runtime import COUNTER_TIMEOUT_S
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
 
 log = logging.getLogger(__name__)
 
-COUNTER_TIMEOUT_S = 15.0
 CARD_OUT_GRACE_S = 6.0      # a card already ejecting when the PC died is out within seconds
 CARD_POLL_S = 0.2
 REJECT_TIMEOUT_S = 30.0
@@ -154,7 +154,7 @@ def _card_left_inside(devices, role: str, grace: float) -> bool:
 
 def _counters(devices, role: str) -> Mapping[str, int] | None:
     try:
-        return devices.submit(role, lambda: devices.printer(role).counters()).result(COUNTER_TIMEOUT_S)
+        return devices.counters(role)
     except Exception as exc:  # noqa: BLE001 - unreadable counters are settled for review
         log.warning("recovery: %s counters unreadable: %s", role, type(exc).__name__)
         return None

@@ -33,7 +33,6 @@ ProgressCallback = Callable[[str], None]
 # code to the dinas and shows the citizen its message (`print.failed.<reason>`).
 UNREADABLE = "unreadable"            # not a PDF, a PDF the renderer cannot open, or one with no pages
 TOO_MANY_PAGES = "too_many_pages"    # more pages than the medium takes (a card has two sides)
-UNPRINTABLE_REASONS = (UNREADABLE, TOO_MANY_PAGES)
 
 
 class DocumentUnprintable(ValueError):

@@ -93,12 +93,13 @@ class IppClient:
         with self._lock:
             request_id = next(self._ids)
         message = ipp.request(operation, request_id, self.printer_uri, operation_attrs, data=data)
+        timeout = timeout or self.timeout
         try:
             response = self._session.post(
-                self.endpoint, data=ipp.encode(message), timeout=timeout or self.timeout,
+                self.endpoint, data=ipp.encode(message), timeout=timeout,
                 headers={"Content-Type": "application/ipp"}, verify=self._verify)
         except requests.Timeout as exc:
-            raise DeviceTimeout(f"{self.printer_uri}: no IPP reply within {timeout or self.timeout:.1f}s") from exc
+            raise DeviceTimeout(f"{self.printer_uri}: no IPP reply within {timeout:.1f}s") from exc
         except requests.ConnectionError as exc:
             raise DeviceDisconnected(f"{self.printer_uri}: cannot connect ({_short(exc)})") from exc
         except requests.RequestException as exc:

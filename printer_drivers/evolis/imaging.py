@@ -36,7 +36,6 @@ from ..base import TOO_MANY_PAGES, UNREADABLE, DocumentUnprintable
 from .compression import bits_for_levels, encode_mono, encode_runs
 
 CARD_WIDTH, CARD_HEIGHT = 1016, 648          # landscape card, pixels at 300 dpi
-DPI = 300
 BLACK_POLICIES = ("none", "all_black", "text")
 NEAR_BLACK_MAX = 80
 NEAR_BLACK_CHROMA = 40
@@ -69,10 +68,6 @@ class PanelImage:
     name: str                   # y, m, c, k, o
     levels: int                 # 2 for K and O, else 32/64/128
     pixels: np.ndarray          # panel orientation: 1016 lines x 648 pixels, uint8
-
-    @property
-    def raw_size(self) -> int:
-        return self.pixels.size * bits_for_levels(self.levels) // 8
 
     def payload(self, compressed: bool) -> bytes:
         """The bytes of a Dbc (compressed) or Db download for this panel."""

@@ -155,3 +155,26 @@ def test_serve_on_a_new_database_prints_an_admin_token_once(tmp_path):
         process.terminate()
         process.wait(timeout=10)
     assert re.fullmatch(r"admin token \(shown once, keep it safe\): [A-Za-z0-9_-]{40,}\n", line)
+
+
+def test_the_server_log_masks_a_nik_in_a_traceback():
+    import io
+    import logging
+
+    from dinas.cli import MaskingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(MaskingFilter())
+    log = logging.getLogger("dinas.test-masking")
+    log.addHandler(handler)
+    try:
+        try:
+            raise KeyError("3273021203840011")
+        except KeyError:
+            log.exception("lookup failed for %s", "3273021203840011")
+    finally:
+        log.removeHandler(handler)
+    text = stream.getvalue()
+    assert "3273021203840011" not in text
+    assert text.count("327302******0011") == 3   # the message, the source line, the exception
