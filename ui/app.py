@@ -39,7 +39,7 @@ from .screens.pin import PinScreen
 from .screens.printing import PrintingScreen
 from .watchdog import SystemdNotifier
 # Imported for their classes: Kivy's Factory knows a widget class once its module is loaded.
-from .widgets import buttons, digits_display, header, help_qr, keypad, text  # noqa: F401
+from .widgets import buttons, digits_display, filler, header, help_qr, keypad, text  # noqa: F401
 
 log = logging.getLogger(__name__)
 

@@ -210,3 +210,75 @@ def test_scanner_bursts_become_scans_and_a_persons_keys_stay_keys(ui):
     assert ui.screen().digits == "3"
     ui.press(27)                                       # Esc: swallowed, nothing happens
     assert ui.screen_name() == "identify"
+
+
+def rows_in_view(scroller, rows) -> dict[str, list]:
+    """Rows of a scrolled list that show whole, and those cut by its edges, in window pixels."""
+    top, bottom = scroller.to_window(0, scroller.top)[1], scroller.to_window(0, scroller.y)[1]
+    seen = {"whole": [], "cut": []}
+    for row in rows:
+        row_bottom = row.to_window(0, row.y)[1]
+        row_top = row_bottom + row.height
+        if row_top <= bottom + 0.5 or row_bottom >= top - 0.5:
+            continue
+        inside = row_bottom >= bottom - 0.5 and row_top <= top + 0.5
+        seen["whole" if inside else "cut"].append(row)
+    return seen
+
+
+def test_whole_rows_window_keeps_the_focus_and_cuts_no_row():
+    from ui.screens.printing import whole_rows_window
+    assert whole_rows_window([60] * 8, 8, 4 * 60 + 3 * 8, focus=5) == (3, 6)
+    assert whole_rows_window([60] * 8, 8, 4 * 60 + 3 * 8 - 1, focus=5) == (4, 6)
+    assert whole_rows_window([60] * 3, 8, 1000, focus=0) == (0, 2)
+    assert whole_rows_window([60, 100, 60], 8, 50, focus=1) == (1, 1)
+
+
+@pytest.mark.parametrize("orientation", list(ORIENTATIONS))
+def test_printing_list_shows_the_current_step_and_no_half_rows(ui, orientation, artifacts_dir):
+    from kiosk.session_model import StepView
+    view = sample_views(None)["printing"]
+    steps = tuple(StepView(f"d{n}", "KIA" if n % 2 else "KK", "printing", "done") for n in range(8))
+    view = dataclasses.replace(view, steps=steps + view.steps)
+    ui.resize(ORIENTATIONS[orientation])
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="the printing view")
+    ui.step(6)
+    screen = ui.screen()
+    rows = list(reversed(screen.ids.steps.children))
+    seen = rows_in_view(screen.ids.scroller, rows)
+    ui.screenshot(artifacts_dir / "ui" / f"{orientation}-id-printing-long.png")
+    active = [row for row in rows if row.state_name == "active"]
+    assert active and active[0] in seen["whole"], "the step happening now is in sight"
+    assert not seen["cut"], f"rows cut at the list's edges: {[r.text for r in seen['cut']]}"
+    assert len(seen["whole"]) >= 3
+
+
+def test_documents_say_when_more_are_below(ui, artifacts_dir):
+    view = sample_views(preview_png())["documents"]
+    kk, kia_out = view.documents
+    more = tuple(dataclasses.replace(kk, id=f"d-kk{n}") for n in range(3))
+    view = dataclasses.replace(view, documents=(kk, kia_out) + more)
+    ui.resize(LANDSCAPE)
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="five documents")
+    ui.step(4)
+    screen = ui.screen()
+    ui.screenshot(artifacts_dir / "ui" / "landscape-id-documents-more.png")
+    ui.wait_until(lambda: screen.ids.more_below.text, what="the hint that more documents are below")
+    assert screen.ids.more_below.height > 0 and screen.ids.scroller.bar_width >= 8
+    screen.ids.scroller.scroll_y = 0
+    ui.wait_until(lambda: not screen.ids.more_below.text, what="the hint to go at the list's end")
+
+
+def test_two_documents_fit_in_landscape(ui):
+    view = sample_views(preview_png())["documents"]
+    ui.resize(LANDSCAPE)
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="the documents view")
+    ui.step(4)
+    screen = ui.screen()
+    cards = list(screen.ids.cards.children)
+    assert len(cards) == 2
+    assert not rows_in_view(screen.ids.scroller, cards)["cut"], "both cards show whole"
+    assert not screen.ids.more_below.text

@@ -23,6 +23,10 @@ class StepRow(BoxLayout):
 class PrintingScreen(KioskScreen):
     def on_kv_post(self, base_widget) -> None:
         App.get_running_app().bind(lang=lambda *_args: self._render())
+        # Row heights follow their wrapped text, known a frame after the text changes.
+        self._fit_trigger = Clock.create_trigger(self.fit_rows, 0)
+        self.ids.steps.bind(height=self._fit_trigger)
+        self.ids.slot.bind(height=self._fit_trigger)
 
     def warm_up(self) -> None:
         StepRow()
@@ -57,11 +61,51 @@ class PrintingScreen(KioskScreen):
                 box.add_widget(StepRow())
         for widget, row in zip(reversed(box.children), rows):
             widget.state_name, widget.text, widget.mark = row["state_name"], row["text"], row["mark"]
-        Clock.schedule_once(self._keep_active_in_sight, 0)
+        self._fit_trigger()
 
-    def _keep_active_in_sight(self, _dt) -> None:
-        """The step happening now stays in sight when the list is longer than the screen."""
-        box, scroller = self.ids.steps, self.ids.scroller
-        active = [w for w in box.children if w.state_name == "active"]
-        if active and box.height > scroller.height:
-            scroller.scroll_to(active[0], animate=False)
+    def fit_rows(self, *_args) -> None:
+        """Give the list the height of whole rows around the step happening now and scroll
+        them into view: no row is ever cut at the list's edges, and the current step shows."""
+        box, scroller, slot = self.ids.steps, self.ids.scroller, self.ids.slot
+        rows = list(reversed(box.children))
+        if not rows:
+            scroller.height = 0
+            return
+        heights = [row.height for row in rows]
+        spacing = box.spacing
+        first, last = whole_rows_window(heights, spacing, slot.height, focus_index(rows))
+        shown = sum(heights[first:last + 1]) + spacing * (last - first)
+        total = sum(heights) + spacing * (len(rows) - 1)
+        scroller.height = min(shown, slot.height)
+        hidden_above = sum(heights[:first]) + spacing * first
+        scroller.scroll_y = 1 - hidden_above / (total - shown) if total > shown else 1
+
+
+def focus_index(rows) -> int:
+    """The row to keep in sight: the step happening now, else the latest that ended."""
+    states = [row.state_name for row in rows]
+    if "active" in states:
+        return states.index("active")
+    ended = [i for i, state in enumerate(states) if state != "pending"]
+    return ended[-1] if ended else 0
+
+
+def whole_rows_window(heights: list[float], spacing: float, room: float, focus: int) -> tuple[int, int]:
+    """The first and last index of consecutive rows that fit in `room` whole: the focused
+    row, the one after it (what comes next), then as many before it, then after it."""
+    first = last = focus
+    used = heights[focus]
+
+    def fits(index: int) -> bool:
+        return used + spacing + heights[index] <= room + 0.5
+
+    if last + 1 < len(heights) and fits(last + 1):
+        last += 1
+        used += spacing + heights[last]
+    while first > 0 and fits(first - 1):
+        first -= 1
+        used += spacing + heights[first]
+    while last + 1 < len(heights) and fits(last + 1):
+        last += 1
+        used += spacing + heights[last]
+    return first, last

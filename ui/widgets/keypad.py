@@ -3,7 +3,7 @@ keeps the digits, so the same keypad serves both and a hardware keypad feeds the
 
 from __future__ import annotations
 
-from kivy.properties import StringProperty
+from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.gridlayout import GridLayout
 
 from .buttons import BigButton
@@ -19,6 +19,7 @@ class KeypadKey(BigButton):
 
 class Keypad(GridLayout):
     __events__ = ("on_digit", "on_delete", "on_clear")
+    key_height = NumericProperty(0)      # 0: the style's KEY_HEIGHT; screens may ask for taller keys
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
