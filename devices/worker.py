@@ -89,5 +89,9 @@ class DeviceWorker:
                 future.set_result(job())
             except BaseException as exc:  # noqa: BLE001 - handed to the caller
                 future.set_exception(exc)
-            if job != self._poll:   # a refresh has just polled
+            refreshed = job == self._poll
+            # Drop the job before waiting for the next: a print job holds a citizen's document
+            # (a KIA's rasters, a KK) and must not outlive its print on this thread.
+            del item, job, future
+            if not refreshed:       # a refresh has just polled
                 self._poll()        # a job changes supplies and state: publish them straight away

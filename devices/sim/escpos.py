@@ -322,6 +322,14 @@ class EscPosSimulator(DeviceSimulator):
         with self.lock:
             return sum(isinstance(item, Cut) for item in self.printed)
 
+    def forget_output(self) -> None:
+        """Drop what was printed and the queries seen (kept for inspection): a long-running
+        demo or benchmark calls this so the simulator's memory stays flat."""
+        with self.lock:
+            self.printed.clear()
+            self.status_queries.clear()
+            self.unknown_commands.clear()
+
     def render_text(self) -> str:
         out = []
         with self.lock:

@@ -80,6 +80,7 @@ class EvolisSimulator(DeviceSimulator):
         self.decoded: list[Card] = []       # every finished or rejected card, decoded
         self.written: list[Path] = []
         self.log: list[str] = []            # command names received, for tests and the CLI
+        self._cards_finished = 0
         for fault in faults:
             self.inject(fault)
 
@@ -315,12 +316,22 @@ class EvolisSimulator(DeviceSimulator):
         self._builder.apply(Command("Se"))
         if card is None:
             return
+        self._builder.cards.clear()   # the decoder's own list would be a second copy of every card
         self.decoded.append(card)
+        self._cards_finished += 1
         if self.out_dir is not None:
-            stem = f"card-{len(self.decoded):04d}{'-rejected' if rejected else ''}"
+            stem = f"card-{self._cards_finished:04d}{'-rejected' if rejected else ''}"
             self.written += save_card(card, self.out_dir, stem)
 
     # --- for tests and the CLI -------------------------------------------------------------------
+    def forget_output(self) -> None:
+        """Drop the decoded cards and logs kept for inspection (a real printer keeps none):
+        a long-running demo or benchmark calls this so the simulator's memory stays flat."""
+        with self.lock:
+            self.decoded.clear()
+            self.written.clear()
+            self.log.clear()
+
     def snapshot(self) -> dict[str, object]:
         with self.lock:
             self._settle_card()
