@@ -25,8 +25,9 @@ demo: system-deps venv
 test: system-deps venv
 	xvfb-run -a -s "-screen 0 1920x1920x24" $(PY) -m pytest -q $(PYTEST_ARGS)
 
-bench: venv
-	$(PY) -m benchmarks
+# Speed, size and memory figures against ARCHITECTURE §9's budgets (docs/PERFORMANCE.md).
+bench: system-deps venv
+	xvfb-run -a -s "-screen 0 1920x1920x24" $(PY) -m benchmarks $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
