@@ -35,6 +35,8 @@ from pathlib import Path
 
 import requests
 
+from benchmarks.support import write_kiosk_config
+
 STEADY_BUDGET_MB = 200.0
 GROWTH_BUDGET_MB = 5.0
 IDLE_TIMEOUT_S = 2
@@ -136,24 +138,11 @@ def issue_all(url: str, admin_token: str, plan: list[str], pdfs: dict[str, bytes
 
 # --- the kiosk ------------------------------------------------------------------------------
 
-def write_config(directory: Path, url: str, kiosk: dict) -> Path:
-    (directory / "token").write_text(kiosk["token"])
-    path = directory / "kiosk.toml"
-    # Enough cards and ribbon for every KIA of the run.
-    path.write_text(f'[kiosk]\nid = "{kiosk["kiosk_id"]}"\nstate_dir = "{directory / "state"}"\n\n'
-                    f'[dinas]\nurl = "{url}"\ntoken_file = "{directory / "token"}"\n\n'
-                    f'[devices.card_printer]\nurl = "sim:card_printer?cards=100000&ribbon_prints=100000'
-                    f'&out={directory / "cards"}"\n\n'
-                    f'[devices.a4_printer]\nurl = "sim:a4_printer?out={directory / "a4"}"\n\n'
-                    '[devices.receipt_printer]\nurl = "sim:receipt_printer"\n')
-    return path
-
-
 def start_kiosk(directory: Path, url: str, kiosk: dict):
     from kiosk.app import KioskRuntime
     from kiosk.config import load_config
 
-    cfg = load_config(write_config(directory, url, kiosk))
+    cfg = load_config(write_kiosk_config(directory, url, kiosk, card_options="cards=100000&ribbon_prints=100000"))
     # kiosk.toml allows 30 s at least; the walk-away sessions would dominate the run.
     cfg = dataclasses.replace(cfg, settings=dataclasses.replace(cfg.settings, idle_timeout_s=IDLE_TIMEOUT_S))
     runtime = KioskRuntime.from_config(cfg)

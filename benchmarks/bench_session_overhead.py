@@ -33,6 +33,8 @@ from kiosk.app import KioskRuntime
 from kiosk.config import load_config
 from kiosk.session_headless import run_headless_session
 
+from benchmarks.support import write_kiosk_config
+
 BUDGET_MS = 300.0
 _PIN = re.compile(r"PIN: \*(\d{6})\*")
 
@@ -43,17 +45,6 @@ def start_server(directory: Path):
     server = make_server("127.0.0.1", 0, create_app(str(db)), threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_port}/api/v1", seed
-
-
-def write_config(directory: Path, url: str, kiosk: dict) -> Path:
-    (directory / "token").write_text(kiosk["token"])
-    path = directory / "kiosk.toml"
-    path.write_text(f'[kiosk]\nid = "{kiosk["kiosk_id"]}"\nstate_dir = "{directory / "state"}"\n\n'
-                    f'[dinas]\nurl = "{url}"\ntoken_file = "{directory / "token"}"\n\n'
-                    f'[devices.card_printer]\nurl = "sim:card_printer?out={directory / "cards"}"\n\n'
-                    f'[devices.a4_printer]\nurl = "sim:a4_printer?out={directory / "a4"}"\n\n'
-                    '[devices.receipt_printer]\nurl = "sim:receipt_printer"\n')
-    return path
 
 
 class FirstByte:
@@ -107,7 +98,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         server, url, seed = start_server(directory)
-        runtime = KioskRuntime.from_config(load_config(write_config(directory, url, seed["kiosks"][0])))
+        runtime = KioskRuntime.from_config(load_config(write_kiosk_config(directory, url, seed["kiosks"][0])))
         engine = runtime.start()
         try:
             both = next(c for c in seed["citizens"] if len(c["documents"]) == 2)

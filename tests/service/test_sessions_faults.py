@@ -4,12 +4,10 @@ HTTP hop in front of the reference server that drops chosen requests."""
 
 import pytest
 
-from kiosk.app import KioskRuntime
-from kiosk.config import load_config
 from kiosk.session_headless import ViewWaiter, run_headless_session
 from kiosk.session_model import Screen
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.kiosk import FaultyNetwork, citizen_with, write_kiosk_config
+from tests.fixtures.kiosk import FaultyNetwork, citizen_with, kiosk_runtimes, write_kiosk_config
 
 RESERVE = r"/sessions/[^/]+/jobs$"
 DOWNLOAD = r"/documents/"
@@ -25,17 +23,9 @@ def network(reference_server):
 
 @pytest.fixture
 def kiosk(reference_server, network, tmp_path):
-    runtimes = []
-
-    def start(directory="kiosk", **options):
-        path = write_kiosk_config(reference_server, tmp_path / directory, dinas_url=network.url, **options)
-        runtime = KioskRuntime.from_config(load_config(path), outbox_base_delay=0.05)
-        runtime.start()
-        runtimes.append(runtime)
-        return runtime
-    yield start
-    for runtime in runtimes:
-        runtime.stop()
+    with kiosk_runtimes() as start_runtime:
+        yield lambda directory="kiosk", **options: start_runtime(
+            write_kiosk_config(reference_server, tmp_path / directory, dinas_url=network.url, **options))
 
 
 def dinas_jobs(server, citizen):

@@ -6,26 +6,15 @@ import sys
 
 import pytest
 
-from kiosk.app import KioskRuntime
-from kiosk.config import load_config
 from kiosk.session_headless import run_headless_session
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.kiosk import citizen_with, write_kiosk_config
+from tests.fixtures.kiosk import citizen_with, kiosk_runtimes, write_kiosk_config
 
 
 @pytest.fixture
 def kiosk(reference_server, tmp_path):
-    runtimes = []
-
-    def start(**options):
-        runtime = KioskRuntime.from_config(load_config(write_kiosk_config(reference_server, tmp_path, **options)),
-                                           outbox_base_delay=0.05)
-        runtime.start()
-        runtimes.append(runtime)
-        return runtime
-    yield start
-    for runtime in runtimes:
-        runtime.stop()
+    with kiosk_runtimes() as start_runtime:
+        yield lambda **options: start_runtime(write_kiosk_config(reference_server, tmp_path, **options))
 
 
 def job_states(server, document_ids):

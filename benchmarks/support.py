@@ -1,0 +1,20 @@
+"""What several benchmarks share. Imports nothing from dinas/, so a bench that measures the
+kiosk process (memory) does not load the server's libraries into it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_kiosk_config(directory: Path, url: str, kiosk: dict, *, card_options: str = "") -> Path:
+    """A kiosk.toml with every printer simulated; `card_options` adds to the card printer's
+    sim: URL (e.g. "cards=100000&ribbon_prints=100000" for long runs)."""
+    (directory / "token").write_text(kiosk["token"])
+    card_url = f"sim:card_printer?{card_options + '&' if card_options else ''}out={directory / 'cards'}"
+    path = directory / "kiosk.toml"
+    path.write_text(f'[kiosk]\nid = "{kiosk["kiosk_id"]}"\nstate_dir = "{directory / "state"}"\n\n'
+                    f'[dinas]\nurl = "{url}"\ntoken_file = "{directory / "token"}"\n\n'
+                    f'[devices.card_printer]\nurl = "{card_url}"\n\n'
+                    f'[devices.a4_printer]\nurl = "sim:a4_printer?out={directory / "a4"}"\n\n'
+                    '[devices.receipt_printer]\nurl = "sim:receipt_printer"\n')
+    return path
