@@ -1,7 +1,7 @@
 """`KioskRuntime`: the kiosk core assembled from its configuration.
 
     runtime = KioskRuntime.from_config(load_config(path))
-    runtime.start()          # devices up, crash recovery, outbox running, engine accepting
+    runtime.start()          # devices up, crash recovery, outbox running, engine accepting, heartbeats
     runtime.engine           # the SessionEngine the UI (or the headless command) drives
     runtime.stop()
 
@@ -19,19 +19,22 @@ from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, recover
 from .session import SessionEngine
+from .telemetry import Heartbeat
 
 log = logging.getLogger(__name__)
 
 
 class KioskRuntime:
     def __init__(self, cfg, client, devices: DeviceBoard, journal: Journal, *,
-                 outbox_base_delay: float = 1.0) -> None:
+                 outbox_base_delay: float = 1.0, heartbeat_s: float | None = None) -> None:
         self.cfg = cfg
         self.client = client
         self.devices = devices
         self.journal = journal
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
+        self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
+                                   interval_s=heartbeat_s or cfg.dinas.heartbeat_s)
         self.engine: SessionEngine | None = None
         self.recovered: list[Settlement] = []
         self.final_outbox_depth: int | None = None
@@ -55,6 +58,7 @@ class KioskRuntime:
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.cfg.settings,
                                     kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place)
+        self.heartbeat.start()
         return self.engine
 
     def stop(self, *, flush_timeout: float = 0.0) -> None:
@@ -63,6 +67,7 @@ class KioskRuntime:
         if self._stopped:
             return
         self._stopped = True
+        self.heartbeat.stop()
         if self.engine is not None:
             self.engine.close()
         if flush_timeout:

@@ -300,6 +300,7 @@ class DinasSection:
     ca_file: Path | None = None
     trusted_config_keys: tuple[TrustedKey, ...] = ()
     timeout_s: DinasTimeouts = DinasTimeouts()
+    heartbeat_s: float = 60.0         # seconds between heartbeats (kiosk/telemetry.py)
 
     def read_token(self) -> str:
         """The kiosk's bearer token, read fresh (a technician may re-enrol the kiosk)."""
@@ -377,6 +378,7 @@ def _dinas_section(root: Table, base: Path) -> DinasSection | None:
     token_file = table.take("token_file", "str", check=readable_file(base, "token"))
     ca_file = table.take("ca_file", "str", default=None, check=readable_file(base, "CA bundle"))
     keys = _trusted_keys(table)
+    heartbeat_s = table.take("heartbeat_s", "number", default=DinasSection.heartbeat_s, check=in_range(5, 3600))
     timeouts = DinasTimeouts()
     timeout_table = table.table("timeout_s")
     if timeout_table is not None:
@@ -387,10 +389,11 @@ def _dinas_section(root: Table, base: Path) -> DinasSection | None:
         )
         timeout_table.finish()
     table.finish()
-    if url is None or token_file is None or None in (timeouts.connect, timeouts.read, timeouts.download):
+    if url is None or token_file is None or None in (timeouts.connect, timeouts.read, timeouts.download,
+                                                     heartbeat_s):
         return None
     return DinasSection(url.rstrip("/"), resolve_path(base, token_file),
-                        resolve_path(base, ca_file) if ca_file else None, keys, timeouts)
+                        resolve_path(base, ca_file) if ca_file else None, keys, timeouts, heartbeat_s)
 
 
 def _check_device_url(url: str) -> str | None:

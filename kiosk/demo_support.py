@@ -168,7 +168,8 @@ def _toml_value(value: Any) -> str:
 
 def describe(seed_data: dict[str, Any], paths: DemoPaths, dinas_url: str) -> str:
     lines = [f"Reference dinas server: {dinas_url}", f"Kiosk configuration:    {paths.config}",
-             f"Printed output:         {paths.printed}/ (a4_printer/*.pdf, card_printer/*.png)", "",
+             f"Printed output:         {paths.printed}/ (a4_printer/*.pdf, card_printer/*.png)",
+             f"Fleet (heartbeats):     adm-dinas fleet --db {paths.db}", "",
              "Demo citizens (fictional):"]
     for citizen in seed_data["citizens"]:
         kinds = ", ".join(d["kind"] for d in citizen["documents"])
