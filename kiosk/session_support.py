@@ -11,7 +11,7 @@ import threading
 import time
 from typing import Callable
 
-import pypdfium2
+from printer_drivers.pdf import open_pdf
 
 PREVIEW_MAX_PX = 320
 
@@ -67,20 +67,13 @@ class PinSlowdown:
             del self._entries[key]
 
 
-_PDFIUM = threading.Lock()   # pdfium is not thread-safe; previews take turns
-
-
 def render_preview(pdf: bytes, max_px: int = PREVIEW_MAX_PX) -> bytes:
     """The first page as a small PNG, fitted into max_px × max_px."""
-    with _PDFIUM:
-        document = pypdfium2.PdfDocument(pdf)
-        try:
-            page = document[0]
-            width, height = page.get_size()
-            image = page.render(scale=max_px / max(width, height, 1)).to_pil()
-            page.close()
-        finally:
-            document.close()
+    with open_pdf(pdf) as document:
+        page = document[0]
+        width, height = page.get_size()
+        image = page.render(scale=max_px / max(width, height, 1)).to_pil()
+        page.close()
     out = io.BytesIO()
     image.save(out, "PNG", optimize=True)
     return out.getvalue()

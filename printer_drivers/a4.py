@@ -22,7 +22,6 @@ import uuid
 from datetime import datetime
 from typing import Any, Mapping
 
-import pypdfium2
 from PIL import Image, ImageDraw, ImageFont
 
 from devices import ipp
@@ -32,6 +31,7 @@ from devices.transport import parse_device_url
 
 from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, PreparedJob, Printer,
                    PrintJob, PrintResult, ProgressCallback)
+from .pdf import open_pdf
 from .ipp import IppClient, IppStatusError, first, status_from_attributes
 
 log = logging.getLogger(__name__)
@@ -56,19 +56,8 @@ class DocumentRejected(DocumentUnprintable, DeviceError):
 
 def pdf_page_count(document: bytes) -> int:
     """Pages in `document`; DocumentRejected when it is not a readable PDF."""
-    if not document.startswith(b"%PDF-"):
-        raise DocumentRejected("document is not a PDF (no %PDF- header)")
-    try:
-        pdf = pypdfium2.PdfDocument(document)
-    except pypdfium2.PdfiumError as exc:
-        raise DocumentRejected(f"document is a corrupt PDF ({exc})") from None
-    try:
-        pages = len(pdf)
-    finally:
-        pdf.close()
-    if pages == 0:
-        raise DocumentRejected("document is a PDF with no pages")
-    return pages
+    with open_pdf(document, error=lambda reason, detail: DocumentRejected(detail, reason)) as pdf:
+        return len(pdf)
 
 
 def resolve_printer_uri(url: str) -> str:

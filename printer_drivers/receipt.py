@@ -50,8 +50,9 @@ from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceS
 from devices.transport import parse_device_url
 from devices.usb import UsbAddress, usb_failure
 
-from .base import (STEP_CUTTING, STEP_SENDING, TOO_MANY_PAGES, UNREADABLE, DocumentUnprintable, PreparedJob,
+from .base import (STEP_CUTTING, STEP_SENDING, PreparedJob,
                    Printer, PrintJob, PrintResult, ProgressCallback)
+from .pdf import open_pdf
 from .escpos_links import EscposLink, NetworkLink, SerialLink, UsbLink
 
 log = logging.getLogger(__name__)
@@ -381,24 +382,13 @@ def _raise_unless_usable(status: DeviceStatus, prefix: str = "") -> None:
 
 def compose_pdf(pdf: bytes, profile: str = DEFAULT_PROFILE, max_pages: int = 4) -> bytes:
     """PDF pages as raster images at the paper's width, then a cut."""
-    import pypdfium2   # only needed for this rarely used path
-
     page_stream = Dummy(profile=profile)
     width = int(page_stream.profile.profile_data["media"]["width"]["pixels"])
-    try:
-        document = pypdfium2.PdfDocument(pdf)
-    except pypdfium2.PdfiumError as exc:
-        raise DocumentUnprintable(UNREADABLE, f"not a readable PDF: {exc}") from exc
-    try:
-        if not 1 <= len(document) <= max_pages:
-            raise DocumentUnprintable(UNREADABLE if len(document) == 0 else TOO_MANY_PAGES,
-                                      f"a receipt PDF has 1 to {max_pages} pages, this one has {len(document)}")
+    with open_pdf(pdf, max_pages=max_pages, what="a receipt PDF") as document:
         page_stream.hw("INIT")
         for page in document:
             bitmap = page.render(scale=width / page.get_width()).to_pil()
             page_stream.image(bitmap.convert("L").convert("1"), impl="bitImageRaster")
             page.close()
-        page_stream.cut()
-    finally:
-        document.close()
+    page_stream.cut()
     return page_stream.output

@@ -32,7 +32,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
-from ..base import TOO_MANY_PAGES, UNREADABLE, DocumentUnprintable
+from ..base import UNREADABLE, DocumentUnprintable
+from ..pdf import open_pdf
 from .compression import bits_for_levels, encode_mono, encode_runs
 
 CARD_WIDTH, CARD_HEIGHT = 1016, 648          # landscape card, pixels at 300 dpi
@@ -89,18 +90,9 @@ class CardPanels:
 
 def rasterize_pdf(pdf: bytes, max_pages: int = 2) -> list[np.ndarray]:
     """Each page as a 648 x 1016 x 3 RGB array (landscape card, 300 dpi)."""
-    try:
-        document = pdfium.PdfDocument(pdf)
-    except pdfium.PdfiumError as exc:
-        raise CardImageError(f"not a readable PDF: {exc}") from exc
-    try:
-        count = len(document)
-        if not 1 <= count <= max_pages:
-            raise CardImageError(f"a card PDF has 1 to {max_pages} pages, this one has {count}",
-                                 UNREADABLE if count == 0 else TOO_MANY_PAGES)
-        return [_render_page(document[index]) for index in range(count)]
-    finally:
-        document.close()
+    with open_pdf(pdf, max_pages=max_pages, what="a card PDF",
+                  error=lambda reason, detail: CardImageError(detail, reason)) as document:
+        return [_render_page(document[index]) for index in range(len(document))]
 
 
 def _render_page(page: pdfium.PdfPage) -> np.ndarray:
