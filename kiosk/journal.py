@@ -111,6 +111,11 @@ def journal_path(state_dir: str | Path) -> Path:
     return Path(state_dir) / JOURNAL_FILE
 
 
+def local_day() -> str:
+    """The day counters are kept under: the kiosk's local day, as the staff count."""
+    return datetime.now().strftime("%Y-%m-%d")
+
+
 def utc_iso(timestamp: float | None = None) -> str:
     moment = datetime.fromtimestamp(time.time() if timestamp is None else timestamp, timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -250,7 +255,7 @@ class Journal:
 
     @staticmethod
     def _count(db: sqlite3.Connection, kind: str, name: str, amount: int) -> None:
-        day = datetime.now().strftime("%Y-%m-%d")   # the kiosk's local day, as the staff count
+        day = local_day()
         db.execute("INSERT INTO counters (day, kind, counter, value) VALUES (?, ?, ?, ?)"
                    " ON CONFLICT (day, kind, counter) DO UPDATE SET value = value + excluded.value",
                    (day, kind, name, amount))
@@ -314,7 +319,7 @@ class Journal:
 
     def counters(self, day: str | None = None) -> dict[str, dict[str, int]]:
         """{kind: {name: value}} for one day (today by default)."""
-        day = day or datetime.now().strftime("%Y-%m-%d")
+        day = day or local_day()
         with self._lock:
             rows = self._db.execute("SELECT kind, counter, value FROM counters WHERE day = ?", (day,)).fetchall()
         result: dict[str, dict[str, int]] = {}

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from devices.status import DeviceError
-from printer_drivers.base import DocumentUnprintable, PrintJob
+from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, cards_taken
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
@@ -174,13 +174,13 @@ class PrintOrchestrator:
 
     def _card_spoiled(self, role: str, before: Mapping[str, int]) -> bool:
         """After a failed card print: did a blank card go into the printer?"""
-        if "cards_inserted" not in before:
+        if CARDS_INSERTED not in before:
             return False
         try:
             after = self._devices.counters(role)
         except Exception:  # noqa: BLE001 - unknown is not spoiled; recovery and review handle it
             return False
-        return after.get("cards_inserted", 0) > before["cards_inserted"]
+        return bool(cards_taken(before, after))
 
     def print_receipt(self, receipt) -> bool:
         """Print one receipt if the receipt printer is usable; False otherwise (the UI then

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from devices.status import DeviceError, FaultCode
+from printer_drivers.base import CARDS_INSERTED, cards_taken
 
 from .devices_runtime import COUNTER_TIMEOUT_S
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
@@ -76,12 +77,13 @@ def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settleme
     if job.state != SENDING:
         return _failed(journal, job, review=False, why="not sent to the printer")
     before = job.counters_before or {}
-    if "cards_inserted" not in before:
+    if CARDS_INSERTED not in before:
         return _failed(journal, job, review=True, why="printer keeps no counters; a page may have come out")
     now = _counters(devices, job.role)
-    if now is None or "cards_inserted" not in now:
+    taken = cards_taken(before, now)
+    if taken is None:
         return _failed(journal, job, review=True, why="card counters could not be read")
-    if now["cards_inserted"] <= before["cards_inserted"]:
+    if taken == 0:
         return _failed(journal, job, review=False, why="card counters unchanged: no card was taken")
     if _card_left_inside(devices, job.role, grace):
         return _reject_left_card(journal, devices, job, before, now)

@@ -16,14 +16,13 @@ import collections
 import logging
 import threading
 import time
-from datetime import datetime
 from importlib import metadata
 from typing import Any, Callable
 
 from devices.status import DeviceStatus, Severity
 
 from .devices_runtime import DeviceBoard
-from .journal import Journal, utc_iso
+from .journal import Journal, local_day, utc_iso
 from .outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -76,7 +75,7 @@ class Heartbeat:
     # --- the payload ---------------------------------------------------------------------------
     def payload(self) -> dict[str, Any]:
         """What one heartbeat says (the OpenAPI `Heartbeat` schema)."""
-        today = datetime.now().strftime("%Y-%m-%d")
+        today = local_day()
         with self._lock:
             last_faults = list(self._last_faults)
         return {

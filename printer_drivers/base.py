@@ -35,6 +35,17 @@ UNREADABLE = "unreadable"            # not a PDF, a PDF the renderer cannot open
 TOO_MANY_PAGES = "too_many_pages"    # more pages than the medium takes (a card has two sides)
 
 
+# The lifetime counter a card printer keeps of cards taken from its feeder (`Printer.counters`).
+CARDS_INSERTED = "cards_inserted"
+
+
+def cards_taken(before: Mapping[str, int] | None, after: Mapping[str, int] | None) -> int | None:
+    """Cards the printer took between two counter reads; None when either read lacks the count."""
+    if not before or not after or CARDS_INSERTED not in before or CARDS_INSERTED not in after:
+        return None
+    return max(after[CARDS_INSERTED] - before[CARDS_INSERTED], 0)
+
+
 class DocumentUnprintable(ValueError):
     """The document itself cannot be printed on this device: retrying will not help.
     `detail` describes the document's fault only (never its content) and is safe to log."""

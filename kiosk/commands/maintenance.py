@@ -231,13 +231,6 @@ def run_replenish(args, config: KioskConfig, journal: Journal) -> int:
     return EXIT_OK
 
 
-def cards_taken(before: Mapping[str, int] | None, after: Mapping[str, int] | None) -> int | None:
-    """Cards the printer took between two counter reads, or None when either is unknown."""
-    if not before or not after or "cards_inserted" not in before or "cards_inserted" not in after:
-        return None
-    return max(after["cards_inserted"] - before["cards_inserted"], 0)
-
-
 def read_counters(printer) -> dict[str, int] | None:
     try:
         return dict(printer.counters())

@@ -25,12 +25,12 @@ from pathlib import Path
 from typing import Callable
 
 from devices.status import DeviceError
-from printer_drivers.base import Printer, PrintResult
+from printer_drivers.base import Printer, PrintResult, cards_taken
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, load_config
 from ..journal import CARDS_SPOILED, TEST_CARDS, Journal, journal_path
-from .maintenance import ACTOR, cards_taken, read_counters
+from .maintenance import ACTOR, read_counters
 
 ROLES = {"a4": "a4_printer", "receipt": "receipt_printer", "card": "card_printer"}
 # Each driver's own test page; the A4 one shows the kiosk id.
