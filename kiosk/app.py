@@ -14,6 +14,7 @@ import logging
 from pathlib import Path
 
 from .devices_runtime import DeviceBoard
+from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
@@ -36,6 +37,8 @@ class KioskRuntime:
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
                                    interval_s=heartbeat_s or cfg.dinas.heartbeat_s)
         self.engine: SessionEngine | None = None
+        self.housekeeping = Housekeeping(journal, in_session=lambda: self.engine is not None and self.engine.in_session,
+                                         retention_days=cfg.kiosk.retention_days)
         self.recovered: list[Settlement] = []
         self.final_outbox_depth: int | None = None
         self._stopped = False
@@ -55,10 +58,12 @@ class KioskRuntime:
         self.devices.start()
         self.devices.refresh(device_timeout)
         self.recovered = recover(self.journal, self.devices, self.outbox)
+        self.housekeeping.run_once()
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.cfg.settings,
                                     kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place)
         self.heartbeat.start()
+        self.housekeeping.start()
         return self.engine
 
     def stop(self, *, flush_timeout: float = 0.0) -> None:
@@ -67,6 +72,7 @@ class KioskRuntime:
         if self._stopped:
             return
         self._stopped = True
+        self.housekeeping.stop()
         self.heartbeat.stop()
         if self.engine is not None:
             self.engine.close()

@@ -275,6 +275,8 @@ class KioskSection:
     state_dir: Path
     place: str = ""
     group: str | None = None
+    state_min_free_mb: int = 64       # below this free in state_dir the kiosk is out of service
+    retention_days: int = 90          # finished jobs and delivered events kept this long
 
 
 @dataclass(frozen=True)
@@ -336,10 +338,13 @@ def _kiosk_section(root: Table, base: Path) -> KioskSection | None:
     state_dir = table.take("state_dir", "str", default=str(DEFAULT_STATE_DIR), check=non_empty)
     place = table.take("place", "str", default="")
     group = table.take("group", "str", default=None, check=non_empty)
+    min_free = table.take("state_min_free_mb", "int", default=KioskSection.state_min_free_mb,
+                          check=in_range(1, 100_000))
+    retention = table.take("retention_days", "int", default=KioskSection.retention_days, check=in_range(7, 3650))
     table.finish()
-    if kiosk_id is None or state_dir is None:
+    if kiosk_id is None or state_dir is None or min_free is None or retention is None:
         return None
-    return KioskSection(kiosk_id, resolve_path(base, state_dir), place or "", group)
+    return KioskSection(kiosk_id, resolve_path(base, state_dir), place or "", group, min_free, retention)
 
 
 def _trusted_keys(table: Table) -> tuple[TrustedKey, ...]:

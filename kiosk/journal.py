@@ -31,69 +31,15 @@ from typing import Any, Iterator, Mapping
 
 from devices.status import Consumable, Supply, SupplyLevel
 
+from .journal_schema import DELIVERED_CLAUSE, FINISHED_CLAUSE, OPEN_CLAUSE, PENDING_CLAUSE, upgrade
+
 CRASH_ENV = "ADM_KIOSK_CRASH_AT"
 JOURNAL_FILE = "journal.sqlite"             # in the kiosk's state_dir
 
 # Job states in the order a print goes through them.
 CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", "printed", "failed"
 OPEN_STATES = (CREATED, RESERVED, SENDING)
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    document_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    role TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT,
-    review INTEGER NOT NULL DEFAULT 0,
-    counters_before TEXT,
-    counters_after TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS job_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    job_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    reason TEXT,
-    at REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS outbox (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id TEXT NOT NULL UNIQUE,
-    job_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    at TEXT NOT NULL,
-    reason TEXT,
-    detail TEXT,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL DEFAULT 0,
-    last_error TEXT,
-    delivered_at REAL,
-    outcome TEXT
-);
-CREATE TABLE IF NOT EXISTS counters (
-    day TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    counter TEXT NOT NULL,
-    value INTEGER NOT NULL,
-    PRIMARY KEY (day, kind, counter)
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    detail TEXT
-);
-CREATE TABLE IF NOT EXISTS card_stock (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    at REAL NOT NULL,
-    loaded INTEGER NOT NULL,
-    used_before INTEGER NOT NULL
-);
-"""
+PRUNE_BATCH = 5000                          # rows per retention transaction
 
 # The kiosk's own count of blank cards, for printers that cannot sense how many are left.
 # A replenish stores how many were loaded and the lifetime cards-used total at that moment;
@@ -171,7 +117,7 @@ class Journal:
                                    timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+        upgrade(self._db)
         os.chmod(self.path, 0o600)
 
     def close(self) -> None:
@@ -266,7 +212,7 @@ class Journal:
         with self._lock:
             row = self._db.execute(
                 "SELECT seq, event_id, job_id, state, at, reason, detail, attempts, next_attempt_at"
-                " FROM outbox WHERE delivered_at IS NULL ORDER BY seq LIMIT 1").fetchone()
+                f" FROM outbox WHERE {PENDING_CLAUSE} ORDER BY seq LIMIT 1").fetchone()
         if row is None:
             return None
         return Event(seq=row[0], event_id=row[1], job_id=row[2], state=row[3], at=row[4],
@@ -291,7 +237,7 @@ class Journal:
 
     def outbox_depth(self) -> int:
         with self._lock:
-            return self._db.execute("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL").fetchone()[0]
+            return self._db.execute(f"SELECT COUNT(*) FROM outbox WHERE {PENDING_CLAUSE}").fetchone()[0]
 
     def outbox_rows(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -300,13 +246,38 @@ class Journal:
             names = [c[0] for c in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
+    # --- retention ---------------------------------------------------------------------------
+    def prune(self, older_than_s: float, *, now: float | None = None, batch: int = PRUNE_BATCH) -> dict[str, int]:
+        """Drop finished jobs (with their history) last changed more than `older_than_s`
+        ago and events delivered as long ago. Never an open job, nor a job with an event
+        still to deliver. The day counters, the audit trail and the card stock stay: they
+        are small and are the kiosk's lasting record. Short transactions of `batch` rows,
+        so a first prune of years of jobs never holds up a print for long."""
+        cutoff = (time.time() if now is None else now) - older_than_s
+        removed = {"jobs": 0, "history": 0, "events": 0}
+        while True:
+            with self._transaction() as db:
+                ids = [row[0] for row in db.execute(
+                    f"SELECT job_id FROM jobs WHERE {FINISHED_CLAUSE} AND updated_at < ? AND job_id NOT IN"
+                    f" (SELECT job_id FROM outbox WHERE {PENDING_CLAUSE}) LIMIT ?", (cutoff, batch))]
+                marks = ",".join("?" * len(ids))
+                if ids:
+                    removed["history"] += db.execute(f"DELETE FROM job_history WHERE job_id IN ({marks})",
+                                                      ids).rowcount
+                    removed["jobs"] += db.execute(f"DELETE FROM jobs WHERE job_id IN ({marks})", ids).rowcount
+                events = db.execute(
+                    f"DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE {DELIVERED_CLAUSE}"
+                    " AND delivered_at < ? LIMIT ?)", (cutoff, batch)).rowcount
+                removed["events"] += events
+            if len(ids) < batch and events < batch:
+                return removed
+
     # --- reading -----------------------------------------------------------------------------
     def job(self, job_id: str) -> JobRecord | None:
         return next(self._jobs("WHERE job_id = ?", (job_id,)), None)
 
     def open_jobs(self) -> list[JobRecord]:
-        marks = ",".join("?" * len(OPEN_STATES))
-        return list(self._jobs(f"WHERE state IN ({marks}) ORDER BY created_at", OPEN_STATES))
+        return list(self._jobs(f"WHERE {OPEN_CLAUSE} ORDER BY created_at", ()))
 
     def jobs(self) -> list[JobRecord]:
         return list(self._jobs("ORDER BY created_at", ()))
