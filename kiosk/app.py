@@ -35,7 +35,7 @@ class KioskRuntime:
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
-                                   interval_s=heartbeat_s or cfg.dinas.heartbeat_s)
+                                   interval_s=heartbeat_s or cfg.settings.heartbeat_s)
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(journal, in_session=lambda: self.engine is not None and self.engine.in_session,
                                          retention_days=cfg.kiosk.retention_days)

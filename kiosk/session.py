@@ -76,10 +76,14 @@ class SessionEngine(SessionCommands):
         self._devices = devices
         self._settings = settings
         self._pending_settings = None
+        self._on_settings_applied: Callable[[], None] | None = None
         self._clock, self._wall_clock = clock, wall_clock
         self._idle_timeout_override = idle_timeout_s
         self._idle_warning_s = idle_warning_s
-        self._slowdown = slowdown if slowdown is not None else PinSlowdown(clock=clock)
+        # The slowdown follows settings.pin_slowdown_* unless a test hands one in.
+        self._slowdown_from_settings = slowdown is None
+        self._slowdown = slowdown if slowdown is not None else PinSlowdown(
+            base_s=settings.pin_slowdown_base_s, cap_s=settings.pin_slowdown_cap_s, clock=clock)
         self._previews = previews
         self._print_run = PrintRun(orchestrator, wall_clock, kiosk_id, place)
         self._events: Publisher[SessionView] = Publisher("session.view")
@@ -125,9 +129,15 @@ class SessionEngine(SessionCommands):
     def in_session(self) -> bool:
         return self._screen not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE)
 
-    def apply_settings(self, settings) -> None:
-        """New settings (remote config) take effect between sessions, never during one."""
-        self._post(self._do_apply_settings, settings)
+    def apply_settings(self, settings, on_applied: Callable[[], None] | None = None) -> None:
+        """New settings (remote config) take effect between sessions, never during one.
+        `on_applied` runs on the session thread once they are in force."""
+        self._post(self._do_apply_settings, settings, on_applied)
+
+    @property
+    def settings(self):
+        """The settings in force now (pending ones wait for the session to end)."""
+        return self._settings
 
     def tick(self) -> None:
         """Check the idle timer and the opening hours now (the ticker thread does this)."""
@@ -376,12 +386,19 @@ class SessionEngine(SessionCommands):
         if self._screen in (Screen.DONE, Screen.ERROR):
             self._end_session()
 
-    def _do_apply_settings(self, settings) -> None:
+    def _do_apply_settings(self, settings, on_applied: Callable[[], None] | None = None) -> None:
         if self.in_session:
-            self._pending_settings = settings
+            self._pending_settings, self._on_settings_applied = settings, on_applied
         else:
-            self._settings, self._pending_settings = settings, None
+            self._take_settings(settings, on_applied)
             self._refresh()
+
+    def _take_settings(self, settings, on_applied: Callable[[], None] | None = None) -> None:
+        self._settings, self._pending_settings, self._on_settings_applied = settings, None, None
+        if self._slowdown_from_settings:
+            self._slowdown.tune(settings.pin_slowdown_base_s, settings.pin_slowdown_cap_s)
+        if on_applied is not None:
+            on_applied()
 
     def _do_tick(self) -> None:
         now = self._clock()
@@ -433,7 +450,7 @@ class SessionEngine(SessionCommands):
         self._busy, self._idle_deadline, self._idle_warning = False, None, False
         self._language = self._settings.language
         if self._pending_settings is not None:
-            self._settings, self._pending_settings = self._pending_settings, None
+            self._take_settings(self._pending_settings, self._on_settings_applied)
         reason = self._out_of_service()
         self._screen = Screen.OUT_OF_SERVICE if reason else Screen.ATTRACT
         self._message = reason
@@ -472,7 +489,8 @@ class SessionEngine(SessionCommands):
                       idle_deadline=self._idle_deadline, idle_warning=self._idle_warning,
                       dinas_contact=settings.dinas_contact, help_url=settings.help_url)
         if session is None or not self.in_session:
-            return SessionView(**common, announcement=settings.announcement,
+            return SessionView(**common, announcement=settings.announcement_for(self._language),
+                               spoken_guidance=settings.spoken_guidance,
                                opening_hours=_hours_text(settings),
                                available_kinds=available_kinds(self._devices.statuses(), settings,
                                                                self._wall_clock()))

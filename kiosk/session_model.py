@@ -70,6 +70,7 @@ class SessionView:
     idle_warning: bool = False            # show the countdown
     available_kinds: tuple[str, ...] = ()  # on the attract screen: what can be printed now
     announcement: str = ""
+    spoken_guidance: bool = True          # the default of the audio toggle for a new citizen
     opening_hours: str = ""
     dinas_contact: str = ""
 

@@ -63,8 +63,8 @@ class PrintRun:
             return Outcome(document.id, document.kind, "failed", "internal")
 
     def _receipts(self, session: Any, printed: list[Outcome], settings, language: str) -> bool:
-        if not printed:
-            return False
+        if not printed or not settings.receipt_enabled:
+            return False     # settings.receipt_enabled off: the done screen shows the help QR
         try:
             return all(self._orchestrator.print_receipt(self._receipt(session, outcome, settings, language))
                        for outcome in printed)

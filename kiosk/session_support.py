@@ -32,6 +32,11 @@ class PinSlowdown:
         self._entries: dict[bytes, tuple[int, float, float]] = {}   # failures, allowed at, last seen
         self._lock = threading.Lock()
 
+    def tune(self, base_s: float, cap_s: float) -> None:
+        """New pauses (pushed settings) for the next failures; the ones running stay."""
+        with self._lock:
+            self._base, self._cap = base_s, cap_s
+
     def _id(self, identity: str) -> bytes:
         return hmac.new(self._key, identity.encode(), hashlib.sha256).digest()
 

@@ -48,6 +48,8 @@ class Heartbeat:
                  interval_s: float = 60.0, alarm_debounce_s: float = 5.0,
                  first_delay_s: float = FIRST_BEAT_DELAY_S,
                  config_version: Callable[[], int | None] = lambda: None,
+                 config_stale: Callable[[], bool] = lambda: False,
+                 on_reply: Callable[[dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kiosk_id = kiosk_id
         self.interval_s = interval_s
@@ -60,6 +62,8 @@ class Heartbeat:
         self._journal = journal
         self._outbox = outbox
         self._config_version = config_version
+        self._config_stale = config_stale
+        self._on_reply = on_reply
         self._clock = clock
         self._started_at = clock()
         self._lock = threading.Lock()
@@ -82,6 +86,7 @@ class Heartbeat:
             "kiosk_id": self.kiosk_id,
             "software_version": software_version(),
             "config_version": self._config_version(),
+            "config_stale": self._config_stale(),
             "uptime_s": round(max(self._clock() - self._started_at, 0.0), 1),
             "devices": {role: status.as_dict() for role, status in self._devices.statuses().items()},
             "counters": {"day": today, "today": self._journal.counters(today),
@@ -93,7 +98,7 @@ class Heartbeat:
     def send_now(self) -> bool:
         """Build and post one heartbeat; True when the dinas took it. Never raises."""
         try:
-            self._client.heartbeat(self.payload())
+            reply = self._client.heartbeat(self.payload())
         except Exception as exc:  # noqa: BLE001 - telemetry must never take the kiosk down
             self.failed += 1
             if not self._failing:
@@ -105,7 +110,17 @@ class Heartbeat:
         if self._failing:
             self._failing = False
             log.info("heartbeat delivered again after %d failed", self.failed)
+        if self._on_reply is not None:
+            try:
+                self._on_reply(reply)        # e.g. the config-sync worker hears of a new version
+            except Exception:  # noqa: BLE001 - a listener's bug must not stop the heartbeats
+                log.exception("heartbeat reply listener failed")
         return True
+
+    def set_interval(self, interval_s: float) -> None:
+        """A new interval (pushed settings.heartbeat_s), counted from the last beat."""
+        self.interval_s = interval_s
+        self._wake.set()
 
     # --- faults as they happen -----------------------------------------------------------------
     def _on_status(self, status: DeviceStatus) -> None:
@@ -145,11 +160,12 @@ class Heartbeat:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        next_beat = self._clock() + self.first_delay_s
+        first_beat = self._clock() + self.first_delay_s
+        last_beat: float | None = None
         last_alarm_beat = float("-inf")
         while not self._stop.is_set():
             now = self._clock()
-            due = next_beat
+            due = first_beat if last_beat is None else last_beat + self.interval_s
             if self._alarm_pending:
                 due = min(due, last_alarm_beat + self.alarm_debounce_s)
             if due > now:
@@ -160,4 +176,4 @@ class Heartbeat:
                 self._alarm_pending = False
                 last_alarm_beat = now
             self.send_now()
-            next_beat = self._clock() + self.interval_s
+            last_beat = self._clock()

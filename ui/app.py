@@ -85,6 +85,7 @@ class KioskApp(App):
         self.commands = commands
         self.guide = guide if guide is not None else Guide()
         self.audio_on = self.guide.enabled
+        self._guide_allowed = self.guide.enabled
         self.notifier = notifier if notifier is not None else SystemdNotifier.from_environment()
         self.keys = KeyRouter(self)
         self.hide_cursor = hide_cursor
@@ -92,6 +93,7 @@ class KioskApp(App):
         self._pending_lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
         self._spoken_screen: str | None = None
+        self._guidance_default: bool | None = None
         self._ready_sent = False
         self.idle_overlay: IdleOverlay | None = None
         self.screens: dict[str, object] = {}
@@ -170,6 +172,12 @@ class KioskApp(App):
             self.idle_overlay.show(view.idle_deadline)
         else:
             self.idle_overlay.hide()
+        if view.screen is Screen.ATTRACT and (self._spoken_screen != view.screen.value
+                                              or view.spoken_guidance != self._guidance_default):
+            # settings.spoken_guidance (pushable): each new citizen starts with this default;
+            # a guide made disabled (muted install, tests) stays silent whatever it says.
+            self._guidance_default = view.spoken_guidance
+            self.audio_on = self.guide.enabled = view.spoken_guidance and self._guide_allowed
         if self._spoken_screen != view.screen.value:
             self._spoken_screen = view.screen.value
             self.speak_screen()

@@ -115,16 +115,23 @@ def test_payload_matches_the_contract_and_holds_no_personal_data(reference_serve
         assert kiosk["token"] not in text
 
 
-@pytest.mark.parametrize("value, problem", [("1", "5 to 3600"), ('"fast"', "number")])
+def _with_settings(path, line: str):
+    text = path.read_text()
+    text = text.replace("[settings]\n", f"[settings]\n{line}\n", 1) if "[settings]\n" in text \
+        else text + f"\n[settings]\n{line}\n"
+    path.write_text(text)
+
+
+@pytest.mark.parametrize("value, problem", [("1", "10 to 900"), ('"fast"', "number")])
 def test_a_bad_heartbeat_interval_is_a_clear_config_error(reference_server, tmp_path, value, problem):
     path = write_kiosk_config(reference_server, tmp_path / "kiosk")
-    path.write_text(path.read_text().replace("[dinas]\n", f"[dinas]\nheartbeat_s = {value}\n", 1))
+    _with_settings(path, f"heartbeat_s = {value}")
     with pytest.raises(ConfigError) as error:
         load_config(path)
-    assert "heartbeat_s" in str(error.value) and problem in str(error.value)
+    assert "settings.heartbeat_s" in str(error.value) and problem in str(error.value)
 
 
-def test_heartbeat_interval_comes_from_the_config(reference_server, tmp_path):
+def test_heartbeat_interval_comes_from_the_settings(reference_server, tmp_path):
     path = write_kiosk_config(reference_server, tmp_path / "kiosk")
-    path.write_text(path.read_text().replace("[dinas]\n", "[dinas]\nheartbeat_s = 30\n", 1))
-    assert load_config(path).dinas.heartbeat_s == 30.0
+    _with_settings(path, "heartbeat_s = 30")
+    assert load_config(path).settings.heartbeat_s == 30.0
