@@ -17,6 +17,15 @@ Faults, by name (URL ``faults=a,b`` or `inject()`):
     garbage         the next answer is line noise
     silence         the printer stops answering
 
+Answer modes (``answers=``), for the reads that firmware answers differently:
+
+    words    (default) state words: ``Rse;o`` CLOSED/OPEN, ``Rse;m`` CARDS/LOW/EMPTY,
+             ``Rse;p`` CARD/NO CARD, ``Rlr;p`` OK when there is no card
+    guide    as the programming guide reads: ``Rse;o`` / ``Rse;p`` / ``Rse;m`` answer sensor
+             voltages (`VOLTS`), ``Rlr;p`` answers NO CARD when there is none
+    minimal  firmware that knows only identification, ``Rr``, ``Rco;c`` / ``Rco;p`` and
+             ``Rlr;p``, and answers ``OK`` to every other read
+
 In ACK mode (``ack=1``) actions and downloads are answered ACK or NACK + code; read
 commands still answer their value as text. A card is taken from the feeder at ``Ss``; ``Ser`` sends a card that can still move to the
 reject box. Time: ``panel_seconds`` per panel download, ``card_seconds`` from ``Se`` until
@@ -47,6 +56,14 @@ FAULTS = ("feeder_empty", "needs_cleaning", "ribbon_out", "cover_open", "hang_up
 _MID_CARD = ("ribbon_out", "cover_open", "hang_up", "nack")
 _MID_CARD_PANEL = 2
 _COLOUR_RIBBONS = ("ymcko", "ymckos", "ymckok", "ymckoo")
+ANSWER_MODES = ("words", "guide", "minimal")
+# The voltages this simulator answers in `guide` mode (our model: the guide gives no values
+# beyond its example 0.21): sensor -> (volts when clear, volts when tripped).
+VOLTS = {"o": ("0.21", "4.86"),      # cover closed / open
+         "p": ("0.18", "3.95"),      # no card / a card at the sensor
+         "m": ("0.35", "4.62")}      # cards in the feeder / feeder empty
+INSERTION_MODES = ("F", "M", "B")       # feeder, manual, both
+_MINIMAL_READS = ("Rfv", "Rtp", "Rsn", "Rr", "Rco;c", "Rco;p", "Rlr;p")
 # NACK codes used in ACK mode for the ERR answers below (programming guide's list).
 _NACK_FOR = (("COVER", b"C"), ("FEEDER", b"F"), ("RIBBON", b"R"), ("CARD", b"T"),
              ("MECHANICAL", b"T"), ("CLEANING", b"T"), ("COMMAND", b"1"))
@@ -57,8 +74,12 @@ class EvolisSimulator(DeviceSimulator):
                  serial_number: str = "SIMKC200-0001", ribbon: str = "ymcko", cards: int = 100,
                  ribbon_prints: int = 200, faults: Iterable[str] = (), out_dir: str | Path | None = None,
                  panel_seconds: float = 0.0, card_seconds: float = 0.0, ack_mode: bool = False,
-                 low_cards: int = 10) -> None:
+                 low_cards: int = 10, answers: str = "words", insertion: str = "F") -> None:
         super().__init__()
+        if answers not in ANSWER_MODES:
+            raise ValueError(f"unknown answer mode {answers!r}; one of {', '.join(ANSWER_MODES)}")
+        self.answers = answers
+        self.insertion = insertion          # F: cards from the feeder; M / B wait for a hand-fed card
         self.model, self.firmware, self.serial_number = model, firmware, serial_number
         self.ribbon = ribbon.lower()
         self.cards_in_feeder = cards
@@ -80,6 +101,7 @@ class EvolisSimulator(DeviceSimulator):
         self.decoded: list[Card] = []       # every finished or rejected card, decoded
         self.written: list[Path] = []
         self.log: list[str] = []            # command names received, for tests and the CLI
+        self.received: list[Command] = []   # the commands with their parameters (panel data left out)
         self._cards_finished = 0
         for fault in faults:
             self.inject(fault)
@@ -88,7 +110,7 @@ class EvolisSimulator(DeviceSimulator):
     def from_params(cls, params: Mapping[str, str]) -> EvolisSimulator:
         """Build from `sim:card_printer?...` URL parameters."""
         known = {"faults", "out", "cards", "ribbon", "ribbon_prints", "panel_seconds",
-                 "card_seconds", "ack"}
+                 "card_seconds", "ack", "answers"}
         unknown = set(params) - known
         if unknown:
             raise ValueError(f"unknown card printer simulator options: {', '.join(sorted(unknown))}")
@@ -100,7 +122,8 @@ class EvolisSimulator(DeviceSimulator):
                        ribbon_prints=int(params.get("ribbon_prints", 200)),
                        panel_seconds=float(params.get("panel_seconds", 0)),
                        card_seconds=float(params.get("card_seconds", 0)),
-                       ack_mode=params.get("ack", "0") in ("1", "true", "yes"))
+                       ack_mode=params.get("ack", "0") in ("1", "true", "yes"),
+                       answers=params.get("answers", "words"))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad card printer simulator option: {exc}") from exc
 
@@ -154,6 +177,7 @@ class EvolisSimulator(DeviceSimulator):
                     self._answer("ERR PARAM")
                     continue
                 self.log.append(item.name)
+                self.received.append(Command(item.name, item.params))
                 self._answer(self._handle(item), is_read=item.name.startswith("R"))
 
     def _answer(self, text: str | None, is_read: bool = False) -> None:
@@ -176,6 +200,11 @@ class EvolisSimulator(DeviceSimulator):
         self._settle_card()
         name, params = command.name, command.params
         first = params[0] if params else ""
+        if self.answers == "minimal" and name.startswith("R") and ";".join((name, *params[:1])) not in _MINIMAL_READS:
+            return "OK"
+        if self.answers == "guide" and name == "Rse" and first in VOLTS:
+            tripped = {"o": self.cover_open, "p": self.card is not None, "m": self.cards_in_feeder <= 0}[first]
+            return VOLTS[first][tripped]
         if name in ("Db", "Dbc"):
             return self._download(command)
         reads = {
@@ -190,7 +219,8 @@ class EvolisSimulator(DeviceSimulator):
             return str(values[first]) if first in values else "ERR PARAM"
         if name == "Rlr":
             if first == "p":
-                return {None: "OK", "stuck": "ERR CARD"}.get(self.card, "CARD")
+                none = "NO CARD" if self.answers == "guide" else "OK"
+                return {None: none, "stuck": "ERR CARD"}.get(self.card, "CARD")
             if first == "r":
                 return "ERR NEED CLEANING" if self.needs_cleaning else "OK"
             return "ERR PARAM"
@@ -208,7 +238,12 @@ class EvolisSimulator(DeviceSimulator):
                 return "ERR RIBBON TYPE"
             self._builder.apply(command)
             return "OK"
-        if name.startswith(("P", "M")):      # settings (Pmi, Pc, Pem, Pdt, Ppws, Mr …) are taken
+        if name == "Pmi":
+            if first.upper() not in INSERTION_MODES:
+                return "ERR PARAM"
+            self.insertion = first.upper()   # remembered, as the printer's own setting is
+            return "OK"
+        if name.startswith(("P", "M")):      # settings (Pc, Pem, Pdt, Ppws, Mr …) are taken
             return "OK"
         if name in ("Ss", "Si"):
             return self._insert_card(start_sequence=name == "Ss")
@@ -239,10 +274,12 @@ class EvolisSimulator(DeviceSimulator):
             return "ERR FEEDER EMPTY"
         return None
 
-    def _insert_card(self, start_sequence: bool) -> str:
+    def _insert_card(self, start_sequence: bool) -> str | None:
         blocker = self._blocker()
         if blocker:
             return blocker
+        if self.insertion != "F":
+            return None                     # waits for a card by hand: no answer, ever, here
         self.cards_in_feeder -= 1
         self.counters["cards"] += 1
         self.card, self._card_panels = "in", 0
@@ -331,6 +368,7 @@ class EvolisSimulator(DeviceSimulator):
             self.decoded.clear()
             self.written.clear()
             self.log.clear()
+            self.received.clear()
 
     def snapshot(self) -> dict[str, object]:
         with self.lock:

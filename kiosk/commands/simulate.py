@@ -2,6 +2,7 @@
 technicians and captured-stream checks.
 
     adm-kiosk simulate card-printer [--faults jam_mid_card,ribbon_out] [--out DIR] [--socket PORT]
+                                    [--answers words|guide|minimal]
     adm-kiosk simulate decode-card STREAM.evolis --out DIR
 
 `card-printer` serves the simulator on a pty (or a TCP port) and prints the URL to
@@ -18,7 +19,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devices.sim.evolis import FAULTS, EvolisSimulator
+from devices.sim.evolis import ANSWER_MODES, FAULTS, EvolisSimulator
 from devices.sim.evolis_decode import StreamError, decode_stream, save_card
 from devices.sim.serve import serve_pty, serve_socket
 
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     card.add_argument("--panel-seconds", type=float, default=1.5, help="time per panel (default 1.5)")
     card.add_argument("--card-seconds", type=float, default=4.0, help="time to finish and eject a card (default 4)")
     card.add_argument("--ack", action="store_true", help="answer in ACK/NACK mode")
+    card.add_argument("--answers", choices=ANSWER_MODES, default="words",
+                      help="how status reads are answered: words (default), guide (sensor voltages), minimal (OK)")
     card.set_defaults(func=run_card_printer)
 
     decode = commands.add_parser("decode-card", help="decode a captured Evolis stream into PNG panels")
@@ -51,7 +54,7 @@ def run_card_printer(args: argparse.Namespace, stop: threading.Event | None = No
         simulator = EvolisSimulator(
             faults=[f for f in args.faults.split(",") if f.strip()], out_dir=args.out, cards=args.cards,
             ribbon=args.ribbon, ribbon_prints=args.ribbon_prints, panel_seconds=args.panel_seconds,
-            card_seconds=args.card_seconds, ack_mode=args.ack)
+            card_seconds=args.card_seconds, ack_mode=args.ack, answers=args.answers)
     except ValueError as exc:
         print(f"adm-kiosk simulate: {exc}", file=sys.stderr)
         return 2

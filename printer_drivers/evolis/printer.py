@@ -36,18 +36,28 @@ from PIL import Image, ImageDraw, ImageFont
 
 from devices.status import DeviceError, DeviceState, DeviceStatus, Fault, FaultCode, absent
 from devices.transport import SerialTransport, Transport, parse_device_url
+from devices.unreadable import UnreadableAnswers
 
 from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob, PrintJob,
                     Printer, PrintResult, ProgressCallback)
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
 from .protocol import EvolisLink
-from .status import ROLE, STATUS_READS, build_status, card_inside
+from .sensors import parse_thresholds
+from .status import ROLE, STATUS_READS, build_status, card_inside, card_position
 
 log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
 REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
 COLOUR_LEVELS = (32, 64, 128)
+# Around every print, as the vendor's own driver sends it (shared/testdata/evolis/): cards
+# from the feeder, out to the standard output (`Pmi;F;s`), and the contrast of each panel
+# the ribbon prints that has one set. A printer left in manual or both-ways insertion by a
+# technician's tool would otherwise wait for a hand-fed card.
+INSERTION = ("F", "s")
+DEFAULT_CONTRAST = {"k": 10}        # the vendor driver's value for the resin black panel
+CONTRAST_PANELS = ("y", "m", "c", "k")     # the overlay is a varnish: no contrast
+CONTRAST_RANGE = range(0, 21)
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,12 +74,20 @@ class EvolisPrinter(Printer):
 
     def __init__(self, url: str, *, levels: int = 32, black_policy: str = "text", compressed: bool = True,
                  timeout: float = 5.0, card_timeout: float = 120.0, poll_interval: float = 0.5,
-                 overlay_holes: tuple[tuple[int, int, int, int], ...] = (), backend: Any = None) -> None:
+                 overlay_holes: tuple[tuple[int, int, int, int], ...] = (),
+                 sensor_thresholds: Mapping[str, Any] | None = None, contrast: Mapping[str, int] | None = None,
+                 backend: Any = None) -> None:
         super().__init__(url)
         # Bad imaging options are a configuration error, found here rather than blamed on a document.
         if levels not in COLOUR_LEVELS or black_policy not in BLACK_POLICIES:
             raise ValueError(f"{url}: levels is one of {COLOUR_LEVELS}, black_policy one of {BLACK_POLICIES}")
         overlay_mask(overlay_holes)
+        try:
+            self.sensor_thresholds = parse_thresholds(sensor_thresholds)
+        except ValueError as exc:
+            raise ValueError(f"{url}: {exc}") from None
+        self.contrast = _contrast(url, DEFAULT_CONTRAST if contrast is None else contrast)
+        self._unreadable = UnreadableAnswers(log, ROLE)
         self.levels, self.black_policy, self.compressed = levels, black_policy, compressed
         self.card_timeout, self.poll_interval = card_timeout, poll_interval
         self.overlay_holes = tuple(overlay_holes)
@@ -101,14 +119,26 @@ class EvolisPrinter(Printer):
     def identify(self) -> dict[str, str]:
         """Model, firmware and serial number (read once), and the ribbon loaded (read now)."""
         if self._identity is None:
-            self._identity = {key: self.link.command(cmd).text
+            self._identity = {key: self._identity_read(cmd)
                               for key, cmd in (("model", "Rtp"), ("firmware", "Rfv"), ("serial_number", "Rsn"))}
         return {**self._identity, "ribbon": self.ribbon()}
 
+    def _identity_read(self, command: str) -> str:
+        """An identification read; firmware that refuses it leaves it empty (noted once)."""
+        answer = self.link.ask(command)
+        if answer.fault is not None and answer.fault.code != FaultCode.COMMAND_REJECTED:
+            answer.raise_for_fault()
+        if answer.fault is not None:
+            self._unreadable.note(command, answer.fault.detail, "left empty")
+            return ""
+        return answer.text
+
     def ribbon(self) -> str:
-        ribbon = self.link.command("Rr").text.strip().lower()
+        # The one read that is never `unknown`: the ribbon decides the panels sent.
+        answer = self.link.command("Rr").text
+        ribbon = answer.strip().lower()
         if ribbon not in RIBBON_PANELS:
-            raise DeviceError(FaultCode.RIBBON_ERROR, f"ribbon {ribbon!r} is not one this kiosk can print with")
+            raise DeviceError(FaultCode.RIBBON_ERROR, f"Rr answered {answer!r}: not a ribbon this kiosk can print with")
         self._ribbon_seen = ribbon
         return ribbon
 
@@ -128,15 +158,24 @@ class EvolisPrinter(Printer):
                 return absent(ROLE, str(exc))
             return DeviceStatus(ROLE, _state_for(exc.fault), faults=(exc.fault,),
                                 capabilities=self._identity or {})
-        return build_status(answers, self.capabilities(identity), card_expected=self._card_in_hand)
+        thresholds = self.sensor_thresholds.get(identity.get("model", "").strip().upper())
+        return build_status(answers, self.capabilities(identity), card_expected=self._card_in_hand,
+                            thresholds=thresholds, unreadable=self._unreadable)
 
     def counters(self) -> dict[str, int]:
+        """The counters the printer answers as integers. One it cannot give is left out
+        (noted once): crash recovery then knows it cannot tell from the counters alone."""
         values = {}
         for key, which in (("cards_inserted", "c"), ("panels_printed", "p")):
-            text = self.link.command("Rco", which).text.strip()
-            if not text.isdigit():
-                raise DeviceError(FaultCode.PROTOCOL_ERROR, f"Rco;{which} answered {text!r}")
-            values[key] = int(text)
+            answer = self.link.ask("Rco", which)
+            text = answer.text.strip()
+            if answer.ok and text.isdigit():
+                values[key] = int(text)
+                self._unreadable.readable(answer.command)
+            elif answer.fault is None or answer.fault.code == FaultCode.COMMAND_REJECTED:
+                self._unreadable.note(answer.command, text or answer.fault, f"counter {key} unknown")
+            else:
+                answer.raise_for_fault()
         return values
 
     def card_in_printer(self) -> bool:
@@ -185,8 +224,8 @@ class EvolisPrinter(Printer):
         report(STEP_SENDING)
         sent = self._print_card(panels, report)
         after = self.counters()
-        log.info("card printed (job %s, %d bytes sent, cards %d -> %d)", job_id, sent,
-                 before["cards_inserted"], after["cards_inserted"])
+        log.info("card printed (job %s, %d bytes sent, cards %s -> %s)", job_id, sent,
+                 before.get("cards_inserted", "?"), after.get("cards_inserted", "?"))
         return PrintResult(job_id, counters_after=after,
                            detail={"counters_before": before, "ribbon": ribbon, "bytes_sent": sent,
                                    "compressed": self.compressed, "levels": self.levels})
@@ -200,7 +239,8 @@ class EvolisPrinter(Printer):
 
     def _feed_and_print(self, panels: CardPanels, report: Callable[[str], None]) -> int:
         try:
-            self.link.command("Pr", panels.ribbon)
+            for command in self.job_settings(panels):
+                self.link.command(*command)
             self.link.command("Ss")                 # the printer takes a card from the feeder
         except DeviceError as exc:
             raise self._explained(exc) from exc
@@ -214,6 +254,12 @@ class EvolisPrinter(Printer):
             return sent
         except DeviceError as exc:
             raise self._spoiled(exc) from exc
+
+    def job_settings(self, panels: CardPanels) -> list[tuple[str, ...]]:
+        """The commands before ``Ss``: ribbon, insertion mode, per-panel contrast."""
+        printed = {panel.name for panel in (*panels.front, *panels.back)}
+        return [("Pr", panels.ribbon), ("Pmi", *INSERTION),
+                *(("Pc", panel, "=", str(value)) for panel, value in self.contrast.items() if panel in printed)]
 
     def _send_side(self, side: str, panels: tuple[PanelImage, ...], step: str,
                    report: Callable[[str], None]) -> int:
@@ -230,7 +276,17 @@ class EvolisPrinter(Printer):
     def _wait_until_card_out(self, timeout: float | None = None) -> None:
         timeout = self.card_timeout if timeout is None else timeout
         deadline = time.monotonic() + timeout
-        while self.card_in_printer():
+        while True:
+            answer = self.link.ask("Rlr", "p")
+            inside = card_position(answer)
+            if inside is None:
+                # `Se` was taken; a position we cannot read must not hold the citizen for
+                # minutes: the card is taken as out (a card still inside makes the next `Ss`
+                # answer ERR CARD, which is authoritative).
+                self._unreadable.note(answer.command, answer.text, "card position unknown; taken as out")
+                return
+            if not inside:
+                return
             if time.monotonic() >= deadline:
                 raise DeviceError(FaultCode.TIMEOUT, f"card still in the printer after {timeout:.1f}s")
             time.sleep(self.poll_interval)
@@ -278,7 +334,21 @@ _SPECIFIC = (FaultCode.COVER_OPEN, FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT,
 
 
 def _state_for(fault: Fault) -> DeviceState:
+    if fault.code == FaultCode.RIBBON_ERROR:       # a person must change the ribbon
+        return DeviceState.USER_ERROR
     return DeviceState.OFFLINE if fault.code == FaultCode.TIMEOUT else DeviceState.UNKNOWN
+
+
+def _contrast(url: str, contrast: Mapping[str, int]) -> dict[str, int]:
+    """The `contrast` option: {panel: 0..20}, sent as ``Pc;<panel>;=;<n>``."""
+    if not isinstance(contrast, Mapping):
+        raise ValueError(f"{url}: contrast is a table of panels, e.g. {{k = 10}}")
+    for panel, value in contrast.items():
+        if panel not in CONTRAST_PANELS:
+            raise ValueError(f"{url}: contrast.{panel}: not a panel; one of {', '.join(CONTRAST_PANELS)}")
+        if isinstance(value, bool) or not isinstance(value, int) or value not in CONTRAST_RANGE:
+            raise ValueError(f"{url}: contrast.{panel}: a whole number from 0 to 20, got {value!r}")
+    return dict(contrast)
 
 
 def test_card_pages(today: _dt.date | None = None) -> list[np.ndarray]:

@@ -7,36 +7,13 @@ import pytest
 from devices.sim.evolis import EvolisSimulator
 from devices.sim.usb_backend import SimulatedUsbDevice
 from devices.status import Consumable, DeviceError, DeviceState, FaultCode, SupplyLevel
-from printer_drivers.base import PrintJob
 from printer_drivers.evolis.imaging import CardImageError, pdf_card_panels
 from printer_drivers.evolis.printer import EVOLIS_VENDOR_ID, EvolisPrinter
 from printer_drivers.evolis.protocol import Answer, download_frame, frame
 from printer_drivers.evolis.status import CARD_LEFT_INSIDE, build_status
-from tests.fixtures.evolis import kia_pdf, served  # noqa: F401
+from tests.fixtures.evolis import FAST, card_job as job, kia_pdf, printer_for  # noqa: F401
 from tests.fixtures.usb import usb_bus  # noqa: F401
 
-FAST = {"timeout": 1.0, "poll_interval": 0.01, "card_timeout": 5.0}
-
-
-@pytest.fixture
-def printer_for():
-    """printer_for(simulator, transport) -> EvolisPrinter on pty or socket; closed after."""
-    opened = []
-
-    def make(simulator, transport="pty", **options):
-        context = served(simulator, transport)
-        url = context.__enter__()
-        printer = EvolisPrinter(url, **{**FAST, **options})
-        opened.append((printer, context))
-        return printer
-    yield make
-    for printer, context in opened:
-        printer.close()
-        context.__exit__(None, None, None)
-
-
-def job(pdf):
-    return PrintJob("00000000-0000-4000-8000-000000000001", "KIA", pdf)
 
 
 @pytest.mark.parametrize("transport", ["pty", "socket"])

@@ -117,3 +117,16 @@ def test_the_session_command_rejects_bad_arguments(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(tmp_path / "none.toml"), "session",
                            "--nik", "1", "--pin", "1"], capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "no such configuration file" in proc.stderr
+
+
+@pytest.mark.parametrize("answers", ["guide", "words", "minimal"])
+def test_kk_and_kia_print_whatever_way_the_card_printer_answers(reference_server, kiosk, answers):
+    """Issue 9: a card printer answering as the programming guide reads (voltages), in words,
+    or minimally (OK) stays in service, and the citizen gets both documents."""
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    runtime = kiosk(card=f"answers={answers}")
+    assert runtime.devices.printer("card_printer").simulator.answers == answers
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.ok, result
+    assert {d.kind: d.result for d in result.documents} == {"KK": "printed", "KIA": "printed"}
+    assert runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1

@@ -99,8 +99,8 @@ def answers(**texts):
     ({"cleaning": "ERR NEED CLEANING"}, DeviceState.USER_ERROR, [FaultCode.NEEDS_CLEANING]),
     ({"feeder": "EMPTY", "ribbon_left": "0"}, DeviceState.USER_ERROR, [FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT]),
     ({"feeder": "LOW", "ribbon_left": "3"}, DeviceState.READY, [FaultCode.FEEDER_LOW, FaultCode.RIBBON_LOW]),
-    ({"cover": "MAYBE"}, DeviceState.USER_ERROR, [FaultCode.PROTOCOL_ERROR]),
-    ({"ribbon_left": "lots"}, DeviceState.USER_ERROR, [FaultCode.PROTOCOL_ERROR]),
+    ({"cover": "MAYBE"}, DeviceState.READY, []),                 # unreadable: unknown (test_evolis_tolerance)
+    ({"ribbon_left": "lots"}, DeviceState.READY, []),
 ])
 def test_status_mapping(texts, state, codes):
     status = build_status(answers(**texts), {"model": "X"})
