@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
     xvfb xauth x11-utils xdotool          # the real Kivy window under a virtual screen
+    x11-apps netpbm                       # xwd + xwdtopnm: grabs of what the X server shows
     libgl1 libgl1-mesa-dri libmtdev1      # OpenGL and touch input for Kivy's SDL2 window
     cups cups-client cups-bsd             # the A4 path goes through a real CUPS server
     printer-driver-cups-pdf               # ...whose test queue writes PDFs to a folder

@@ -12,10 +12,11 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from tests.x_screen import Xvfb
 
 PORTRAIT = (1080, 1920)
 LANDSCAPE = (1280, 800)
@@ -24,17 +25,9 @@ LANDSCAPE = (1280, 800)
 def _ensure_display() -> None:
     if os.environ.get("DISPLAY"):
         return
-    read_fd, write_fd = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "1920x1920x24",
-                             "-nolisten", "tcp"], pass_fds=(write_fd,),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        number = pipe.readline().strip()
-    if not number:
-        raise RuntimeError("Xvfb did not start")
-    os.environ["DISPLAY"] = f":{number}"
-    atexit.register(xvfb.terminate)
+    server = Xvfb((1920, 1920))
+    os.environ["DISPLAY"] = server.display
+    atexit.register(server.stop)
 
 
 def _configure_kivy() -> None:

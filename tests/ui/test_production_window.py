@@ -1,0 +1,94 @@
+"""The production window: `adm-kiosk run` in kiosk mode on a bare X server (Xvfb, no window
+manager, as systemd/adm-kiosk.service starts it under xinit), in portrait and landscape.
+
+What is checked is the X server's own picture of its root window (`xwd -root`), not Kivy's
+read-back: on a server with no window manager, SDL's fullscreen mode left an 800x600 white box
+on black while Kivy's read-back showed a perfect attract screen. The X grab must show the
+attract screen's marks across the whole screen and match, pixel for pixel but for antialiased
+edges, Kivy's own read-back of the same attract screen drawn in the test
+window from the same configuration.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import write_kiosk_config
+from tests.kiosk_process import KioskProcess
+from tests.ui.harness import LANDSCAPE, PORTRAIT
+from tests.ui.rig import kiosk_ui  # noqa: F401
+from tests.x_screen import Xvfb, attract_screen_problems, difference_share, save
+from ui.x_display import root_window_size
+
+pytestmark = pytest.mark.ui
+
+ORIENTATIONS = {"portrait": PORTRAIT, "landscape": LANDSCAPE}
+# The test window's Kivy metrics (tests/ui/harness.py), so that both pictures are drawn alike.
+SAME_METRICS = {"KIVY_DPI": "96", "KIVY_METRICS_DENSITY": "1"}
+SHOWN_WITHIN_S = 5.0      # READY=1 to the attract screen on the X screen (the budget is 3 s from start)
+MAX_DIFFERENCE = 0.01     # antialiased edges
+
+
+def wait_for_attract(screen: Xvfb, timeout: float = SHOWN_WITHIN_S) -> tuple[Image.Image, list[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        grab = screen.grab()
+        problems = attract_screen_problems(grab, screen.size)
+        if not problems or time.monotonic() > deadline:
+            return grab, problems
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("orientation", list(ORIENTATIONS))
+def test_kiosk_mode_shows_the_attract_screen_on_a_bare_x_server(orientation, reference_server,  # noqa: F811
+                                                                 kiosk_ui, tmp_path, artifacts_dir):  # noqa: F811
+    size = ORIENTATIONS[orientation]
+    config = write_kiosk_config(reference_server, tmp_path / "kiosk")
+    with Xvfb(size) as screen, KioskProcess(config, screen.display, tmp_path / "run", env=SAME_METRICS) as kiosk:
+        kiosk.wait_ready()
+        grab, problems = wait_for_attract(screen)
+        save(grab, artifacts_dir / "ui" / f"xserver-{orientation}-attract.png")
+        assert not problems, f"the X screen does not show the attract screen: {problems}"
+
+        # Kivy's read-back of the same attract screen, drawn by the same core and config.
+        rig = kiosk_ui(size=size)
+        rig.driver.wait_for_screen("attract")
+        rig.driver.app.audio_on = True    # the sound switch as the kiosk starts (it speaks; the rig is quiet)
+        readback = Image.open(rig.driver.screenshot(artifacts_dir / "ui" / f"readback-{orientation}-attract.png"))
+        share = difference_share(grab, readback)
+        assert share <= MAX_DIFFERENCE, f"{share:.1%} of the X screen differs from Kivy's read-back"
+
+        if orientation == "portrait":
+            # Keys reach the window with no window manager to give it the focus (a keyboard-wedge
+            # scanner depends on it), and the check tells the next screen from the attract one.
+            subprocess.run(["xdotool", "key", "Return"], env={"DISPLAY": screen.display}, check=True, timeout=10)
+            deadline = time.monotonic() + 10
+            while not attract_screen_problems(grab := screen.grab(), size) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            save(grab, artifacts_dir / "ui" / f"xserver-{orientation}-after-enter.png")
+            assert attract_screen_problems(grab, size), "Enter on the X server did not leave the attract screen"
+            assert difference_share(grab, readback) > 0.1
+        assert kiosk.stop() == 0, kiosk.errors()[-2000:]
+
+
+def test_the_white_box_of_a_fullscreen_mode_without_window_manager_fails_the_check():
+    """What the glass showed before: SDL's 800x600 window in the middle of a black screen."""
+    size = PORTRAIT
+    grab = Image.new("RGB", size, "black")
+    grab.paste(Image.new("RGB", (800, 600), "white"), ((size[0] - 800) // 2, (size[1] - 600) // 2))
+    problems = attract_screen_problems(grab, size)
+    assert any("header" in p for p in problems) and any("Start" in p for p in problems)
+    assert attract_screen_problems(Image.new("RGB", size, "white"), size)
+    assert attract_screen_problems(Image.new("RGB", LANDSCAPE, "white"), size) == [
+        "the X screen is 1280x800, expected 1080x1920"]
+
+
+def test_the_root_window_size_is_read_from_the_x_server():
+    with Xvfb(LANDSCAPE) as screen:
+        assert root_window_size(screen.display) == LANDSCAPE
+    assert root_window_size(":4999") is None      # no X server there: kiosk mode falls back, no crash
