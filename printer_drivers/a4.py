@@ -28,6 +28,7 @@ from devices import ipp
 from devices.status import (DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, FaultCode, absent)
 from devices.transport import parse_device_url
+from devices.unreadable import UnreadableAnswers
 
 from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, PreparedJob, Printer,
                    PrintJob, PrintResult, ProgressCallback)
@@ -93,6 +94,7 @@ class A4Printer(Printer):
         except ValueError:
             raise ValueError(f"{url}: timeout, job_timeout and poll_interval are seconds") from None
         self._user = user or params.get("user")
+        self._unreadable = UnreadableAnswers(log, ROLE)
         self._sim = parsed if parsed.scheme == "sim" else None
         self.simulator = None
         self.printer_uri = "" if self._sim else resolve_printer_uri(url)
@@ -128,7 +130,7 @@ class A4Printer(Printer):
             if exc.code == FaultCode.DISCONNECTED:   # CUPS has no such queue
                 raise DeviceDisconnected(f"{self.printer_uri}: {exc.fault.detail}") from None
             raise
-        return status_from_attributes(attrs, self.role, self.printer_uri)
+        return status_from_attributes(attrs, self.role, self.printer_uri, self._unreadable)
 
     # --- printing -------------------------------------------------------------------------------
     def prepare(self, job: PrintJob) -> PreparedJob:

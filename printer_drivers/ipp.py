@@ -20,6 +20,7 @@ from devices import ipp
 from devices.ipp import Attr, IppMessage
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Supply, SupplyLevel)
+from devices.unreadable import UnreadableAnswers
 
 DEFAULT_PORT = 631
 
@@ -173,27 +174,41 @@ def strip_suffix(reason: str) -> str:
 
 
 def faults_from_reasons(reasons: list[str]) -> list[Fault]:
-    """The model's faults for a printer-state-reasons list (unknown -error reasons count as
-    hardware faults; unknown warnings and reports are left out)."""
+    """The model's faults for a printer-state-reasons list. A reason we do not know (vendor
+    keywords such as ``com.hp-…``, newer PWG ones) is no fault, whatever its suffix: it is
+    listed by `unknown_reasons`, and a printer it really stops says so in printer-state
+    (stopped), which `status_from_attributes` reports as offline."""
     faults: dict[FaultCode, Fault] = {}
     for reason in reasons:
-        if not reason or reason in _INFORMATIONAL:
-            continue
-        base = strip_suffix(reason)
-        code = REASON_FAULTS.get(base)
-        if code is None and reason.endswith("-error"):
-            code = FaultCode.HARDWARE
+        code = REASON_FAULTS.get(strip_suffix(reason)) if reason and reason not in _INFORMATIONAL else None
         if code is not None and code not in faults:
             faults[code] = Fault(code, reason)
     return list(faults.values())
 
 
+def unknown_reasons(reasons: list[str]) -> list[str]:
+    return [r for r in reasons if r and r not in _INFORMATIONAL and strip_suffix(r) not in REASON_FAULTS]
+
+
 def status_from_attributes(attrs: Mapping[str, list[Any]], device: str = "a4_printer",
-                           uri: str = "") -> DeviceStatus:
-    """Get-Printer-Attributes -> the status model."""
+                           uri: str = "", unreadable: UnreadableAnswers | None = None) -> DeviceStatus:
+    """Get-Printer-Attributes -> the status model. What we cannot read (a printer-state
+    outside idle/processing/stopped, reasons we do not know) is noted once per device in
+    `unreadable` and listed in the capabilities, and takes the printer out of service only
+    when printer-state says stopped."""
     printer_state = first(attrs, "printer-state", ipp.PRINTER_IDLE)
+    if printer_state not in (ipp.PRINTER_IDLE, ipp.PRINTER_PROCESSING, ipp.PRINTER_STOPPED):
+        if unreadable is not None:
+            unreadable.note("printer-state", printer_state, "read as idle")
+        printer_state = ipp.PRINTER_IDLE
+    elif unreadable is not None:
+        unreadable.readable("printer-state")
     reasons = [str(r) for r in attrs.get("printer-state-reasons", []) if r and r != "none"]
     faults = faults_from_reasons(reasons)
+    odd = unknown_reasons(reasons)
+    if unreadable is not None:
+        for reason in odd:
+            unreadable.note(f"printer-state-reasons {reason}", reason, "no fault of its own")
     if printer_state == ipp.PRINTER_STOPPED and not faults:
         message = first(attrs, "printer-state-message", "") or "printer-state stopped"
         faults.append(Fault(FaultCode.OFFLINE, str(message)))
@@ -219,6 +234,7 @@ def status_from_attributes(attrs: Mapping[str, list[Any]], device: str = "a4_pri
         "duplex": any(str(s).startswith("two-sided") for s in attrs.get("sides-supported", [])),
         "color": bool(first(attrs, "color-supported", False)),
         "reasons": reasons,
+        "unknown_reasons": odd,
         "message": str(first(attrs, "printer-state-message", "") or ""),
     }
     return DeviceStatus(device, state, _supplies(codes, attrs), faults, capabilities)

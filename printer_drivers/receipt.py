@@ -21,8 +21,11 @@ raster image (GS v 0): every ESC/POS printer prints raster images, while native 
 (GS ( k) is missing on many cheap kiosk mechanisms.
 
 Status comes from the four real-time queries, read with a timeout and checked for the fixed
-bits every ESC/POS status byte carries: no answer is a TIMEOUT fault, an answer that is
-not a status byte is PROTOCOL_ERROR. The printer is checked before a print (a receipt is
+bits every ESC/POS status byte carries: no answer is a TIMEOUT fault and a garbled reply (not
+one byte) is PROTOCOL_ERROR, both link faults. One byte without the fixed bits (clones answer
+some queries that way) is read as `unknown` for what that query reports, logged once with
+the byte: the printer stays usable, and a print still stops on the faults the other queries
+(and the status after the print) do report. The printer is checked before a print (a receipt is
 never sent to a printer that cannot print it) and after (paper out or cover opened during
 the print is reported as the print's failure).
 """
@@ -48,6 +51,7 @@ from devices.sim.serve import PtyLink
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
 from devices.transport import parse_device_url
+from devices.unreadable import UnreadableAnswers
 from devices.usb import UsbAddress, usb_failure
 
 from .base import (STEP_CUTTING, STEP_SENDING, PreparedJob,
@@ -167,9 +171,14 @@ def _when(moment: datetime) -> str:
 
 # --- status ----------------------------------------------------------------------------------
 
-def decode_status(printer: int, offline_cause: int, error_cause: int, paper: int,
+def decode_status(printer: int | None, offline_cause: int | None, error_cause: int | None, paper: int | None,
                   capabilities: dict[str, Any] | None = None) -> DeviceStatus:
-    """The four DLE EOT status bytes (n = 1, 2, 3, 4) as the status model."""
+    """The four DLE EOT status bytes (n = 1, 2, 3, 4) as the status model; None for a byte
+    that could not be read: what it would have said is unknown (no fault from it)."""
+    unknown = [f"DLE EOT {n}" for n, byte in enumerate((printer, offline_cause, error_cause, paper), 1)
+               if byte is None]
+    paper_known = paper is not None
+    printer, offline_cause, error_cause, paper = (byte or 0 for byte in (printer, offline_cause, error_cause, paper))
     faults: list[Fault] = []
     if offline_cause & 0x04:
         faults.append(Fault(FaultCode.COVER_OPEN))
@@ -188,7 +197,8 @@ def decode_status(printer: int, offline_cause: int, error_cause: int, paper: int
     alarms = [f for f in faults if f.severity == Severity.ALARM]
     if offline and not alarms:
         faults.append(Fault(FaultCode.OFFLINE, "printer reports offline"))
-    level = SupplyLevel.OUT if paper_out else SupplyLevel.LOW if paper & 0x0C else SupplyLevel.FULL
+    level = SupplyLevel.OUT if paper_out else SupplyLevel.LOW if paper & 0x0C else \
+        SupplyLevel.FULL if paper_known else SupplyLevel.UNKNOWN
     codes = {f.code for f in faults}
     if FaultCode.HARDWARE in codes:
         state = DeviceState.HARDWARE_ERROR
@@ -198,8 +208,9 @@ def decode_status(printer: int, offline_cause: int, error_cause: int, paper: int
         state = DeviceState.OFFLINE
     else:
         state = DeviceState.READY
+    capabilities = {**(capabilities or {}), **({"status_unknown": unknown} if unknown else {})}
     return DeviceStatus(ROLE, state, supplies=(Supply(Consumable.RECEIPT_PAPER, level),),
-                        faults=tuple(faults), capabilities=capabilities or {})
+                        faults=tuple(faults), capabilities=capabilities)
 
 
 # --- the driver --------------------------------------------------------------------------------
@@ -218,6 +229,7 @@ class ReceiptPrinter(Printer):
         except ValueError:
             raise ValueError(f"{url}: timeout and status_timeout are seconds, e.g. timeout=5") from None
         self._backend = backend
+        self._unreadable = UnreadableAnswers(log, ROLE)
         self._link: EscposLink | None = None
         self.simulator: EscPosSimulator | None = None
         self._sim_link: PtyLink | None = None
@@ -303,16 +315,20 @@ class ReceiptPrinter(Printer):
             raise DeviceDisconnected(f"{self.url}: {what}: {str(exc).splitlines()[0]}") from exc
 
     # --- status ------------------------------------------------------------------------
-    def _query(self, link: Any, n: int) -> int:
+    def _query(self, link: Any, n: int) -> int | None:
         with self._wire(f"status query {n}"):
             link.discard_input()
             link._raw(DLE_EOT + bytes((n,)))
             reply = link.read_reply(self.status_timeout)
         if not reply:
             raise DeviceTimeout(f"no answer to status query DLE EOT {n} within {self.status_timeout:g}s")
-        if len(reply) != 1 or reply[0] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
+        if len(reply) != 1:
             raise DeviceError(FaultCode.PROTOCOL_ERROR,
                               f"DLE EOT {n} answered {reply[:8].hex(' ')}, not a status byte")
+        if reply[0] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
+            self._unreadable.note(f"DLE EOT {n}", reply.hex(), "what it reports is unknown")
+            return None
+        self._unreadable.readable(f"DLE EOT {n}")
         return reply[0]
 
     def _read_status(self) -> DeviceStatus:

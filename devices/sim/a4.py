@@ -43,8 +43,12 @@ FAULT_REASONS = {
     "toner-low": "toner-low-warning",
     "toner-empty": "toner-empty-error",
     "offline": "offline-report",
+    # Firmware that reports what we do not know while it prints on: a vendor keyword with the
+    # -error suffix and one without any, printer-state staying idle/processing.
+    "odd_status": "com.example-tray-sensor-error",
 }
-JOB_FAULTS = set(FAULT_REASONS) | {"aborted"}
+_NOT_HALTING = {"com.example-tray-sensor-error"}
+JOB_FAULTS = (set(FAULT_REASONS) - {"odd_status"}) | {"aborted"}
 QUEUE_NAME = "sim-a4"
 
 
@@ -126,7 +130,8 @@ class SimulatedA4Printer:
             return sorted(self._reasons) or ["none"]
 
     def _halted(self) -> bool:
-        return any(r.endswith("-error") or r.startswith("offline") for r in self._reasons)
+        return any((r.endswith("-error") or r.startswith("offline")) and r not in _NOT_HALTING
+                   for r in self._reasons)
 
     def printer_state(self) -> int:
         with self.lock:

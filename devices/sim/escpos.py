@@ -13,8 +13,9 @@ Status queries are still answered while stopped, as real-time commands are.
 
 Faults (`inject()` / `clear()`, or `sim:receipt_printer?faults=paper_out,cover_open`):
 paper_out, paper_near_end, cover_open, offline (a recoverable error), cutter_error,
-garbage (status replies are noise), silent (no status replies) and hang_up_mid_print (the
-link drops after `hang_up_after` bytes of print data).
+garbage (status replies are noise), odd_status (as some clones: DLE EOT 3 and 4 answer a
+byte without the fixed bits; `odd_queries` picks others), silent (no status replies) and
+hang_up_mid_print (the link drops after `hang_up_after` bytes of print data).
 
 Serve it with `devices.sim.serve.serve_pty` / `serve_socket`, or plug it into
 `devices.sim.usb_backend.SimulatedUsbBus`.
@@ -39,9 +40,10 @@ COVER_OPEN = "cover_open"
 OFFLINE = "offline"
 CUTTER_ERROR = "cutter_error"
 GARBAGE = "garbage"
+ODD_STATUS = "odd_status"
 SILENT = "silent"
 HANG_UP_MID_PRINT = "hang_up_mid_print"
-FAULTS = (PAPER_OUT, PAPER_NEAR_END, COVER_OPEN, OFFLINE, CUTTER_ERROR, GARBAGE, SILENT,
+FAULTS = (PAPER_OUT, PAPER_NEAR_END, COVER_OPEN, OFFLINE, CUTTER_ERROR, GARBAGE, ODD_STATUS, SILENT,
           HANG_UP_MID_PRINT)
 _STOPS_PRINTING = {PAPER_OUT, COVER_OPEN, OFFLINE, CUTTER_ERROR}
 
@@ -91,6 +93,7 @@ class EscPosSimulator(DeviceSimulator):
         self.faults: set[str] = set()
         self.receive_buffer = receive_buffer
         self.hang_up_after = hang_up_after
+        self.odd_queries = {3, 4}           # the queries `odd_status` answers outside the pattern
         self.printed: list[PrintedLine | PrintedImage | Cut] = []
         self.unknown_commands: list[bytes] = []
         self.status_queries: list[int] = []
@@ -153,7 +156,12 @@ class EscPosSimulator(DeviceSimulator):
         self.status_queries.append(n)
         if SILENT in self.faults:
             return
-        self.send(GARBAGE_REPLY if GARBAGE in self.faults else bytes((self.status_byte(n),)))
+        if GARBAGE in self.faults:
+            self.send(GARBAGE_REPLY)
+        elif ODD_STATUS in self.faults and n in self.odd_queries:
+            self.send(b"\x00")                  # a clone's answer: none of the fixed bits
+        else:
+            self.send(bytes((self.status_byte(n),)))
 
     def status_byte(self, n: int) -> int:
         """DLE EOT n: 1 printer, 2 offline cause, 3 error cause, 4 paper roll sensor."""

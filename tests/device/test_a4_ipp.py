@@ -83,14 +83,14 @@ def test_bare_queue_name_is_the_local_cups(monkeypatch):
     ("toner-empty-error", FaultCode.TONER_OUT), ("marker-supply-low-warning", FaultCode.TONER_LOW),
     ("toner-low-report", FaultCode.TONER_LOW), ("offline-report", FaultCode.OFFLINE),
     ("paused", FaultCode.OFFLINE), ("fuser-over-temp-error", FaultCode.HARDWARE),
-    ("some-vendor-thing-error", FaultCode.HARDWARE),
 ])
 def test_reason_keywords_map_to_faults(reason, code):
     assert [f.code for f in faults_from_reasons([reason])] == [code]
 
 
 @pytest.mark.parametrize("reasons", [["none"], ["cups-waiting-for-job-completed"],
-                                     ["some-vendor-thing-report"], ["moving-to-paused"]])
+                                     ["some-vendor-thing-report"], ["moving-to-paused"],
+                                     ["some-vendor-thing-error"], ["com.hp-tray3-sensor-warning"]])
 def test_informational_reasons_are_not_faults(reasons):
     assert faults_from_reasons(reasons) == []
 
@@ -110,3 +110,30 @@ def test_marker_levels_give_the_toner_count():
     toner = status.supply(Consumable.TONER)
     assert (toner.level, toner.count) == (SupplyLevel.LOW, 7)
     assert status.state == DeviceState.READY
+
+
+@pytest.mark.parametrize("attrs", [
+    {"printer-state": [ipp.PRINTER_IDLE], "printer-state-reasons": ["com.example-tray-sensor-error"]},
+    {"printer-state": [7], "printer-state-reasons": ["none"]},                  # not an enum value we know
+    {"printer-state": [b"\x00\x03"], "printer-state-reasons": ["none"]},      # an odd value tag
+    {"printer-state": [ipp.PRINTER_PROCESSING], "printer-state-reasons": ["x-new-pwg-thing-report"],
+     "marker-levels": [-2], "marker-types": ["toner"]},
+])
+def test_an_unexpected_printer_status_is_unknown_not_a_refusal(attrs, caplog):
+    """Issue 9: what we cannot read is noted once per device, and the printer stays usable."""
+    import logging
+    from devices.unreadable import UnreadableAnswers
+    notes = UnreadableAnswers(logging.getLogger("a4-test"), "a4_printer")
+    with caplog.at_level(logging.WARNING, logger="a4-test"):
+        for _ in range(3):
+            status = status_from_attributes(attrs, unreadable=notes)
+    assert status.usable and not status.faults and status.state in (DeviceState.READY, DeviceState.BUSY)
+    assert len(caplog.records) == 1 and "cannot read" in caplog.records[0].getMessage()
+    assert status.supply(Consumable.TONER).level == SupplyLevel.UNKNOWN
+
+
+def test_a_stopped_printer_with_an_unknown_reason_is_still_offline():
+    status = status_from_attributes({"printer-state": [ipp.PRINTER_STOPPED],
+                                     "printer-state-reasons": ["com.example-tray-sensor-error"]})
+    assert status.state == DeviceState.OFFLINE and not status.usable
+    assert status.capabilities["unknown_reasons"] == ["com.example-tray-sensor-error"]

@@ -250,3 +250,16 @@ def test_after_close_the_next_call_opens_again(printer, tmp_path):
 def test_bad_timeout_option_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="are seconds"):
         A4Printer(f"sim:a4_printer?out={tmp_path}&job_timeout=soon")
+
+
+def test_a_printer_reporting_reasons_we_do_not_know_still_prints(tmp_path):
+    """Issue 9: an unexpected IPP status is unknown, not a refusal (through the real wire)."""
+    driver = A4Printer(f"sim:a4_printer?out={tmp_path}&fault=odd_status", poll_interval=0.01, timeout=2,
+                       job_timeout=5)
+    try:
+        status = driver.status()
+        assert status.usable and status.capabilities["unknown_reasons"] == ["com.example-tray-sensor-error"]
+        driver.print_document(kk_job(1))
+        assert list(tmp_path.glob("KK-*.pdf"))
+    finally:
+        driver.close()

@@ -115,3 +115,20 @@ def test_qr_payload_survives_the_whole_chain():
             == ["https://x.example/v/1"]
     finally:
         printer.close()
+
+
+def test_a_clone_answering_status_outside_the_pattern_still_prints(sim_printer, caplog):
+    """Issue 9: an unexpected status byte is `unknown` (logged once), not a refusal."""
+    sim = sim_printer.simulator
+    sim.inject("odd_status")
+    with caplog.at_level("WARNING", logger="printer_drivers.receipt"):
+        for _ in range(3):
+            status = sim_printer.status()
+            assert status.usable and status.state == DeviceState.READY, status
+        sim_printer.print_receipt(receipt())
+    assert sim.cuts == 1
+    assert status.capabilities["status_unknown"] == ["DLE EOT 3", "DLE EOT 4"]
+    odd = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
+    assert len(odd) == 2 and all("'00'" in line for line in odd)      # once each, with the raw byte
+    sim.inject("paper_out")                                           # what is still read still stops it
+    assert not sim_printer.status().usable

@@ -74,3 +74,17 @@ def test_a_stopped_printer_keeps_data_until_cleared():
     assert sim.take_output() == bytes((0x16,)) and sim.lines == []
     sim.clear("cover_open")
     assert sim.lines == ["held"]
+
+
+@pytest.mark.parametrize("replies, paper, faults, unknown", [
+    ((OK, OK, None, None), SupplyLevel.UNKNOWN, set(), ["DLE EOT 3", "DLE EOT 4"]),
+    ((None, None, None, None), SupplyLevel.UNKNOWN, set(), ["DLE EOT 1", "DLE EOT 2", "DLE EOT 3", "DLE EOT 4"]),
+    ((OK, OK | 0x20, OK, None), SupplyLevel.OUT, {FaultCode.PAPER_OUT}, ["DLE EOT 4"]),   # the others still count
+    ((OK, OK | 0x04, None, OK), SupplyLevel.FULL, {FaultCode.COVER_OPEN}, ["DLE EOT 3"]),
+])
+def test_an_unreadable_status_byte_is_unknown_not_a_fault(replies, paper, faults, unknown):
+    status = decode_status(*replies)
+    assert {f.code for f in status.faults} == faults
+    assert status.supply(Consumable.RECEIPT_PAPER).level == paper
+    assert status.capabilities["status_unknown"] == unknown
+    assert status.usable == (not faults)
