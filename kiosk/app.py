@@ -18,7 +18,7 @@ from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
-from .recovery import Settlement, recover
+from .recovery import Settlement, left_open, recover, retry_left_open
 from .session import SessionEngine
 from .telemetry import Heartbeat
 
@@ -38,8 +38,9 @@ class KioskRuntime:
                                    interval_s=heartbeat_s or cfg.settings.heartbeat_s)
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(journal, in_session=lambda: self.engine is not None and self.engine.in_session,
-                                         retention_days=cfg.kiosk.retention_days)
+                                         retention_days=cfg.kiosk.retention_days, chores=(self._settle_left_open,))
         self.recovered: list[Settlement] = []
+        self.left_open: list[str] = []
         self.final_outbox_depth: int | None = None
         self._stopped = False
 
@@ -58,6 +59,7 @@ class KioskRuntime:
         self.devices.start()
         self.devices.refresh(device_timeout)
         self.recovered = recover(self.journal, self.devices, self.outbox)
+        self.left_open = left_open(self.recovered)
         self.housekeeping.run_once()
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.cfg.settings,
@@ -65,6 +67,10 @@ class KioskRuntime:
         self.heartbeat.start()
         self.housekeeping.start()
         return self.engine
+
+    def _settle_left_open(self) -> None:
+        """Jobs recovery could not settle (their print server did not answer), tried again."""
+        self.left_open = retry_left_open(self.journal, self.devices, self.outbox, self.left_open)
 
     def stop(self, *, flush_timeout: float = 0.0) -> None:
         """Stop accepting, give the outbox `flush_timeout` seconds to empty (what is left is

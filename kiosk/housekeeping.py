@@ -5,7 +5,8 @@
     chores.start()         # then every `interval_s`
     chores.stop()
 
-Retention: once a day, finished jobs, their history and delivered events older than
+Chores given by the runtime run every time (jobs recovery had to leave open because their
+print server did not answer are tried again). Retention: once a day, finished jobs, their history and delivered events older than
 `retention_days` leave the journal (`Journal.prune`), so years of use keep it small and its
 queries as fast as on the first day. A chore never runs while a citizen is being served; it
 waits for the next quiet moment.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from typing import Callable, Sequence
 
 from .journal import Journal
 
@@ -29,8 +30,10 @@ INTERVAL_S = 30.0
 class Housekeeping:
     def __init__(self, journal: Journal, *, in_session: Callable[[], bool] = lambda: False,
                  retention_days: int = 90, interval_s: float = INTERVAL_S,
+                 chores: Sequence[Callable[[], None]] = (),
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._journal = journal
+        self._chores = tuple(chores)
         self._in_session = in_session
         self.retention_s = retention_days * DAY_S
         self.interval_s = interval_s
@@ -43,6 +46,11 @@ class Housekeeping:
         """Every chore that is due, now (if no citizen is being served)."""
         if self._in_session():
             return
+        for chore in self._chores:
+            try:
+                chore()
+            except Exception:  # noqa: BLE001 - one failing chore must not stop the others
+                log.exception("housekeeping chore %s failed", getattr(chore, "__name__", chore))
         if self._last_prune is None or self._clock() - self._last_prune >= DAY_S:
             self.prune()
 

@@ -10,7 +10,8 @@ be lost between them. No document bytes, PIN or full NIK are ever stored here.
 Test hook: when the environment variable ADM_KIOSK_CRASH_AT names a transition (created,
 reserved, sending, printed, failed, or delivered_printing / delivered_printed /
 delivered_failed for the outbox marking that event delivered), the process kills itself with
-SIGKILL right after that write is committed; `sent` (in the orchestrator) kills it after the
+SIGKILL right after that write is committed (`device_job`: after the print server's job id
+is journaled); `sent` (in the orchestrator) kills it after the
 printer finished but before `printed` is written. The crash-consistency tests use it; it is
 inert otherwise.
 """
@@ -104,6 +105,7 @@ class JobRecord:
     review: bool
     counters_before: Mapping[str, int] | None
     counters_after: Mapping[str, int] | None
+    device_job: Mapping[str, Any] | None = None    # the print server's id for it, once it took it
 
 
 class Journal:
@@ -159,6 +161,13 @@ class Journal:
             for name, amount in (count or {}).items():
                 self._count(db, row[0], name, amount)
         crash_point(state)
+
+    def note_device_job(self, job_id: str, ref: Mapping[str, Any]) -> None:
+        """The print server accepted the job and gave it an id of its own (`ref`, JSON-able):
+        on disk before the kiosk waits for the print, so recovery can ask about that job."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET device_job = ? WHERE job_id = ?", (_dump(ref), job_id))
+        crash_point("device_job")
 
     def enqueue(self, event: Event) -> None:
         with self._transaction() as db:
@@ -334,10 +343,11 @@ class Journal:
         with self._lock:
             rows = self._db.execute(
                 "SELECT job_id, document_id, kind, role, state, reason, review, counters_before,"
-                f" counters_after FROM jobs {where}", args).fetchall()
+                f" counters_after, device_job FROM jobs {where}", args).fetchall()
         for r in rows:
             yield JobRecord(job_id=r[0], document_id=r[1], kind=r[2], role=r[3], state=r[4], reason=r[5],
-                            review=bool(r[6]), counters_before=_load(r[7]), counters_after=_load(r[8]))
+                            review=bool(r[6]), counters_before=_load(r[7]), counters_after=_load(r[8]),
+                            device_job=_load(r[9]))
 
 
 class _Tx:

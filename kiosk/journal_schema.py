@@ -89,10 +89,15 @@ CREATE INDEX IF NOT EXISTS outbox_delivered ON outbox (delivered_at) WHERE {DELI
 CREATE INDEX IF NOT EXISTS counters_by_name ON counters (counter, kind, value);
 """
 
+# The print server's own id for a job (an IPP job id and printer URI, as JSON), journaled the
+# moment the server accepts it: recovery asks the server about exactly that job.
+_V3_DEVICE_JOB = "ALTER TABLE jobs ADD COLUMN device_job TEXT"
+
 # STEPS[n - 1] takes a journal from version n - 1 to n. Append only; never edit a shipped step.
 STEPS: tuple[str, ...] = (
     _V1_TABLES,        # 1: the first journal
     _V2_INDEXES,       # 2: indexes for the hot queries and for retention
+    _V3_DEVICE_JOB,    # 3: jobs.device_job
 )
 VERSION = len(STEPS)
 

@@ -96,7 +96,8 @@ class PrintOrchestrator:
         step(STEP_RESERVING, "done")
 
         step(STEP_SENDING, "active")
-        job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}")
+        job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}",
+                       on_sent=lambda ref: self._journal.note_device_job(job_id, ref))
         try:
             prepared = self._devices.printer(role).prepare(job)
         except DocumentUnprintable as exc:

@@ -22,8 +22,19 @@ workers are up. The rules, per journal state of the job:
     fault, so no card is offered until a technician clears it; the job is settled the same.
   - the printer cannot say (no such query, or no answer): `printed` for review, as above.
   Counters unreadable: `failed(interrupted)` flagged for review.
-- `sending`, any other printer (A4 keeps no counters we can trust): `failed(interrupted)`
-  flagged for the dinas to review, since a page may have come out.
+- `sending`, a printer behind a print server that keeps jobs (A4 over CUPS/IPP,
+  `printer_drivers.base.QueuedJobs`): the server is asked about the job by the IPP id
+  journaled when it accepted the job (or by its job-name if the crash came before that):
+  - completed: the page came out → `printed`, flagged for review;
+  - still pending, held, printing or stopped: cancelled and purged FIRST, then
+    `failed(interrupted)` (for review when it was already printing: part of a page may be
+    out). The document is released only once this copy can never print unattended;
+  - aborted or canceled earlier, or unknown to the server: `failed(interrupted)` for review;
+  - the server does not answer: the job stays `sending` (the dinas keeps the document
+    reserved) and is tried again between sessions (`retry_left_open`) until it answers,
+    because a queue we cannot see may still print it.
+- `sending`, any other printer that keeps no counters: `failed(interrupted)` flagged for the
+  dinas to review, since a page may have come out.
 
 Every settlement writes its event into the outbox in the same journal transaction.
 """
@@ -32,11 +43,12 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 from devices.status import DeviceError, FaultCode
-from printer_drivers.base import CARDS_INSERTED, cards_taken
+from printer_drivers.base import CARDS_INSERTED, PrintJob, QueuedJobs, cards_taken
 
 from .devices_runtime import COUNTER_TIMEOUT_S
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
@@ -46,6 +58,7 @@ log = logging.getLogger(__name__)
 CARD_OUT_GRACE_S = 6.0      # a card already ejecting when the PC died is out within seconds
 CARD_POLL_S = 0.2
 REJECT_TIMEOUT_S = 30.0
+QUEUE_TIMEOUT_S = 60.0      # finding, cancelling and purging one job on a print server
 INTERRUPTED = "interrupted"
 AUDIT_ACTOR = "kiosk"       # automatic actions, beside the technicians' own in the audit trail
 
@@ -55,16 +68,19 @@ class Settlement:
     job_id: str
     kind: str
     was: str
-    now: str                       # printed | failed
+    now: str                       # printed | failed | sending (left open: the printer did not answer)
     review: bool
     why: str
 
 
-def recover(journal: Journal, devices, outbox=None, *, card_grace_s: float | None = None) -> list[Settlement]:
-    """Settle every open job; `card_grace_s` (default CARD_OUT_GRACE_S) is how long a card
-    found inside the printer is given to come out before it counts as stopped mid-card."""
+def recover(journal: Journal, devices, outbox=None, *, card_grace_s: float | None = None,
+            only: Collection[str] | None = None) -> list[Settlement]:
+    """Settle every open job (or the open ones among `only`); `card_grace_s` (default
+    CARD_OUT_GRACE_S) is how long a card found inside the printer is given to come out
+    before it counts as stopped mid-card."""
     grace = CARD_OUT_GRACE_S if card_grace_s is None else card_grace_s
-    settled = [_settle(journal, devices, job, grace) for job in journal.open_jobs()]
+    settled = [_settle(journal, devices, job, grace) for job in journal.open_jobs()
+               if only is None or job.job_id in only]
     for s in settled:
         log.warning("recovered job %s (%s) left in %s: %s%s (%s)", s.job_id, s.kind, s.was, s.now,
                     " for review" if s.review else "", s.why)
@@ -73,11 +89,23 @@ def recover(journal: Journal, devices, outbox=None, *, card_grace_s: float | Non
     return settled
 
 
+def left_open(settled: list[Settlement]) -> list[str]:
+    """The jobs recovery had to leave open, to be tried again (`retry_left_open`)."""
+    return [s.job_id for s in settled if s.now == SENDING]
+
+
+def retry_left_open(journal: Journal, devices, outbox, job_ids: list[str]) -> list[str]:
+    """Try the left-open jobs again (between sessions); the ids still open afterwards."""
+    return left_open(recover(journal, devices, outbox, only=job_ids)) if job_ids else []
+
+
 def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settlement:
     if job.state != SENDING:
         return _failed(journal, job, review=False, why="not sent to the printer")
     before = job.counters_before or {}
     if CARDS_INSERTED not in before:
+        if job.role in devices.roles and isinstance(devices.printer(job.role), QueuedJobs):
+            return _settle_queued(journal, devices, job)
         return _failed(journal, job, review=True, why="printer keeps no counters; a page may have come out")
     now = _counters(devices, job.role)
     taken = cards_taken(before, now)
@@ -90,10 +118,35 @@ def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settleme
     return _printed(journal, job, before, now, "card counters advanced: the card went through")
 
 
+def _settle_queued(journal: Journal, devices, job: JobRecord) -> Settlement:
+    """A job on a print server: cancel it if it is still there, before the document is
+    released; settle it by what the server says."""
+    printer = devices.printer(job.role)
+    asked = PrintJob(job.job_id, job.kind, b"")
+    try:
+        found = devices.submit(job.role, lambda: printer.settle_interrupted(asked, job.device_job)) \
+            .result(QUEUE_TIMEOUT_S)
+    except (DeviceError, FutureTimeout, RuntimeError) as exc:
+        why = f"the {job.role} did not answer ({type(exc).__name__}); kept open: its queue may still hold the job"
+        return Settlement(job.job_id, job.kind, job.state, SENDING, True, why)
+    server = {"print_server": found.outcome, **({"was": found.was} if found.was else {})}
+    if found.outcome == "completed":
+        return _printed(journal, job, {}, {}, "the print server completed the job: the page came out",
+                        extra=server)
+    if found.outcome == "canceled":
+        printing = found.was not in ("pending", "pending-held")
+        why = f"the print server still held the job ({found.was}): cancelled before the document was released"
+        return _failed(journal, job, review=printing, why=why, extra=server)
+    return _failed(journal, job, review=True, extra=server,
+                   why=f"the print server {'lost' if found.outcome == 'not_found' else 'ended'} the job;"
+                       " a page may have come out")
+
+
 def _printed(journal: Journal, job: JobRecord, before: Mapping[str, int], now: Mapping[str, int],
-             why: str) -> Settlement:
-    detail = {"recovered": True, "review": True, "counters_before": dict(before), "counters_now": dict(now)}
-    journal.transition(job.job_id, PRINTED, reason="recovered", counters_after=now, review=True,
+             why: str, extra: Mapping[str, Any] | None = None) -> Settlement:
+    detail = {"recovered": True, "review": True, **({"counters_before": dict(before), "counters_now": dict(now)}
+                                                    if before or now else {}), **(extra or {})}
+    journal.transition(job.job_id, PRINTED, reason="recovered", counters_after=now or None, review=True,
                        event=Event.new(job.job_id, "printed", None, detail), count={"printed": 1})
     return Settlement(job.job_id, job.kind, job.state, PRINTED, True, why)
 

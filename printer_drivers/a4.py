@@ -30,8 +30,8 @@ from devices.status import (DeviceDisconnected, DeviceError, DeviceState, Device
 from devices.transport import parse_device_url
 from devices.unreadable import UnreadableAnswers
 
-from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, PreparedJob, Printer,
-                   PrintJob, PrintResult, ProgressCallback)
+from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, InterruptedJob, PreparedJob,
+                   Printer, PrintJob, PrintResult, ProgressCallback)
 from .pdf import open_pdf
 from .ipp import IppClient, IppStatusError, first, status_from_attributes
 
@@ -43,7 +43,7 @@ PRINTER_ATTRIBUTES = ("printer-state", "printer-state-reasons", "printer-state-m
                       "document-format-supported", "sides-supported", "color-supported",
                       "marker-levels", "marker-low-levels", "marker-types", "marker-names")
 JOB_ATTRIBUTES = ("job-state", "job-state-reasons", "job-state-message",
-                  "job-impressions-completed")
+                  "job-impressions-completed", "job-name")
 
 class DocumentRejected(DocumentUnprintable, DeviceError):
     """The document itself cannot be printed (not a PDF, corrupt, refused by the printer).
@@ -59,6 +59,12 @@ def pdf_page_count(document: bytes) -> int:
     """Pages in `document`; DocumentRejected when it is not a readable PDF."""
     with open_pdf(document, error=lambda reason, detail: DocumentRejected(detail, reason)) as pdf:
         return len(pdf)
+
+
+def ipp_job_name(job: PrintJob) -> str:
+    """The job-name the server shows: the kind and the kiosk's job id, never a name or NIK.
+    Recovery finds a job by it when the crash came before its IPP id was journaled."""
+    return f"{job.kind}-{job.job_id}"
 
 
 def resolve_printer_uri(url: str) -> str:
@@ -145,7 +151,7 @@ class A4Printer(Printer):
         reason = before.unusable_reason()
         if reason is not None:
             raise DeviceError(reason)
-        job_name = f"{job.kind}-{job.job_id}"
+        job_name = ipp_job_name(job)
         report(STEP_SENDING)
         # The upload may take longer than one status request: allow at least 1 MB/s on top.
         reply = self._connect().print_job(job.pdf, job_name, timeout=self.timeout + len(job.pdf) / 1_000_000)
@@ -160,6 +166,8 @@ class A4Printer(Printer):
             raise DeviceError(FaultCode.PROTOCOL_ERROR, "Print-Job reply has no job-id")
         log.info("a4 job %s sent as IPP job %d (%d pages)", job_name, ipp_job_id, pages)
         try:
+            if job.on_sent is not None:       # journaled before the wait; if it fails, the purge cancels
+                job.on_sent({"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri})
             final = self._follow(ipp_job_id, report)
         finally:
             self._purge(ipp_job_id)
@@ -227,6 +235,57 @@ class A4Printer(Printer):
             return
         if not reply.ok:
             log.debug("a4: purge of IPP job %d: %s", ipp_job_id, reply.status_name)
+
+    # --- after a crash ----------------------------------------------------------------------------
+    def settle_interrupted(self, job: PrintJob, ref: Mapping[str, Any] | None) -> InterruptedJob:
+        """What became of `job`, sent before the kiosk died (base.QueuedJobs). A job still
+        pending, held, printing or stopped is cancelled and purged now: once the kiosk
+        releases the document for another try, this copy must never come out. A completed
+        job is purged too. The journaled IPP id is trusted only when the job-name matches
+        (a print server that lost its history may have given the id to another job);
+        otherwise, or with no id journaled, the job is looked for by its name."""
+        name = ipp_job_name(job)
+        ipp_job_id = (ref or {}).get("ipp_job_id")
+        attrs = self._job_named(ipp_job_id, name) if isinstance(ipp_job_id, int) else None
+        if attrs is None:
+            ipp_job_id = self._find_job(name)
+            attrs = self._job_named(ipp_job_id, name) if ipp_job_id is not None else None
+        if attrs is None:
+            return InterruptedJob("not_found", detail={"job_name": name})
+        state = first(attrs, "job-state", ipp.JOB_PENDING)
+        detail = {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri}
+        if state < ipp.JOB_CANCELED:
+            if self._connect().cancel_job(ipp_job_id, purge=True).ok:
+                log.warning("a4: IPP job %d (%s) was still %s after a restart: cancelled", ipp_job_id, name,
+                            ipp.JOB_STATE_NAMES.get(state, state))
+                return InterruptedJob("canceled", ipp.JOB_STATE_NAMES.get(state, str(state)), detail)
+            attrs = self._job_named(ipp_job_id, name) or {}       # it ended between the two requests
+            state = first(attrs, "job-state", ipp.JOB_PENDING)
+            if state < ipp.JOB_CANCELED:
+                raise DeviceError(FaultCode.COMMAND_REJECTED, f"IPP job {ipp_job_id} could not be cancelled")
+        self._purge(ipp_job_id)
+        was = ipp.JOB_STATE_NAMES.get(state, str(state))
+        return InterruptedJob("completed" if state == ipp.JOB_COMPLETED else "ended", was, detail)
+
+    def _job_named(self, ipp_job_id: int, name: str) -> Mapping[str, list[Any]] | None:
+        """The job's attributes, or None when the server has no such job or it is another's."""
+        try:
+            attrs = self._connect().job_attributes(ipp_job_id, JOB_ATTRIBUTES)
+        except IppStatusError as exc:
+            if exc.status == ipp.NOT_FOUND:
+                return None
+            raise
+        return attrs if first(attrs, "job-name", name) == name else None
+
+    def _find_job(self, name: str) -> int | None:
+        """The newest job called `name`, queued or ended, or None."""
+        for which in ("not-completed", "completed"):
+            ids = [first(attrs, "job-id", None) for attrs in self._connect().jobs(which, ("job-id", "job-name"))
+                   if first(attrs, "job-name", "") == name]
+            ids = [i for i in ids if isinstance(i, int)]
+            if ids:
+                return max(ids)
+        return None
 
     def print_test_page(self, kiosk_id: str = "", progress: ProgressCallback | None = None) -> PrintResult:
         """A page with no personal data: title, kiosk, time, a grey ramp and alignment marks."""

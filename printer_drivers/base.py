@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from devices.status import DeviceStatus
 
@@ -56,12 +56,41 @@ class DocumentUnprintable(ValueError):
         self.detail = detail
 
 
+SentCallback = Callable[[Mapping[str, Any]], None]
+
+
 @dataclass(frozen=True)
 class PrintJob:
     job_id: str          # the kiosk's UUID for this print, also sent to the dinas
     kind: str            # KK, KIA, TEST, ...
     pdf: bytes           # verified document bytes; held in memory only
     title: str = ""      # shown in the printer's queue; never a name or a NIK
+    # Called (on the device's thread) the moment a print server accepts the job and gives it
+    # an id of its own, with that reference (JSON-able). The orchestrator journals it; if the
+    # call raises, the driver cancels the job: no job may wait in a queue the kiosk lost.
+    on_sent: SentCallback | None = None
+
+
+@dataclass(frozen=True)
+class InterruptedJob:
+    """What a print server says became of a job the kiosk sent and did not see end.
+    `outcome`: completed (it printed), canceled (it was still held: cancelled now, `was`
+    says in which state), ended (aborted or canceled before) or not_found."""
+
+    outcome: str
+    was: str = ""
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class QueuedJobs(Protocol):
+    """A printer behind a print server that keeps jobs (CUPS, an IPP printer): a job can sit
+    in its queue after the kiosk died, and print later with no citizen there."""
+
+    def settle_interrupted(self, job: PrintJob, ref: Mapping[str, Any] | None) -> InterruptedJob:
+        """Find the job (by `ref`, what `on_sent` was given, else by its name), cancel it if
+        it is still queued or printing, and say what became of it. Raises DeviceError when
+        the server cannot be asked."""
 
 
 @dataclass(frozen=True, eq=False)

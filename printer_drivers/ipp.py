@@ -80,6 +80,14 @@ class IppClient:
             "requested-attributes": Attr.of(ipp.KEYWORD, *names)}, check=True)
         return reply.group(ipp.JOB_GROUP)
 
+    def jobs(self, which: str, names: Iterable[str]) -> list[dict[str, list[Any]]]:
+        """Get-Jobs of every user (`which`: not-completed or completed): one dict per job."""
+        reply = self.call(ipp.GET_JOBS, {
+            "requesting-user-name": Attr.of(ipp.NAME, self.user),
+            "which-jobs": Attr.of(ipp.KEYWORD, which),
+            "requested-attributes": Attr.of(ipp.KEYWORD, *names)}, check=True)
+        return [attrs for tag, attrs in reply.groups if tag == ipp.JOB_GROUP]
+
     def cancel_job(self, job_id: int, purge: bool = False) -> IppMessage:
         """Cancel-Job; with `purge` CUPS also drops the ended job and its files (CUPS 1.6+)."""
         attrs = {"job-id": Attr.of(ipp.INTEGER, job_id),

@@ -3,7 +3,7 @@
 `make demo` runs where there is no CUPS: `sim:a4_printer?out=DIR` makes the A4 driver start
 this printer in-process and talk the same IPP to it as to CUPS. The printer accepts
 Print-Job with a PDF, checks it really is one (pypdfium2 opens it), "prints" it by writing
-DIR/<job-name>.pdf, and answers Get-Job-Attributes, Get-Printer-Attributes and Cancel-Job
+DIR/<job-name>.pdf, and answers Get-Job-Attributes, Get-Jobs, Get-Printer-Attributes and Cancel-Job
 (with purge-job). Faults are injected by URL or at run time:
 
     sim:a4_printer?out=/tmp/kk&fault=media-empty      printer reports media-empty-error
@@ -160,7 +160,7 @@ class SimulatedA4Printer:
                 "queued-job-count": Attr.of(ipp.INTEGER, sum(
                     j.state in (ipp.JOB_PENDING, ipp.JOB_PROCESSING) for j in self.jobs.values())),
                 "operations-supported": Attr.of(ipp.ENUM, ipp.PRINT_JOB, ipp.CANCEL_JOB,
-                                                ipp.GET_JOB_ATTRIBUTES, ipp.GET_PRINTER_ATTRIBUTES),
+                                                ipp.GET_JOB_ATTRIBUTES, ipp.GET_JOBS, ipp.GET_PRINTER_ATTRIBUTES),
             }
 
     def job_attributes(self, job: SimJob) -> dict[str, Attr]:
@@ -352,6 +352,12 @@ def answer(printer: SimulatedA4Printer, request: ipp.IppMessage) -> ipp.IppMessa
         job = printer.submit(str((op.get("job-name") or ["untitled"])[0]), request.data)
         return _response(request, ipp.OK, groups=[(ipp.JOB_GROUP, _only(printer.job_attributes(job), [
             "job-id", "job-uri", "job-state", "job-state-reasons"]))])
+    if request.code == ipp.GET_JOBS:
+        completed = (op.get("which-jobs") or ["not-completed"])[0] == "completed"
+        with printer.lock:
+            groups = [(ipp.JOB_GROUP, _only(printer.job_attributes(job), requested or ["job-id", "job-uri"]))
+                      for job in printer.jobs.values() if (job.state >= ipp.JOB_CANCELED) == completed]
+        return _response(request, ipp.OK, groups=groups)
     job_id = (op.get("job-id") or [None])[0]
     if request.code in (ipp.GET_JOB_ATTRIBUTES, ipp.CANCEL_JOB) and not isinstance(job_id, int):
         return _response(request, ipp.BAD_REQUEST, "job-id is required")

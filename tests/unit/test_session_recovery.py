@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from devices.sim.evolis import EvolisSimulator
@@ -159,3 +161,39 @@ def test_card_the_printer_will_not_reject_stays_a_fault(tmp_path, evolis_board, 
     assert journal.counters()["KIA"] == {"failed": 1, "cards_spoiled": 1}
     assert journal.audit_trail()[0]["detail"]["outcome"] == f"refused: {code}"
     assert not board.statuses()["card_printer"].usable                          # KIA stays off offer
+
+
+def test_an_a4_job_whose_print_server_does_not_answer_stays_open_until_it_does(tmp_path):
+    """Nothing answers on the A4 printer's port at start: the job stays `sending` (the
+    dinas keeps the KK reserved) with no event; once the server answers, the job it still
+    prints is cancelled first, then released."""
+    from devices import ipp
+    from devices.sim.a4 import QUEUE_NAME, SimulatedA4Printer
+    from kiosk.recovery import retry_left_open
+    from printer_drivers.a4 import A4Printer
+    from tests.fixtures.cups import a4_pdf, free_port
+
+    port = free_port()
+    journal = journal_with(tmp_path, "sending", role="a4_printer", kind="KK")
+    board = DeviceBoard({"a4_printer": A4Printer(f"ipp://127.0.0.1:{port}/printers/{QUEUE_NAME}", timeout=2)}).start()
+    server = None
+    try:
+        [result] = recover(journal, board)
+        assert (result.now, journal.job("job").state, events(journal)) == ("sending", "sending", [])
+        assert retry_left_open(journal, board, None, ["job"]) == ["job"]       # still nobody there
+
+        server = SimulatedA4Printer(tmp_path / "a4", page_seconds=30, port=port)
+        queued = server.submit("KK-job", a4_pdf())               # what the dead kiosk had sent
+        deadline = time.monotonic() + 10
+        while queued.state != ipp.JOB_PROCESSING:
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert retry_left_open(journal, board, None, ["job"]) == []
+        assert queued.job_id not in server.jobs                  # cancelled and purged
+        record = journal.job("job")
+        assert (record.state, record.reason, record.review) == ("failed", "interrupted", True)  # was printing
+        assert events(journal) == [("failed", "interrupted")]
+    finally:
+        board.stop()
+        if server is not None:
+            server.stop()

@@ -1,0 +1,209 @@
+"""A4 crash safety against a real CUPS: the kiosk dies while CUPS still holds the KK.
+
+`adm-kiosk session` prints a KK to a private cupsd (tests/fixtures/cups.py) whose queue holds
+every new job (`job-hold-until-default=indefinite`: the printer looks fine, the job waits,
+as behind a slow or busy printer). The test SIGKILLs the kiosk once CUPS holds the job and
+the journal has its IPP job id, then starts the kiosk again. Recovery must cancel a job CUPS
+still holds BEFORE the document is released for another try (so that KK never comes out
+later with no citizen there), and settle `printed` a job CUPS completed meanwhile. A job the
+crash left without a journaled id is found by its job-name.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from devices import ipp
+from kiosk.app import KioskRuntime
+from kiosk.config import load_config
+from kiosk.devices_runtime import DeviceBoard
+from kiosk.journal import Journal
+from kiosk.recovery import recover
+from printer_drivers.a4 import A4Printer
+from printer_drivers.ipp import IppClient
+from tests.fixtures.cups import a4_pdf, cups_server  # noqa: F401
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import citizen_with, write_kiosk_config
+
+pytestmark = pytest.mark.cups
+_queues = itertools.count(1)
+
+
+@pytest.fixture
+def holding_queue(cups_server):
+    """A cups-pdf queue of its own that holds every job until released."""
+    name = f"KK-HOLD-{next(_queues)}"
+    url = cups_server.add_queue(name, f"cups-pdf:/{cups_server.instance}")
+    cups_server.run("lpadmin", "-p", name, "-o", "job-hold-until-default=indefinite")
+    client = IppClient(url, timeout=5)
+    yield SimpleNamespace(name=name, url=url, client=client, server=cups_server)
+    client.close()
+
+
+def queue_jobs(queue, which="not-completed"):
+    return {attrs["job-id"][0]: attrs for attrs in queue.client.jobs(which, ("job-id", "job-name", "job-state"))}
+
+
+def job_state(queue, ipp_job_id):
+    reply = queue.client.call(ipp.GET_JOB_ATTRIBUTES, {"job-id": ipp.Attr.of(ipp.INTEGER, ipp_job_id),
+                                                       "requesting-user-name": ipp.Attr.of(ipp.NAME, "test")})
+    return reply.value(ipp.JOB_GROUP, "job-state") if reply.ok else reply.code
+
+
+def kiosk_config(server, directory, queue):
+    path = write_kiosk_config(server, directory, card="none", a4="none", receipt="none")
+    with path.open("a") as config:
+        config.write(f'\n[devices.a4_printer]\nurl = "{queue.url}?poll_interval=0.1&job_timeout=120"\n')
+    return path
+
+
+def journaled_device_job(config_dir):
+    path = config_dir / "state" / "journal.sqlite"
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=1)
+    try:
+        row = db.execute("SELECT device_job FROM jobs WHERE kind = 'KK'").fetchone()
+    except sqlite3.OperationalError:         # not created yet
+        return None
+    finally:
+        db.close()
+    return json.loads(row[0]) if row and row[0] else None
+
+
+def kill_while_held(config, citizen, queue, timeout=60.0):
+    """Run a KK session; SIGKILL it once CUPS holds its job and the journal has the job's id."""
+    command = [sys.executable, "-m", "kiosk.cli", "--config", str(config), "session", "--nik", citizen["nik"],
+               "--pin", citizen["pin"], "--documents", "KK", "--json"]
+    proc = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            assert time.monotonic() < deadline, "CUPS never held the kiosk's job"
+            ref = journaled_device_job(config.parent)
+            held = queue_jobs(queue)
+            if ref and ref["ipp_job_id"] in held and held[ref["ipp_job_id"]]["job-state"][0] == ipp.JOB_HELD:
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(10) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        proc.stderr.close()
+    return ref["ipp_job_id"]
+
+
+def restart(config):
+    runtime = KioskRuntime.from_config(load_config(config), outbox_base_delay=0.05)
+    runtime.start()
+    try:
+        assert runtime.outbox.flush(20), runtime.journal.outbox_rows()
+        journal = runtime.journal
+        return SimpleNamespace(recovered=runtime.recovered, jobs=journal.jobs(),
+                               history={j.job_id: journal.history(j.job_id) for j in journal.jobs()})
+    finally:
+        runtime.stop()
+
+
+def dinas_view(server, document_id):
+    jobs = server.query("SELECT job_id, state FROM jobs WHERE document_id = ? ORDER BY created_at", document_id)
+    status = server.query("SELECT status FROM documents WHERE id = ?", document_id)[0]["status"]
+    events = server.query("SELECT e.state, e.reason, e.detail FROM job_events e JOIN jobs j USING (job_id)"
+                          " WHERE j.document_id = ? ORDER BY e.received_at", document_id)
+    return [j["state"] for j in jobs], status, events
+
+
+def outputs(queue):
+    """What cups-pdf has written (by name and time: it may reuse a name)."""
+    return {(p.name, p.stat().st_mtime_ns) for p in queue.server.out_dir.glob("*.pdf")}
+
+
+def test_a_job_cups_still_holds_is_cancelled_before_the_kk_is_released(reference_server, cups_server,
+                                                                        holding_queue, tmp_path):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    kk = next(d["id"] for d in citizen["documents"] if d["kind"] == "KK")
+    config = kiosk_config(reference_server, tmp_path, holding_queue)
+    printed_before = outputs(holding_queue)
+
+    ipp_job_id = kill_while_held(config, citizen, holding_queue)
+    assert job_state(holding_queue, ipp_job_id) == ipp.JOB_HELD          # CUPS outlived the kiosk
+    assert dinas_view(reference_server, kk)[:2] == (["printing"], "reserved")
+
+    after = restart(config)
+    assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "failed", False)]
+    # cancelled and purged: CUPS no longer has the job, so it can never print
+    assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND
+    assert cups_server.spool_files(ipp_job_id) == []
+    jobs, status, events = dinas_view(reference_server, kk)
+    assert (jobs, status) == (["failed"], "ready")
+    assert [(e["state"], e["reason"]) for e in events] == [("printing", None), ("failed", "interrupted")]
+    detail = json.loads(events[-1]["detail"])
+    assert (detail["print_server"], detail["was"], detail["review"]) == ("canceled", "pending-held", False)
+
+    # released for another try: the next session prints it, and exactly one copy comes out
+    cups_server.run("lpadmin", "-p", holding_queue.name, "-o", "job-hold-until-default=no-hold")
+    again = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session", "--nik",
+                            citizen["nik"], "--pin", citizen["pin"], "--documents", "KK", "--json"],
+                           capture_output=True, text=True, timeout=90)
+    assert again.returncode == 0, again.stdout + again.stderr[-2000:]
+    assert dinas_view(reference_server, kk)[:2] == (["failed", "printed"], "printed")
+    assert len(set(outputs(holding_queue)) - set(printed_before)) == 1
+
+
+def test_a_job_cups_completed_while_the_kiosk_was_down_is_settled_printed(reference_server, cups_server,
+                                                                          holding_queue, tmp_path):
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    kk = next(d["id"] for d in citizen["documents"] if d["kind"] == "KK")
+    config = kiosk_config(reference_server, tmp_path, holding_queue)
+
+    printed_before = outputs(holding_queue)
+    ipp_job_id = kill_while_held(config, citizen, holding_queue)
+    cups_server.run("lp", "-i", str(ipp_job_id), "-H", "resume")        # the printer gets to it after all
+    deadline = time.monotonic() + 20
+    while job_state(holding_queue, ipp_job_id) != ipp.JOB_COMPLETED:
+        assert time.monotonic() < deadline, "CUPS did not complete the released job"
+        time.sleep(0.05)
+    assert len(set(outputs(holding_queue)) - set(printed_before)) == 1     # the page came out
+
+    after = restart(config)
+    assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "printed", True)]
+    [job] = after.jobs
+    assert (job.state, job.review, job.device_job["ipp_job_id"]) == ("printed", True, ipp_job_id)
+    assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND          # purged: no copy left in the spool
+    assert cups_server.spool_files(ipp_job_id) == []
+    jobs, status, events = dinas_view(reference_server, kk)
+    assert (jobs, status) == (["printed"], "printed")                     # never offered again
+    assert json.loads(events[-1]["detail"])["print_server"] == "completed"
+
+
+def test_a_job_sent_before_its_id_was_journaled_is_found_by_name_and_cancelled(holding_queue, tmp_path):
+    """The crash came between CUPS accepting the job and the journal write of its id."""
+    journal = Journal(tmp_path / "journal.sqlite")
+    journal.create_job("job-lost-id", "doc-1", "KK", "a4_printer")
+    journal.transition("job-lost-id", "sending")
+    reply = holding_queue.client.print_job(a4_pdf(), "KK-job-lost-id")
+    assert reply.ok
+    ipp_job_id = reply.value(ipp.JOB_GROUP, "job-id")
+    other = holding_queue.client.print_job(a4_pdf(), "KK-someone-else").value(ipp.JOB_GROUP, "job-id")
+    board = DeviceBoard({"a4_printer": A4Printer(holding_queue.url, timeout=5)}).start()
+    try:
+        [settled] = recover(journal, board)
+    finally:
+        board.stop()
+    assert (settled.now, settled.review) == ("failed", False)
+    assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND
+    assert job_state(holding_queue, other) == ipp.JOB_HELD                 # another job is left alone
+    holding_queue.client.cancel_job(other, purge=True)
