@@ -9,7 +9,7 @@ URL forms and options (query parameters); the links are in printer_drivers/escpo
     usb://VID:PID[?serial=SN&interface=N]    escpos.printer.Usb (pass `backend=` for tests)
     serial:///dev/ttyUSB0?baudrate=38400     escpos.printer.Serial (dsrdtr=0 to turn off DSR/DTR)
     socket://10.0.0.5:9100                   escpos.printer.Network
-    sim:receipt_printer[?faults=paper_near_end]   the ESC/POS simulator on a pty, in-process
+    sim:receipt_printer[?faults=paper_near_end&speed=realistic]   the ESC/POS simulator on a pty
   all: profile=TM-T20II (python-escpos printer profile), timeout=5 (seconds for a write),
        status_timeout=1 (seconds for each status reply)
 
@@ -47,6 +47,7 @@ from escpos.exceptions import DeviceNotFoundError
 from escpos.printer import Dummy
 
 from devices.sim.escpos import EscPosSimulator
+from devices.sim.mechanics import RECEIPT_TIMING, Mechanism
 from devices.sim.serve import PtyLink
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
@@ -237,7 +238,7 @@ class ReceiptPrinter(Printer):
             if self._parsed.target != ROLE:
                 raise ValueError(f"{url}: the receipt printer's simulator is sim:{ROLE}")
             faults = [f for f in params.get("faults", "").split(",") if f]
-            self.simulator = EscPosSimulator(faults)
+            self.simulator = EscPosSimulator(faults, mechanism=Mechanism.from_params(params, RECEIPT_TIMING))
         elif self._parsed.scheme not in ("usb", "serial", "socket"):
             raise ValueError(f"{url}: a receipt printer is usb://, serial://, socket:// or sim:{ROLE}")
         if self._parsed.scheme == "usb":

@@ -32,6 +32,8 @@ import pypdfium2
 from devices import ipp
 from devices.ipp import Attr
 
+from .mechanics import A4_PAGE_S, A4_TIMING, Mechanism
+
 log = logging.getLogger(__name__)
 
 # Injectable fault -> the printer-state-reasons keyword a real printer reports for it.
@@ -68,10 +70,14 @@ class SimJob:
 
 class SimulatedA4Printer:
     def __init__(self, out_dir: str | Path, page_seconds: float = 0.0, host: str = "127.0.0.1",
-                 port: int = 0, faults: tuple[str, ...] = (), job_fault: str | None = None) -> None:
+                 port: int = 0, faults: tuple[str, ...] = (), job_fault: str | None = None,
+                 mechanism: Mechanism | None = None) -> None:
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.page_seconds = page_seconds
+        # speed=realistic: 6 s a page, the first page of a job after power-on or a long idle
+        # later by the fuser's warm-up (devices.sim.mechanics)
+        self.mechanism = mechanism or Mechanism(A4_TIMING)
         self.toner_percent = 80
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
@@ -224,8 +230,10 @@ class SimulatedA4Printer:
         except pypdfium2.PdfiumError as exc:
             self._end(job, ipp.JOB_ABORTED, "document-format-error", f"not a readable PDF: {exc}")
             return
+        warm_up = self.mechanism.warm_up() * self.mechanism.scale
         for page in range(job.pages):
-            if not self._wait(job, self.page_seconds):
+            mechanical = A4_PAGE_S * self.mechanism.scale + (warm_up if page == 0 else 0.0)
+            if not self._wait(job, self.page_seconds + mechanical):
                 return
             if page == job.pages // 2 and job_fault:
                 if job_fault == "aborted":
@@ -246,6 +254,7 @@ class SimulatedA4Printer:
             output = self.out_dir / f"{output.stem}-{job.job_id}.pdf"
         output.write_bytes(job.document)
         job.output = output
+        self.mechanism.finished()
         self._end(job, ipp.JOB_COMPLETED, "job-completed-successfully", "")
 
     def _wait(self, job: SimJob, seconds: float) -> bool:
@@ -380,7 +389,8 @@ SIM_NAMES = ("a4_printer", "a4")
 
 
 def start_simulator(name: str, params: Mapping[str, str]) -> SimulatedA4Printer:
-    """A running simulated printer for `sim:a4_printer?out=DIR&fault=…&slow=…&job_fault=…`."""
+    """A running simulated printer for
+    `sim:a4_printer?out=DIR&fault=…&slow=…&job_fault=…&speed=realistic&time_scale=…`."""
     if name not in SIM_NAMES:
         raise ValueError(f"sim:{name}: the A4 simulator is sim:a4_printer")
     out_dir = params.get("out") or str(Path(tempfile.gettempdir()) / "adm-kiosk-a4-sim")
@@ -389,7 +399,11 @@ def start_simulator(name: str, params: Mapping[str, str]) -> SimulatedA4Printer:
         page_seconds = float(params.get("slow", 0.0))
     except ValueError:
         raise ValueError(f"sim:{name}: slow= takes seconds per page, got {params['slow']!r}") from None
+    try:
+        mechanism = Mechanism.from_params(params, A4_TIMING)
+    except ValueError as exc:
+        raise ValueError(f"sim:{name}: {exc}") from None
     printer = SimulatedA4Printer(out_dir, page_seconds=page_seconds, faults=faults,
-                                 job_fault=params.get("job_fault") or None)
+                                 job_fault=params.get("job_fault") or None, mechanism=mechanism)
     log.info("simulated A4 printer at %s writing to %s", printer.printer_uri, out_dir)
     return printer

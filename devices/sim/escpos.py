@@ -17,6 +17,11 @@ garbage (status replies are noise), odd_status (as some clones: DLE EOT 3 and 4 
 byte without the fixed bits; `odd_queries` picks others), silent (no status replies) and
 hang_up_mid_print (the link drops after `hang_up_after` bytes of print data).
 
+Mechanical time (`mechanism`, from ``speed=realistic``; devices.sim.mechanics): each receipt
+comes out 2 s after its first byte (a warm-up on the first one after power-on or a long
+idle), one after another. Like a real printer it takes the data into its buffer and answers
+status at once meanwhile; `cuts` counts the receipts that are out by now.
+
 Serve it with `devices.sim.serve.serve_pty` / `serve_socket`, or plug it into
 `devices.sim.usb_backend.SimulatedUsbBus`.
 """
@@ -30,6 +35,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from .base import DeviceSimulator
+from .mechanics import RECEIPT_S, RECEIPT_TIMING, Mechanism
 
 ESC, GS, FS, DLE, EOT = 0x1B, 0x1D, 0x1C, 0x10, 0x04
 LF, CR, HT, FF = 0x0A, 0x0D, 0x09, 0x0C
@@ -88,8 +94,11 @@ class _Incomplete(Exception):
 
 class EscPosSimulator(DeviceSimulator):
     def __init__(self, faults: tuple[str, ...] | list[str] = (), receive_buffer: int = 4096,
-                 hang_up_after: int = 2000) -> None:
+                 hang_up_after: int = 2000, mechanism: Mechanism | None = None) -> None:
         super().__init__()
+        self.mechanism = mechanism or Mechanism(RECEIPT_TIMING)
+        self._receipts_out_at: list[float] = []       # when each cut receipt is (or will be) out
+        self._receipt_started: float | None = None
         self.faults: set[str] = set()
         self.receive_buffer = receive_buffer
         self.hang_up_after = hang_up_after
@@ -197,6 +206,8 @@ class EscPosSimulator(DeviceSimulator):
                 return
             del self._pending[:used]
             self._print_bytes += used
+            if self._receipt_started is None:
+                self._receipt_started = self.mechanism.clock()
             if HANG_UP_MID_PRINT in self.faults and self._print_bytes >= self.hang_up_after:
                 self.hang_up()
 
@@ -256,6 +267,7 @@ class EscPosSimulator(DeviceSimulator):
             self._end_line(only_if_text=True)
             if CUTTER_ERROR not in self.faults:
                 self.printed.append(Cut(partial=mode in (1, 49, 66, 98, 104)))
+                self._receipt_cut()
             return size
         if code == ord("v"):                       # GS v 0 m xL xH yL yH d1..dk
             header = _need(buf, 8)
@@ -325,16 +337,35 @@ class EscPosSimulator(DeviceSimulator):
         with self.lock:
             return [item.image for item in self.printed if isinstance(item, PrintedImage)]
 
+    def _receipt_cut(self) -> None:
+        now = self.mechanism.clock()
+        started = self._receipt_started if self._receipt_started is not None else now
+        previous = self._receipts_out_at[-1] if self._receipts_out_at else started
+        begins = max(started, previous)          # one receipt after another through the head
+        out_at = begins + self.mechanism.job_seconds(RECEIPT_S, now=begins)
+        self._receipts_out_at.append(out_at)
+        self.mechanism.finished(out_at)
+        self._receipt_started = None
+
     @property
     def cuts(self) -> int:
+        """Receipts cut and out of the printer by now."""
         with self.lock:
-            return sum(isinstance(item, Cut) for item in self.printed)
+            now = self.mechanism.clock()
+            return sum(out_at <= now for out_at in self._receipts_out_at)
+
+    @property
+    def receipts_out_at(self) -> list[float]:
+        """The mechanism's clock time each receipt is (or will be) out, in order."""
+        with self.lock:
+            return list(self._receipts_out_at)
 
     def forget_output(self) -> None:
         """Drop what was printed and the queries seen (kept for inspection): a long-running
         demo or benchmark calls this so the simulator's memory stays flat."""
         with self.lock:
             self.printed.clear()
+            self._receipts_out_at.clear()
             self.status_queries.clear()
             self.unknown_commands.clear()
 

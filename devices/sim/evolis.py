@@ -29,7 +29,10 @@ Answer modes (``answers=``), for the reads that firmware answers differently:
 In ACK mode (``ack=1``) actions and downloads are answered ACK or NACK + code; read
 commands still answer their value as text. A card is taken from the feeder at ``Ss``; ``Ser`` sends a card that can still move to the
 reject box. Time: ``panel_seconds`` per panel download, ``card_seconds`` from ``Se`` until
-the card is out (zero in tests).
+the card is out (zero in tests), and with ``speed=realistic`` the mechanical time of
+`devices.sim.mechanics` (20 s a colour side, 8 s a K-only side, warm-ups), counted from
+``Ss``: the printer takes the panels into its buffer as they come and ``Rlr;p`` answers CARD
+until the card is out (``time_scale`` speeds the model up for tests).
 
 A host that goes away mid-card (crash, power cut of the PC, cable pulled) leaves the card
 where it is: inside, half printed, ``Rlr;p`` answering CARD and ``Ss`` refused (ERR CARD),
@@ -48,6 +51,7 @@ from typing import Iterable, Mapping
 
 from .base import DeviceSimulator
 from .evolis_decode import Card, CardBuilder, Command, CommandReader, StreamError, save_card
+from .mechanics import CARD_COLOUR_SIDE_S, CARD_MONO_SIDE_S, CARD_TIMING, Mechanism
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +78,11 @@ class EvolisSimulator(DeviceSimulator):
                  serial_number: str = "SIMKC200-0001", ribbon: str = "ymcko", cards: int = 100,
                  ribbon_prints: int = 200, faults: Iterable[str] = (), out_dir: str | Path | None = None,
                  panel_seconds: float = 0.0, card_seconds: float = 0.0, ack_mode: bool = False,
-                 low_cards: int = 10, answers: str = "words", insertion: str = "F") -> None:
+                 low_cards: int = 10, answers: str = "words", insertion: str = "F",
+                 mechanism: Mechanism | None = None) -> None:
         super().__init__()
+        self.mechanism = mechanism or Mechanism(CARD_TIMING)
+        self._card_started = 0.0
         if answers not in ANSWER_MODES:
             raise ValueError(f"unknown answer mode {answers!r}; one of {', '.join(ANSWER_MODES)}")
         self.answers = answers
@@ -110,7 +117,7 @@ class EvolisSimulator(DeviceSimulator):
     def from_params(cls, params: Mapping[str, str]) -> EvolisSimulator:
         """Build from `sim:card_printer?...` URL parameters."""
         known = {"faults", "out", "cards", "ribbon", "ribbon_prints", "panel_seconds",
-                 "card_seconds", "ack", "answers"}
+                 "card_seconds", "ack", "answers", "speed", "time_scale"}
         unknown = set(params) - known
         if unknown:
             raise ValueError(f"unknown card printer simulator options: {', '.join(sorted(unknown))}")
@@ -123,7 +130,8 @@ class EvolisSimulator(DeviceSimulator):
                        panel_seconds=float(params.get("panel_seconds", 0)),
                        card_seconds=float(params.get("card_seconds", 0)),
                        ack_mode=params.get("ack", "0") in ("1", "true", "yes"),
-                       answers=params.get("answers", "words"))
+                       answers=params.get("answers", "words"),
+                       mechanism=Mechanism.from_params(params, CARD_TIMING))
         except (TypeError, ValueError) as exc:
             raise ValueError(f"bad card printer simulator option: {exc}") from exc
 
@@ -282,6 +290,7 @@ class EvolisSimulator(DeviceSimulator):
             return None                     # waits for a card by hand: no answer, ever, here
         self.cards_in_feeder -= 1
         self.counters["cards"] += 1
+        self._card_started = self.mechanism.clock()
         self.card, self._card_panels = "in", 0
         if start_sequence:
             self._builder.apply(Command("Ss"))
@@ -327,9 +336,19 @@ class EvolisSimulator(DeviceSimulator):
             self.card = "stuck"
             return "OK"
         self.card = "out_pending"
-        self._card_out_at = time.monotonic() + self.card_seconds
+        now = self.mechanism.clock()
+        mechanical = self.mechanism.job_seconds(self._card_work(), now=self._card_started)
+        self._card_out_at = max(now, self._card_started + mechanical) + self.card_seconds
+        self.mechanism.finished(self._card_out_at)
         self._settle_card()
         return "OK"
+
+    def _card_work(self) -> float:
+        """Realistic seconds for the card being printed: each side by its panels."""
+        card = self._builder.current
+        sides = (card.front, card.back) if card is not None else ()
+        return sum(CARD_COLOUR_SIDE_S if set(side) & {"y", "m", "c"} else CARD_MONO_SIDE_S
+                   for side in sides if side)
 
     def _reject_card(self) -> str:
         if self.card is None:
@@ -342,7 +361,7 @@ class EvolisSimulator(DeviceSimulator):
         return "OK"
 
     def _settle_card(self) -> None:
-        if self.card == "out_pending" and time.monotonic() >= self._card_out_at:
+        if self.card == "out_pending" and self.mechanism.clock() >= self._card_out_at:
             self._finish_card(rejected=False)
 
     def _finish_card(self, rejected: bool) -> None:

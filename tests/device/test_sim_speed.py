@@ -1,0 +1,64 @@
+"""`speed=realistic` through the drivers and the real transports, on a scaled-down clock
+(time_scale), so the mechanical time is seen by the host without waiting minutes."""
+
+import time
+import uuid
+
+from printer_drivers.a4 import A4Printer
+from printer_drivers.base import PrintJob
+from printer_drivers.evolis.printer import EvolisPrinter
+from printer_drivers.receipt import ReceiptPrinter
+from tests.device.test_receipt_usb import receipt
+from tests.fixtures.cups import a4_pdf
+from tests.fixtures.evolis import FAST, card_job, kia_pdf  # noqa: F401
+
+
+def timed(action):
+    started = time.monotonic()
+    action()
+    return time.monotonic() - started
+
+
+def test_the_card_printer_takes_its_mechanical_time(kia_pdf):
+    scale = 0.01
+    printer = EvolisPrinter(f"sim:card_printer?speed=realistic&time_scale={scale}", **FAST)
+    try:
+        cold = timed(lambda: printer.print_document(card_job(kia_pdf)))
+        warm = timed(lambda: printer.print_document(card_job(kia_pdf)))
+    finally:
+        printer.close()
+    assert cold >= (15 + 20 + 8) * scale and warm >= (20 + 8) * scale
+    assert cold - warm > 10 * scale                     # the cold start shows, less noise
+
+
+def test_zero_delay_unless_asked(kia_pdf):
+    printer = EvolisPrinter("sim:card_printer", **FAST)
+    try:
+        assert timed(lambda: printer.print_document(card_job(kia_pdf))) < (20 + 8) * 0.01 + 1.5
+        assert printer.simulator.mechanism.scale == 0
+    finally:
+        printer.close()
+
+
+def test_the_a4_printer_takes_six_seconds_a_page(tmp_path):
+    scale = 0.02
+    printer = A4Printer(f"sim:a4_printer?out={tmp_path}&speed=realistic&time_scale={scale}", poll_interval=0.01)
+    try:
+        cold = timed(lambda: printer.print_document(PrintJob(str(uuid.uuid4()), "KK", a4_pdf(2))))
+        warm = timed(lambda: printer.print_document(PrintJob(str(uuid.uuid4()), "KK", a4_pdf(1))))
+    finally:
+        printer.close()
+    assert cold >= (12 + 2 * 6) * scale and warm >= 6 * scale and cold > warm
+
+
+def test_the_receipt_comes_out_two_seconds_later():
+    scale = 0.1
+    printer = ReceiptPrinter(f"sim:receipt_printer?speed=realistic&time_scale={scale}&status_timeout=0.5")
+    try:
+        printer.print_receipt(receipt())
+        sim = printer.simulator
+        assert sim.cuts == 0                            # on its way through the head
+        time.sleep((1 + 2) * scale + 0.05)
+        assert sim.cuts == 1
+    finally:
+        printer.close()
