@@ -22,7 +22,7 @@ KC200 = {"Evolis KC200": {"cover": {"open_above": 2.5}, "feeder": {"empty_above"
 ])
 def test_every_answer_mode_leaves_the_printer_in_service_and_prints(printer_for, kia_pdf, mode, sensors):
     sim = EvolisSimulator(answers=mode)
-    printer = printer_for(sim)
+    printer = printer_for(sim, timeout=3.0)
     status = printer.status()
     assert status.usable and status.state == DeviceState.READY and not status.faults, status
     assert status.capabilities["sensors"] == sensors
@@ -46,7 +46,7 @@ def test_guide_voltages_are_read_through_the_configured_table(printer_for):
 
 def test_err_during_a_print_stays_authoritative_when_the_sensor_is_unknown(printer_for, kia_pdf):
     sim = EvolisSimulator(answers="guide")
-    printer = printer_for(sim)
+    printer = printer_for(sim, timeout=3.0)
     sim.set_cover(True)
     assert printer.status().usable                     # a voltage with no table: unknown
     with pytest.raises(DeviceError) as failed:
@@ -66,7 +66,7 @@ def test_odd_answers_are_logged_once_per_device_not_every_poll(printer_for, capl
 
 def test_an_unknown_ribbon_is_a_fault_quoting_the_answer(printer_for, kia_pdf):
     sim = EvolisSimulator(ribbon="zx9")
-    printer = printer_for(sim)
+    printer = printer_for(sim, timeout=3.0)
     status = printer.status()
     assert status.state == DeviceState.USER_ERROR and not status.usable
     assert status.faults[0].code == FaultCode.RIBBON_ERROR and "Rr answered 'ZX9'" in status.faults[0].detail
@@ -77,7 +77,7 @@ def test_an_unknown_ribbon_is_a_fault_quoting_the_answer(printer_for, kia_pdf):
 
 def test_a_printer_left_in_manual_insertion_still_feeds_from_the_feeder(printer_for, kia_pdf):
     sim = EvolisSimulator(insertion="M")     # a technician's tool left it waiting for a hand-fed card
-    printer_for(sim).print_document(card_job(kia_pdf))
+    printer_for(sim, timeout=3.0).print_document(card_job(kia_pdf))
     assert sim.insertion == "F" and sim.snapshot()["cards"] == 1
 
 
@@ -107,7 +107,7 @@ def test_the_commands_around_a_print_match_the_vendor_drivers_capture(printer_fo
     assert {c.name for c in captured} >= set(VENDOR_ONLY)       # the table above explains real commands
     pdf = (evolis_testdata / f"{stream.removeprefix('evolis-')}.pdf").read_bytes()
     sim = EvolisSimulator(ribbon="k")
-    printer_for(sim).print_document(card_job(pdf))
+    printer_for(sim, timeout=3.0).print_document(card_job(pdf))
     ours, theirs = commands_to_the_card(sim.received), commands_to_the_card(captured)
     assert ours == theirs
     assert theirs[:3] == [("Pr", ("k",)), ("Pmi", ("F", "s")), ("Pc", ("k", "=", "10"))]
