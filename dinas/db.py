@@ -106,6 +106,21 @@ CREATE TABLE IF NOT EXISTS config_reports (
     result TEXT NOT NULL,
     reason TEXT,
     received_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS kiosk_days (
+    kiosk_id TEXT NOT NULL,
+    day TEXT NOT NULL,
+    printed INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    PRIMARY KEY (kiosk_id, day));
+CREATE INDEX IF NOT EXISTS kiosk_days_by_day ON kiosk_days (day);
+CREATE INDEX IF NOT EXISTS heartbeats_by_kiosk ON heartbeats (kiosk_id, received_at);
+CREATE TABLE IF NOT EXISTS admin_sessions (
+    session_hash TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL,
+    csrf_token TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_used_at REAL NOT NULL,
+    expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox_messages (
     id INTEGER PRIMARY KEY,
     request_no TEXT NOT NULL,

@@ -4,12 +4,17 @@ Each kiosk row keeps the latest heartbeat and a count of all; the `heartbeats` t
 the recent history.
 `needs` is what a technician should bring: every supply that is low or out and every alarm,
 as "role:consumable_level" / "role:fault_code" (e.g. "card_printer:cards_out").
+`kiosk_days` keeps each kiosk's own count of prints and failures per day (its local day, as
+its heartbeats' `counters` say), for the fleet page's "today" and its 30-day chart: the
+heartbeat history is too short for that.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from .clock import iso
@@ -19,6 +24,10 @@ ONLINE_SECONDS = 3 * 60
 # every `PRUNE_EVERY` heartbeats rather than by a separate job.
 HISTORY_SECONDS = 2 * 86400
 PRUNE_EVERY = 1000
+DAYS_KEPT = 400                      # a year of daily counts, and some
+DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+NOT_PRINTS = frozenset({"maintenance"})      # the kiosk's counter kind for technician test cards
+MAX_DAY_COUNT = 1_000_000
 
 
 def store_heartbeat(connection: sqlite3.Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
@@ -29,8 +38,63 @@ def store_heartbeat(connection: sqlite3.Connection, now: float, kiosk_id: str, b
          json.dumps(beat["counters"]), beat["outbox_depth"], json.dumps(beat["last_faults"]), kiosk_id))
     row_id = connection.execute("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (?, ?, ?)",
                                 (kiosk_id, now, json.dumps(beat))).lastrowid
+    totals = day_totals(beat["counters"])
+    # A kiosk's local day is within a day of UTC's: anything else is a wrong clock, and would
+    # let one kiosk grow the table without bound.
+    if totals is not None and abs((date.fromisoformat(totals[0]) - _utc_day(now)).days) <= 1:
+        connection.execute("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (kiosk_id, day) DO UPDATE SET printed = excluded.printed, "
+                           "failed = excluded.failed", (kiosk_id, *totals))
     if row_id % PRUNE_EVERY == 0:
         connection.execute("DELETE FROM heartbeats WHERE received_at < ?", (now - HISTORY_SECONDS,))
+        connection.execute("DELETE FROM kiosk_days WHERE day < ?",
+                           ((_utc_day(now) - timedelta(days=DAYS_KEPT)).isoformat(),))
+
+
+def _utc_day(now: float) -> date:
+    return datetime.fromtimestamp(now, timezone.utc).date()
+
+
+def _count(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_DAY_COUNT else 0
+
+
+def day_totals(counters: dict[str, Any]) -> tuple[str, int, int] | None:
+    """(day, printed, failed) from a heartbeat's `counters` ({day, today: {kind: {name: n}}}),
+    summed over the document kinds; None when the kiosk did not send a well-formed day."""
+    day, today = counters.get("day"), counters.get("today")
+    if not isinstance(day, str) or not DAY.fullmatch(day) or not isinstance(today, dict):
+        return None
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        return None
+    printed = failed = 0
+    for kind, values in today.items():
+        if kind not in NOT_PRINTS and isinstance(values, dict):
+            printed += _count(values.get("printed"))
+            failed += _count(values.get("failed"))
+    return day, printed, failed
+
+
+def counts_on(connection: sqlite3.Connection, day: str) -> dict[str, tuple[int, int]]:
+    """{kiosk_id: (printed, failed)} for one day, for every kiosk that reported that day."""
+    return {row["kiosk_id"]: (row["printed"], row["failed"]) for row in
+            connection.execute("SELECT kiosk_id, printed, failed FROM kiosk_days WHERE day = ?", (day,))}
+
+
+def daily_counts(connection: sqlite3.Connection, kiosk_id: str, first_day: str) -> dict[str, tuple[int, int]]:
+    """{day: (printed, failed)} for one kiosk from `first_day` on (days it reported)."""
+    return {row["day"]: (row["printed"], row["failed"]) for row in connection.execute(
+        "SELECT day, printed, failed FROM kiosk_days WHERE kiosk_id = ? AND day >= ? ORDER BY day",
+        (kiosk_id, first_day))}
+
+
+def history(connection: sqlite3.Connection, kiosk_id: str, limit: int) -> list[dict[str, Any]]:
+    """The kiosk's last `limit` heartbeats, newest first: {received_at, beat}."""
+    return [{"received_at": iso(row["received_at"]), "beat": json.loads(row["body"])} for row in connection.execute(
+        "SELECT received_at, body FROM heartbeats WHERE kiosk_id = ? ORDER BY received_at DESC LIMIT ?",
+        (kiosk_id, limit))]
 
 
 def needs(devices: dict[str, Any]) -> list[str]:
@@ -46,27 +110,34 @@ def needs(devices: dict[str, Any]) -> list[str]:
 
 
 def listing(connection: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
-    kiosks = []
-    for row in connection.execute("SELECT * FROM kiosks ORDER BY kiosk_id"):
-        devices = json.loads(row["devices"]) if row["devices"] else {}
-        report = connection.execute("SELECT version, result, reason, received_at FROM config_reports "
-                                    "WHERE kiosk_id = ? ORDER BY id DESC LIMIT 1", (row["kiosk_id"],)).fetchone()
-        kiosks.append({
-            "kiosk_id": row["kiosk_id"],
-            "group": row["grp"],
-            "online": row["last_seen"] is not None and row["last_seen"] > now - ONLINE_SECONDS,
-            "last_seen": iso(row["last_seen"]) if row["last_seen"] is not None else None,
-            "software_version": row["software_version"],
-            "config_version": row["config_version"],
-            "uptime_s": row["uptime_s"],
-            "devices": devices,
-            "counters": json.loads(row["counters"]) if row["counters"] else {},
-            "outbox_depth": row["outbox_depth"],
-            "last_faults": json.loads(row["last_faults"]) if row["last_faults"] else [],
-            "heartbeats": row["heartbeat_count"],
-            "last_config_report": None if report is None else {
-                "version": report["version"], "result": report["result"], "reason": report["reason"],
-                "at": iso(report["received_at"])},
-            "needs": needs(devices),
-        })
-    return kiosks
+    return [_status(connection, row, now) for row in connection.execute("SELECT * FROM kiosks ORDER BY kiosk_id")]
+
+
+def one(connection: sqlite3.Connection, now: float, kiosk_id: str) -> dict[str, Any] | None:
+    """One kiosk as `listing` shows it, or None."""
+    row = connection.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+    return None if row is None else _status(connection, row, now)
+
+
+def _status(connection: sqlite3.Connection, row: sqlite3.Row, now: float) -> dict[str, Any]:
+    devices = json.loads(row["devices"]) if row["devices"] else {}
+    report = connection.execute("SELECT version, result, reason, received_at FROM config_reports "
+                                "WHERE kiosk_id = ? ORDER BY id DESC LIMIT 1", (row["kiosk_id"],)).fetchone()
+    return {
+        "kiosk_id": row["kiosk_id"],
+        "group": row["grp"],
+        "online": row["last_seen"] is not None and row["last_seen"] > now - ONLINE_SECONDS,
+        "last_seen": iso(row["last_seen"]) if row["last_seen"] is not None else None,
+        "software_version": row["software_version"],
+        "config_version": row["config_version"],
+        "uptime_s": row["uptime_s"],
+        "devices": devices,
+        "counters": json.loads(row["counters"]) if row["counters"] else {},
+        "outbox_depth": row["outbox_depth"],
+        "last_faults": json.loads(row["last_faults"]) if row["last_faults"] else [],
+        "heartbeats": row["heartbeat_count"],
+        "last_config_report": None if report is None else {
+            "version": report["version"], "result": report["result"], "reason": report["reason"],
+            "at": iso(report["received_at"])},
+        "needs": needs(devices),
+    }

@@ -17,6 +17,7 @@ from .pins import SessionRateLimiter
 from .routes_admin import admin
 from .routes_kiosk import kiosk
 from .vault import Vault, load_or_create_secret
+from .web import register as register_fleet_page
 
 API = "/api/v1"
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
@@ -39,6 +40,7 @@ def create_app(db_path: str, *, notifier: Notifier | None = None, clock: Clock |
 
     app.register_blueprint(kiosk, url_prefix=f"{API}/kiosk")
     app.register_blueprint(admin, url_prefix=f"{API}/admin")
+    register_fleet_page(app)
 
     @app.before_request
     def limit_body() -> None:

@@ -73,6 +73,10 @@ class Vault:
     def token_hash(self, token: str) -> str:
         return self._keyed(b"token", token)
 
+    def form_mac(self, value: str) -> str:
+        """Binds a login form's CSRF token to its browser's cookie (dinas/web/login.py)."""
+        return self._keyed(b"form", value)
+
     def seal(self, plaintext: bytes) -> bytes:
         return self._fernet.encrypt(plaintext)
 

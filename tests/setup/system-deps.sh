@@ -14,6 +14,7 @@ packages=(
     espeak-ng                             # spoken guidance for citizens who cannot read well
     dbus-daemon                           # ippeveprinter needs a D-Bus; the tests start a private one
     fonts-dejavu-core                     # test pages and receipts need the full Latin set
+    chromium chromium-driver              # the dinas fleet page, tested in a real headless browser
 )
 
 # Debian's own python3 needs python3-venv for `python3 -m venv`; a python built elsewhere

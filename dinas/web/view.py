@@ -1,0 +1,164 @@
+"""What the fleet page shows about a kiosk, from `dinas.fleet`'s status rows: words and a
+tone for each thing, so the templates only lay them out.
+
+Tones: "ok" (green), "warn" (amber: look soon), "bad" (red: someone must act), "muted"
+(grey: nothing known). Every tone is also said in words: colour is never the only signal.
+
+"Needs action" is what someone must go and do: a supply low or out, a device alarm, or a
+configuration the kiosk rejected or rolled back. Offline is its own filter: an offline
+kiosk's last supplies and faults are still shown, as last reported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clock import parse_iso
+from .i18n import Words
+
+# The supplies the page names (ARCHITECTURE §4 heartbeats); others still count in `needs`.
+SUPPLY_ORDER = ("cards", "ribbon", "paper_a4", "receipt_paper", "toner", "reject_box")
+STATE_TONE = {"ready": "ok", "busy": "ok", "offline": "bad", "user_error": "bad", "hardware_error": "bad",
+              "no_device": "bad", "unknown": "muted"}
+LEVEL_TONE = {"full": "ok", "low": "warn", "out": "bad", "unknown": "muted"}
+CONFIG_TONE = {"applied": "ok", "rejected": "bad", "rolled_back": "warn"}
+OUTBOX_WARN = 10        # events waiting at the kiosk: a few is a slow link, more is an outage
+
+
+@dataclass(frozen=True)
+class Chip:
+    text: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class Device:
+    role: str
+    state: Chip
+    supplies: tuple[Chip, ...]
+    faults: tuple[Chip, ...]
+
+
+@dataclass(frozen=True)
+class KioskView:
+    kiosk_id: str
+    group: str | None
+    online: bool
+    status: Chip
+    last_seen: str
+    last_seen_ago: str
+    devices: tuple[Device, ...]
+    device_states: tuple[Chip, ...]
+    supplies_needing_action: tuple[Chip, ...]
+    faults: tuple[Chip, ...]
+    config: Chip
+    outbox: Chip
+    software: str
+    printed_today: int
+    failed_today: int
+    needs_action: bool
+    card_stock: dict[str, Any] = field(default_factory=dict)
+
+
+def _supply_chips(words: Words, supplies: dict[str, Any], *, needing_action_only: bool) -> tuple[Chip, ...]:
+    names = sorted(supplies, key=lambda n: (SUPPLY_ORDER.index(n) if n in SUPPLY_ORDER else len(SUPPLY_ORDER), n))
+    chips = []
+    for name in names:
+        supply = supplies[name] if isinstance(supplies[name], dict) else {}
+        level = supply.get("level", "unknown")
+        if needing_action_only and level not in ("low", "out"):
+            continue
+        text = words("supply.item", supply=words.open_word("supply", name), level=words.open_word("level", level))
+        count = supply.get("count")
+        if isinstance(count, int) and not isinstance(count, bool):
+            text = words("supply.item_count", item=text, count=count)
+        chips.append(Chip(text, LEVEL_TONE.get(level, "muted")))
+    return tuple(chips)
+
+
+def _fault_chips(words: Words, faults: list[Any]) -> tuple[Chip, ...]:
+    chips = []
+    for fault in faults:
+        if isinstance(fault, dict) and isinstance(fault.get("code"), str):
+            tone = "bad" if fault.get("severity") == "alarm" else "warn"
+            chips.append(Chip(words.open_word("fault", fault["code"]), tone))
+    return tuple(chips)
+
+
+def devices(words: Words, reported: dict[str, Any]) -> tuple[Device, ...]:
+    """Each device in `reported` (a heartbeat's `devices`), by role."""
+    found = []
+    for role, device in sorted(reported.items()):
+        state = device.get("state", "unknown")
+        found.append(Device(words.open_word("role", role), Chip(words.open_word("state", state),
+                                                                 STATE_TONE.get(state, "muted")),
+                            _supply_chips(words, device.get("supplies") or {}, needing_action_only=False),
+                            _fault_chips(words, device.get("faults") or [])))
+    return tuple(found)
+
+
+TONE_RANK = {"bad": 0, "warn": 1, "muted": 2, "ok": 3}
+
+
+def device_states(words: Words, shown: tuple[Device, ...]) -> tuple[Chip, ...]:
+    """Every device's state in few words: one chip per state naming its devices
+    ("Printer A4, Pemindai: siap"), the worst first."""
+    roles: dict[Chip, list[str]] = {}
+    for device in shown:
+        roles.setdefault(device.state, []).append(device.role)
+    return tuple(Chip(words("device.states", roles=", ".join(names), state=state.text), state.tone)
+                 for state, names in sorted(roles.items(), key=lambda item: TONE_RANK.get(item[0].tone, 9)))
+
+
+def _config(words: Words, status: dict[str, Any]) -> Chip:
+    report = status.get("last_config_report")
+    version = status.get("config_version")
+    shown = words("config.none") if version is None else words("config.version", version=version)
+    if report is None:
+        return Chip(words("config.no_report", version=shown), "muted")
+    result = words.open_word("config", report["result"])
+    text = words("config.report", version=shown, result=result, reported=report["version"])
+    return Chip(text, CONFIG_TONE.get(report["result"], "muted"))
+
+
+def supplies_needing_action(words: Words, reported: dict[str, Any]) -> tuple[Chip, ...]:
+    """Every supply low or out, over all devices (`reported` is a heartbeat's `devices`)."""
+    return tuple(chip for device in reported.values()
+                 for chip in _supply_chips(words, device.get("supplies") or {}, needing_action_only=True))
+
+
+def kiosk_view(words: Words, status: dict[str, Any], now: float, today: tuple[int, int]) -> KioskView:
+    shown_devices = devices(words, status["devices"])
+    supplies = supplies_needing_action(words, status["devices"])
+    faults = tuple(chip for device in shown_devices for chip in device.faults)
+    config = _config(words, status)
+    needs_action = bool(status["needs"]) or config.tone in ("bad", "warn")
+    last_seen_at = parse_iso(status["last_seen"]) if status.get("last_seen") else None
+    if not status["online"]:
+        tone = "muted" if last_seen_at is None else "bad"
+        state = Chip(words("status.never") if last_seen_at is None else words("status.offline"), tone)
+    elif needs_action:
+        state = Chip(words("status.needs_action"), "bad" if any(c.tone == "bad" for c in (*supplies, *faults))
+                     else "warn")
+    else:
+        state = Chip(words("status.ok"), "ok")
+    depth = status.get("outbox_depth")
+    outbox = Chip(words("outbox.unknown") if depth is None else words("outbox.depth", depth=depth),
+                  "muted" if depth is None else "warn" if depth >= OUTBOX_WARN else "ok")
+    counters = status.get("counters") or {}
+    return KioskView(
+        kiosk_id=status["kiosk_id"], group=status.get("group"), online=status["online"], status=state,
+        last_seen=words("status.never_seen") if last_seen_at is None else words.moment(last_seen_at),
+        last_seen_ago="" if last_seen_at is None else words.ago(now - last_seen_at),
+        devices=shown_devices, device_states=device_states(words, shown_devices),
+        supplies_needing_action=supplies, faults=faults, config=config, outbox=outbox,
+        software=status.get("software_version") or words("software.unknown"),
+        printed_today=today[0], failed_today=today[1], needs_action=needs_action,
+        card_stock=counters.get("card_stock") if isinstance(counters.get("card_stock"), dict) else {})
+
+
+def attention_order(view: KioskView) -> tuple[int, str]:
+    """Offline first, then those needing action, then the rest; by id within each."""
+    rank = 0 if (not view.online and view.status.tone == "bad") else 1 if view.needs_action else 2
+    return rank, view.kiosk_id
