@@ -35,6 +35,8 @@ from .transport import Transport, open_transport, parse_device_url
 log = logging.getLogger(__name__)
 
 ROLE = "scanner"
+# What a serial-mode scanner can be reached through: a byte transport or its simulator.
+SCHEMES = ("serial", "socket", "usb", "sim")
 QR_PREFIX = "ADM1:"
 MAX_CODE_LENGTH = 64
 _REQUEST_NO = re.compile(r"REQ-(\d{8})-[A-Z0-9]{6}")
@@ -115,6 +117,19 @@ def parse_scan(event: ScanEvent) -> str:
     return parse_whatsapp_qr(event.text)
 
 
+def url_problem(url: str) -> str | None:
+    """Why a serial-mode scanner cannot be reached through `url`, or None when it can."""
+    try:
+        parsed = parse_device_url(url)
+    except ValueError as exc:
+        return str(exc)
+    if parsed.scheme not in SCHEMES:
+        return f"a scanner is reached through serial://, socket://, usb:// or sim:{ROLE}, not {parsed.scheme}"
+    if parsed.scheme == "sim" and parsed.target != ROLE:
+        return f"the scanner's simulator is sim:{ROLE}"
+    return None
+
+
 def _decode(raw: bytes) -> str:
     # Invalid bytes become U+FFFD, which parse_whatsapp_qr rejects as garbage.
     return raw.decode("utf-8", errors="replace")
@@ -125,8 +140,10 @@ class ScannerReader:
 
     `url` is any transport URL, or `sim:scanner` for the built-in simulator on a pty
     (`reader.simulator.scan(text)` then plays a scan). `transport_options` go to
-    `open_transport` (e.g. `backend=` for a USB scanner in a test). A code without its terminator is published incomplete once the line has been
-    quiet for `partial_timeout` seconds, or when the link drops.
+    `open_transport` (e.g. `backend=` for a USB scanner in a test). A code without its
+    terminator is published incomplete once the line has been quiet for `partial_timeout`
+    seconds, or when the link drops. A URL no scanner can be reached through (ipp://, a CUPS
+    queue, another device's simulator) is a ValueError here, not a dead thread later.
     """
 
     def __init__(self, url: str, *, retry_interval: float = 0.5, partial_timeout: float = 0.5,
@@ -139,13 +156,13 @@ class ScannerReader:
         self._max_length = max_length
         self.simulator: ScannerSimulator | None = None
         self._sim_link: PtyLink | None = None
+        problem = url_problem(url)
+        if problem is not None:
+            raise ValueError(f"{url}: {problem}")
         if url.startswith("sim:"):
-            if parse_device_url(url).target != ROLE:
-                raise ValueError(f"{url}: the scanner's simulator is sim:{ROLE}")
             self.simulator = ScannerSimulator()
             self._open: Callable[[], Transport] = self._open_simulator
         else:
-            parse_device_url(url)
             self._open = lambda: open_transport(url, **transport_options)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"device-{ROLE}", daemon=True)

@@ -1,7 +1,8 @@
 """`KioskRuntime`: the kiosk core assembled from its configuration.
 
     runtime = KioskRuntime.from_config(load_config(path))
-    runtime.start()          # devices up, crash recovery, outbox running, engine accepting, heartbeats
+    runtime.start()          # devices (and the serial scanner) up, crash recovery, outbox running,
+                             # engine accepting, heartbeats
     runtime.engine           # the SessionEngine the UI (or the headless command) drives
     runtime.stop()
 
@@ -19,6 +20,7 @@ from .journal import Journal, journal_path
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, left_open, recover, retry_left_open
+from .scanner_runtime import ScannerInput
 from .session import SessionEngine
 from .telemetry import Heartbeat
 
@@ -27,10 +29,15 @@ log = logging.getLogger(__name__)
 
 class KioskRuntime:
     def __init__(self, cfg, client, devices: DeviceBoard, journal: Journal, *,
-                 outbox_base_delay: float = 1.0, heartbeat_s: float | None = None) -> None:
+                 outbox_base_delay: float = 1.0, heartbeat_s: float | None = None,
+                 scanner: ScannerInput | None = None) -> None:
         self.cfg = cfg
         self.client = client
         self.devices = devices
+        self.scanner = scanner
+        if scanner is not None:
+            devices.attach(scanner.role, scanner.status, scanner.status_events)
+            scanner.deliver_to(lambda: self.engine)
         self.journal = journal
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
@@ -51,12 +58,15 @@ class KioskRuntime:
         state_dir = Path(cfg.kiosk.state_dir)
         state_dir.mkdir(parents=True, exist_ok=True)
         journal = Journal(journal_path(state_dir))
-        return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal, **options)
+        return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal,
+                   scanner=ScannerInput.from_config(cfg), **options)
 
     def start(self, *, device_timeout: float = 15.0) -> SessionEngine:
         """Devices first (recovery needs the card counters), then settle what a crash left,
         then deliver events, then accept citizens."""
         self.devices.start()
+        if self.scanner is not None:
+            self.scanner.start()    # its codes reach the engine once there is one
         self.devices.refresh(device_timeout)
         self.recovered = recover(self.journal, self.devices, self.outbox)
         self.left_open = left_open(self.recovered)
@@ -86,6 +96,8 @@ class KioskRuntime:
             self.outbox.flush(flush_timeout)
         self.outbox.stop()
         self.final_outbox_depth = self.outbox.depth()
+        if self.scanner is not None:
+            self.scanner.stop()
         self.devices.stop()
         close = getattr(self.client, "close", None)
         if close is not None:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from devices.scanner import url_problem as scanner_url_problem
 from devices.transport import DeviceUrl, parse_device_url
 
 from .config_schema import ConfigError, Table, describe, in_range, non_empty, readable_file, resolve_path
@@ -210,6 +211,11 @@ def _check_device_url(url: str) -> str | None:
     return None
 
 
+def _check_scanner_url(url: str) -> str | None:
+    problem = scanner_url_problem(url)
+    return f"expected a scanner URL: {problem}" if problem else None
+
+
 def _devices(root: Table) -> dict[str, DeviceConfig]:
     table = root.table("devices")
     if table is None:
@@ -219,7 +225,7 @@ def _devices(root: Table) -> dict[str, DeviceConfig]:
         section = table.table(role)
         if section is None:
             continue
-        url = section.take("url", "str", check=_check_device_url)
+        url = section.take("url", "str", check=_check_scanner_url if role == "scanner" else _check_device_url)
         required = section.take("required", "bool", default=False) if role in ROLES_WITH_REQUIRED else False
         section.finish()
         if url is not None and required is not None:

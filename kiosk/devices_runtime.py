@@ -3,6 +3,8 @@
 The board is what the session engine and the orchestrator see: current snapshots per role,
 a `submit(role, fn)` that runs on that device's own thread, and status changes as events.
 A role with no configured device simply is not on the board (gating treats it as absent).
+A device that runs its own reader thread (the serial scanner, kiosk/scanner_runtime.py) is
+attached with its status only: there is nothing to submit to it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class DeviceBoard:
                          for role, printer in self._printers.items()}
         for worker in self._workers.values():
             worker.status_events.subscribe(self.status_events.publish, replay=False)
+        self._attached: dict[str, Callable[[], DeviceStatus]] = {}
 
     @classmethod
     def from_config(cls, cfg, poll_interval: float = 2.0) -> DeviceBoard:
@@ -71,8 +74,15 @@ class DeviceBoard:
                 result[role] = absent(role, f"refresh failed: {type(exc).__name__}")
         return result
 
+    def attach(self, role: str, status: Callable[[], DeviceStatus], events: Publisher[DeviceStatus]) -> None:
+        """A device with a reader thread of its own (the serial scanner): its snapshots on the board."""
+        self._attached[role] = status
+        events.subscribe(self.status_events.publish, replay=False)
+
     def statuses(self) -> dict[str, DeviceStatus]:
-        return {role: worker.status for role, worker in self._workers.items()}
+        snapshots = {role: worker.status for role, worker in self._workers.items()}
+        snapshots.update({role: status() for role, status in self._attached.items()})
+        return snapshots
 
     def printer(self, role: str) -> Printer:
         return self._printers[role]

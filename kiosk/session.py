@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 IDLE_WARNING_S = 15.0
 TICK_S = 0.5
+# Scan rejections (devices.scanner reason codes) that are a bad read rather than a wrong code.
+UNREADABLE_SCANS = ("incomplete", "garbage", "empty")
 
 
 @dataclass
@@ -115,7 +117,7 @@ class SessionEngine(SessionCommands):
     def start(self) -> None: self._post(self._do_start)
     def set_language(self, language: str) -> None: self._post(self._do_set_language, language)
     def submit_nik(self, nik: str) -> None: self._post(self._do_submit_nik, nik)
-    def submit_scan(self, text: str) -> None: self._post(self._do_submit_scan, text)
+    def submit_scan(self, text: str, complete: bool = True) -> None: self._post(self._do_submit_scan, text, complete)
     def submit_pin(self, pin: str) -> None: self._post(self._do_submit_pin, pin)
     def toggle_document(self, document_id: str) -> None: self._post(self._do_toggle, document_id)
     def review(self) -> None: self._post(self._do_review)
@@ -182,17 +184,19 @@ class SessionEngine(SessionCommands):
         self._session.nik_masked = info.masked
         self._go(Screen.PIN)
 
-    def _do_submit_scan(self, text: str) -> None:
-        from devices.scanner import ScanRejected, parse_whatsapp_qr
+    def _do_submit_scan(self, text: str, complete: bool = True) -> None:
+        from devices.scanner import ScanEvent, ScanRejected, parse_scan
 
         if self._screen == Screen.ATTRACT:
             self._do_start()
         if self._screen != Screen.IDENTIFY or self._session is None:
             return
         try:
-            request_no = parse_whatsapp_qr(text)
-        except ScanRejected:
-            self._go(Screen.IDENTIFY, Message("scan.invalid"))
+            request_no = parse_scan(ScanEvent(text, "session", complete))
+        except ScanRejected as rejected:
+            # A bad read is the scanner's doing: say "scan again", not "this is not our code".
+            unreadable = rejected.reason_code in UNREADABLE_SCANS
+            self._go(Screen.IDENTIFY, Message("scan.unreadable" if unreadable else "scan.invalid"))
             return
         self._session.identity_kind, self._session.identity = "request_no", request_no
         self._go(Screen.PIN)

@@ -93,7 +93,9 @@ class SessionCommands:
     def start(self) -> None: ...                   # attract -> identify
     def set_language(self, language: str) -> None: ...   # "id" or "en", on any screen
     def submit_nik(self, nik: str) -> None: ...    # identify -> pin, or a message why not
-    def submit_scan(self, text: str) -> None: ...  # a scanned WhatsApp QR: identify -> pin
+    # A scanned WhatsApp QR: identify -> pin. `complete=False`: the scanner's line stopped
+    # before the code's terminator (a serial scanner unplugged or a bad read mid-code).
+    def submit_scan(self, text: str, complete: bool = True) -> None: ...
     def submit_pin(self, pin: str) -> None: ...    # pin -> documents, or a message
     def toggle_document(self, document_id: str) -> None: ...
     def review(self) -> None: ...                  # documents -> confirm

@@ -1,5 +1,6 @@
 """The production window: `adm-kiosk run` in kiosk mode on a bare X server (Xvfb, no window
-manager, as systemd/adm-kiosk.service starts it under xinit), in portrait and landscape.
+manager, as systemd/adm-kiosk.service starts it under xinit), in portrait and landscape,
+with a serial QR scanner on a socket.
 
 What is checked is the X server's own picture of its root window (`xwd -root`), not Kivy's
 read-back: on a server with no window manager, SDL's fullscreen mode left an 800x600 white box
@@ -17,6 +18,8 @@ import time
 import pytest
 from PIL import Image
 
+from devices.sim.scanner import ScannerSimulator
+from devices.sim.serve import serve_socket
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import write_kiosk_config
 from tests.kiosk_process import KioskProcess
@@ -48,32 +51,51 @@ def wait_for_attract(screen: Xvfb, timeout: float = SHOWN_WITHIN_S) -> tuple[Ima
 def test_kiosk_mode_shows_the_attract_screen_on_a_bare_x_server(orientation, reference_server,  # noqa: F811
                                                                  kiosk_ui, tmp_path, artifacts_dir):  # noqa: F811
     size = ORIENTATIONS[orientation]
-    config = write_kiosk_config(reference_server, tmp_path / "kiosk")
-    with Xvfb(size) as screen, KioskProcess(config, screen.display, tmp_path / "run", env=SAME_METRICS) as kiosk:
-        kiosk.wait_ready()
-        grab, problems = wait_for_attract(screen)
-        save(grab, artifacts_dir / "ui" / f"xserver-{orientation}-attract.png")
-        assert not problems, f"the X screen does not show the attract screen: {problems}"
+    scanner = ScannerSimulator()
+    with serve_socket(scanner) as scanner_link, Xvfb(size) as screen:
+        config = write_kiosk_config(reference_server, tmp_path / "kiosk", scanner=scanner_link.url)
+        with KioskProcess(config, screen.display, tmp_path / "run", env=SAME_METRICS) as kiosk:
+            kiosk.wait_ready()
+            grab, problems = wait_for_attract(screen)
+            save(grab, artifacts_dir / "ui" / f"xserver-{orientation}-attract.png")
+            assert not problems, f"the X screen does not show the attract screen: {problems}"
 
-        # Kivy's read-back of the same attract screen, drawn by the same core and config.
-        rig = kiosk_ui(size=size)
-        rig.driver.wait_for_screen("attract")
-        rig.driver.app.audio_on = True    # the sound switch as the kiosk starts (it speaks; the rig is quiet)
-        readback = Image.open(rig.driver.screenshot(artifacts_dir / "ui" / f"readback-{orientation}-attract.png"))
-        share = difference_share(grab, readback)
-        assert share <= MAX_DIFFERENCE, f"{share:.1%} of the X screen differs from Kivy's read-back"
+            # Kivy's read-back of the same attract screen, drawn by the same core and config.
+            rig = kiosk_ui(size=size)
+            rig.driver.wait_for_screen("attract")
+            rig.driver.app.audio_on = True    # the sound switch as the kiosk starts (it speaks; the rig is quiet)
+            readback = Image.open(rig.driver.screenshot(artifacts_dir / "ui" / f"readback-{orientation}-attract.png"))
+            share = difference_share(grab, readback)
+            assert share <= MAX_DIFFERENCE, f"{share:.1%} of the X screen differs from Kivy's read-back"
 
-        if orientation == "portrait":
-            # Keys reach the window with no window manager to give it the focus (a keyboard-wedge
-            # scanner depends on it), and the check tells the next screen from the attract one.
-            subprocess.run(["xdotool", "key", "Return"], env={"DISPLAY": screen.display}, check=True, timeout=10)
-            deadline = time.monotonic() + 10
-            while not attract_screen_problems(grab := screen.grab(), size) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            save(grab, artifacts_dir / "ui" / f"xserver-{orientation}-after-enter.png")
-            assert attract_screen_problems(grab, size), "Enter on the X server did not leave the attract screen"
-            assert difference_share(grab, readback) > 0.1
-        assert kiosk.stop() == 0, kiosk.errors()[-2000:]
+            if orientation == "portrait":
+                a_citizen_comes_in(screen, scanner, reference_server, readback, artifacts_dir)
+            assert kiosk.stop() == 0, kiosk.errors()[-2000:]
+
+
+def a_citizen_comes_in(screen: Xvfb, scanner: ScannerSimulator, server, attract: Image.Image,
+                       artifacts_dir) -> None:
+    """The whole way in: the WhatsApp QR on the serial scanner, then the PIN on the keyboard,
+    typed on an X server with no window manager to give the window the focus. The X screen
+    leaves the attract screen, and the dinas sees the session that the scan and the PIN opened."""
+    citizen = server.citizens[0]
+    scanner.scan(f"ADM1:{citizen['request_no']}")
+    deadline = time.monotonic() + 10
+    while not attract_screen_problems(grab := screen.grab(), screen.size) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    save(grab, artifacts_dir / "ui" / "xserver-portrait-after-scan.png")
+    assert attract_screen_problems(grab, screen.size), "the scan did not leave the attract screen"
+    assert difference_share(grab, attract) > 0.1
+    keys = {"DISPLAY": screen.display}
+    subprocess.run(["xdotool", "type", "--delay", "120", citizen["pin"]], env=keys, check=True, timeout=10)
+    subprocess.run(["xdotool", "key", "Return"], env=keys, check=True, timeout=10)
+    query = "SELECT session_id FROM sessions WHERE request_no = ?"
+    deadline = time.monotonic() + 15
+    while not server.query(query, citizen["request_no"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert server.query(query, citizen["request_no"]), "no dinas session from the scan and the typed PIN"
+    time.sleep(1.0)      # the documents screen, for a person to look at
+    save(screen.grab(), artifacts_dir / "ui" / "xserver-portrait-after-pin.png")
 
 
 def test_the_white_box_of_a_fullscreen_mode_without_window_manager_fails_the_check():
