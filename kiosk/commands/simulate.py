@@ -2,7 +2,7 @@
 technicians and captured-stream checks.
 
     adm-kiosk simulate card-printer [--faults jam_mid_card,ribbon_out] [--out DIR] [--socket PORT]
-                                    [--answers words|guide|minimal]
+                                    [--answers words|guide|minimal] [--speed realistic [--time-scale F]]
     adm-kiosk simulate decode-card STREAM.evolis --out DIR
 
 `card-printer` serves the simulator on a pty (or a TCP port) and prints the URL to
@@ -20,6 +20,7 @@ import threading
 from pathlib import Path
 
 from devices.sim.evolis import ANSWER_MODES, FAULTS, EvolisSimulator
+from devices.sim.mechanics import CARD_TIMING, SPEEDS, Mechanism
 from devices.sim.evolis_decode import StreamError, decode_stream, save_card
 from devices.sim.serve import serve_pty, serve_socket
 
@@ -41,6 +42,9 @@ def register(subparsers) -> None:
     card.add_argument("--ack", action="store_true", help="answer in ACK/NACK mode")
     card.add_argument("--answers", choices=ANSWER_MODES, default="words",
                       help="how status reads are answered: words (default), guide (sensor voltages), minimal (OK)")
+    card.add_argument("--speed", choices=SPEEDS, default="zero",
+                      help="realistic: 20 s a colour side, 8 s a K-only side, warm-ups (added to the times above)")
+    card.add_argument("--time-scale", type=float, default=1.0, help="multiplies the realistic times (default 1)")
     card.set_defaults(func=run_card_printer)
 
     decode = commands.add_parser("decode-card", help="decode a captured Evolis stream into PNG panels")
@@ -54,7 +58,8 @@ def run_card_printer(args: argparse.Namespace, stop: threading.Event | None = No
         simulator = EvolisSimulator(
             faults=[f for f in args.faults.split(",") if f.strip()], out_dir=args.out, cards=args.cards,
             ribbon=args.ribbon, ribbon_prints=args.ribbon_prints, panel_seconds=args.panel_seconds,
-            card_seconds=args.card_seconds, ack_mode=args.ack, answers=args.answers)
+            card_seconds=args.card_seconds, ack_mode=args.ack, answers=args.answers,
+            mechanism=Mechanism(CARD_TIMING, args.time_scale if args.speed == "realistic" else 0.0))
     except ValueError as exc:
         print(f"adm-kiosk simulate: {exc}", file=sys.stderr)
         return 2

@@ -130,3 +130,19 @@ def test_kk_and_kia_print_whatever_way_the_card_printer_answers(reference_server
     assert result.ok, result
     assert {d.kind: d.result for d in result.documents} == {"KK": "printed", "KIA": "printed"}
     assert runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1
+
+
+def test_a_session_waits_for_the_printers_mechanical_time(reference_server, kiosk):
+    """Issue 13: with speed=realistic (here a fiftieth of real time) the citizen's wait is the
+    printers' mechanical time: a cold card printer (15 s + a colour side 20 s + a K/O side 8 s)
+    and a cold A4 printer (12 s + 6 s a page); at least the longer of the two, whether the
+    printers work one after the other or in parallel."""
+    import time
+    scale = 0.02
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    speed = f"speed=realistic&time_scale={scale}"
+    runtime = kiosk(card=speed, a4=speed, receipt=speed)
+    started = time.monotonic()
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.ok, result
+    assert time.monotonic() - started >= max(15 + 20 + 8, 12 + 6) * scale

@@ -60,3 +60,11 @@ def test_card_printer_serves_until_stopped(tmp_path, stop_signal):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_bad_speed_and_answer_options_are_refused(capsys):
+    assert main(["simulate", "card-printer", "--speed", "realistic", "--time-scale", "-1"]) == 2
+    assert "time scale must be a number >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["simulate", "card-printer", "--answers", "loud"])
+    assert "invalid choice: 'loud'" in capsys.readouterr().err
