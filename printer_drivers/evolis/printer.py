@@ -159,8 +159,10 @@ class EvolisPrinter(Printer):
             return DeviceStatus(ROLE, _state_for(exc.fault), faults=(exc.fault,),
                                 capabilities=self._identity or {})
         thresholds = self.sensor_thresholds.get(identity.get("model", "").strip().upper())
-        return build_status(answers, self.capabilities(identity), card_expected=self._card_in_hand,
-                            thresholds=thresholds, unreadable=self._unreadable)
+        status = build_status(answers, self.capabilities(identity), card_expected=self._card_in_hand,
+                              thresholds=thresholds, unreadable=self._unreadable)
+        noted = self._unreadable.noted      # the raw answers, for the technician's status page
+        return status.evolve(capabilities={**status.capabilities, "unreadable": noted}) if noted else status
 
     def counters(self) -> dict[str, int]:
         """The counters the printer answers as integers. One it cannot give is left out

@@ -62,6 +62,7 @@ def test_odd_answers_are_logged_once_per_device_not_every_poll(printer_for, capl
     odd = [r.getMessage() for r in caplog.records if "cannot read" in r.getMessage()]
     assert sorted(line.split(": ")[1].split(" answered")[0] for line in odd) == ["Rco;l", "Rse;m", "Rse;o"]
     assert all("'OK'" in line for line in odd)
+    assert printer.status().capabilities["unreadable"] == {"Rse;o": "OK", "Rse;m": "OK", "Rco;l": "OK"}
 
 
 def test_an_unknown_ribbon_is_a_fault_quoting_the_answer(printer_for, kia_pdf):
