@@ -43,6 +43,7 @@ from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
 from .protocol import EvolisLink
+from .print_settings import DEFAULT_CONTRAST, INSERTION, contrast_problem
 from .sensors import parse_thresholds
 from .status import ROLE, STATUS_READS, build_status, card_inside, card_position
 
@@ -50,14 +51,6 @@ log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
 REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
 COLOUR_LEVELS = (32, 64, 128)
-# Around every print, as the vendor's own driver sends it (shared/testdata/evolis/): cards
-# from the feeder, out to the standard output (`Pmi;F;s`), and the contrast of each panel
-# the ribbon prints that has one set. A printer left in manual or both-ways insertion by a
-# technician's tool would otherwise wait for a hand-fed card.
-INSERTION = ("F", "s")
-DEFAULT_CONTRAST = {"k": 10}        # the vendor driver's value for the resin black panel
-CONTRAST_PANELS = ("y", "m", "c", "k")     # the overlay is a varnish: no contrast
-CONTRAST_RANGE = range(0, 21)
 
 
 @dataclass(frozen=True, eq=False)
@@ -86,7 +79,10 @@ class EvolisPrinter(Printer):
             self.sensor_thresholds = parse_thresholds(sensor_thresholds)
         except ValueError as exc:
             raise ValueError(f"{url}: {exc}") from None
-        self.contrast = _contrast(url, DEFAULT_CONTRAST if contrast is None else contrast)
+        contrast = DEFAULT_CONTRAST if contrast is None else contrast
+        if (problem := contrast_problem(contrast)) is not None:
+            raise ValueError(f"{url}: {problem}")
+        self.contrast = dict(contrast)
         self._unreadable = UnreadableAnswers(log, ROLE)
         self.levels, self.black_policy, self.compressed = levels, black_policy, compressed
         self.card_timeout, self.poll_interval = card_timeout, poll_interval
@@ -339,18 +335,6 @@ def _state_for(fault: Fault) -> DeviceState:
     if fault.code == FaultCode.RIBBON_ERROR:       # a person must change the ribbon
         return DeviceState.USER_ERROR
     return DeviceState.OFFLINE if fault.code == FaultCode.TIMEOUT else DeviceState.UNKNOWN
-
-
-def _contrast(url: str, contrast: Mapping[str, int]) -> dict[str, int]:
-    """The `contrast` option: {panel: 0..20}, sent as ``Pc;<panel>;=;<n>``."""
-    if not isinstance(contrast, Mapping):
-        raise ValueError(f"{url}: contrast is a table of panels, e.g. {{k = 10}}")
-    for panel, value in contrast.items():
-        if panel not in CONTRAST_PANELS:
-            raise ValueError(f"{url}: contrast.{panel}: not a panel; one of {', '.join(CONTRAST_PANELS)}")
-        if isinstance(value, bool) or not isinstance(value, int) or value not in CONTRAST_RANGE:
-            raise ValueError(f"{url}: contrast.{panel}: a whole number from 0 to 20, got {value!r}")
-    return dict(contrast)
 
 
 def test_card_pages(today: _dt.date | None = None) -> list[np.ndarray]:
