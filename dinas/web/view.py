@@ -116,10 +116,16 @@ def _config(words: Words, status: dict[str, Any]) -> Chip:
     version = status.get("config_version")
     shown = words("config.none") if version is None else words("config.version", version=version)
     if report is None:
-        return Chip(words("config.no_report", version=shown), "muted")
-    result = words.open_word("config", report["result"])
-    text = words("config.report", version=shown, result=result, reported=report["version"])
-    return Chip(text, CONFIG_TONE.get(report["result"], "muted"))
+        chip = Chip(words("config.no_report", version=shown), "muted")
+    else:
+        result = words.open_word("config", report["result"])
+        chip = Chip(words("config.report", version=shown, result=result, reported=report["version"]),
+                    CONFIG_TONE.get(report["result"], "muted"))
+    if status.get("config_stale"):
+        # The kiosk runs a configuration past its expiry (remote configuration): the dinas
+        # must publish a new one.
+        return Chip(words("config.stale", config=chip.text), "bad" if chip.tone == "bad" else "warn")
+    return chip
 
 
 def supplies_needing_action(words: Words, reported: dict[str, Any]) -> tuple[Chip, ...]:

@@ -83,7 +83,9 @@ def test_both_catalogues_have_every_key_the_page_uses():
     for path in [*WEB.glob("*.py"), *WEB.glob("templates/fleet_web/*.html")]:
         text = path.read_text()
         used |= set(re.findall(r"""(?:\b_|words\(\)|\bw|words)\(\s*["']([a-z_]+\.[a-z_.]+)["']""", text))
-    used |= {f"filter.{key}" for key in ("all", "needs", "offline")} | {f"language.{lang}" for lang in LANGUAGES}
+    used = {key for key in used if not key.endswith(("_", "."))}      # a prefix the page completes:
+    used |= {f"{prefix}{key}" for prefix in ("filter.", "fleet.title_") for key in ("all", "needs", "offline")}
+    used |= {f"language.{lang}" for lang in LANGUAGES}
     assert used, "the scan found no keys"
     assert used - id_keys == set()
 
@@ -153,6 +155,9 @@ def test_a_rejected_configuration_needs_action_and_an_offline_kiosk_comes_first(
     never = view.kiosk_view(words, _status(kiosk_id="K0", online=False, last_seen=None, devices={}, needs=[]),
                             NOW, (0, 0))
     assert offline.status == view.Chip("Offline", "bad") and never.status == view.Chip("Never connected", "muted")
+    stale = view.kiosk_view(words, _status(needs=[], devices={}, config_stale=True), NOW, (0, 0))
+    assert stale.needs_action and stale.config == view.Chip(
+        "version 4, no report yet; expired, publish a new one", "warn")
     ordered = sorted([rejected, never, offline], key=view.attention_order)
     assert [card.kiosk_id for card in ordered] == ["K9", "K1", "K0"]
 

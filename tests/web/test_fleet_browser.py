@@ -72,8 +72,9 @@ def test_fleet_page_in_chromium(reference_server, driver, artifacts_dir, size): 
     assert card.find_element(By.CSS_SELECTOR, ".devices").text == \
         "Printer A4, Printer kartu, Printer struk, Pemindai: siap"
     assert "versi 3" in card.find_element(By.CSS_SELECTOR, ".config").text
-    assert _card(driver, needs[0]).find_element(By.CSS_SELECTOR, ".devices .chip").text == \
-        "Printer kartu: perlu ditangani"                    # the worst state first
+    assert [chip.text for chip in _card(driver, needs[2]).find_elements(By.CSS_SELECTOR, ".devices .chip")] == \
+        ["Printer struk: perlu ditangani", "Printer A4, Printer kartu, Pemindai: siap"]   # the worst first
+    assert "[[" not in driver.page_source
     ribbon_out = _card(driver, needs[1])
     assert "Pita: habis" in ribbon_out.find_element(By.CSS_SELECTOR, ".supplies").text
     assert "tone-bad" in ribbon_out.find_element(By.CSS_SELECTOR, ".supplies .chip").get_attribute("class")
