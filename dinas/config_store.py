@@ -12,6 +12,9 @@ import json
 import sqlite3
 from typing import Any
 
+from .clock import iso
+from .errors import invalid_request
+
 
 def etag_of(envelope: dict[str, Any]) -> str:
     canonical = json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
@@ -29,15 +32,42 @@ def store(connection: sqlite3.Connection, now: float, kiosks: list[str], groups:
     return etag
 
 
+_LATEST = ("FROM config_envelopes WHERE (target_kind = 'kiosk' AND target_name = ?) "
+           "OR (target_kind = 'group' AND target_name = (SELECT grp FROM kiosks WHERE kiosk_id = ?)) "
+           "ORDER BY seq DESC LIMIT 1")
+
+
 def latest_for(connection: sqlite3.Connection, kiosk_id: str) -> tuple[dict[str, Any], str] | None:
-    row = connection.execute(
-        "SELECT envelope, etag FROM config_envelopes WHERE (target_kind = 'kiosk' AND target_name = ?) "
-        "OR (target_kind = 'group' AND target_name = (SELECT grp FROM kiosks WHERE kiosk_id = ?)) "
-        "ORDER BY seq DESC LIMIT 1", (kiosk_id, kiosk_id)).fetchone()
+    row = connection.execute(f"SELECT envelope, etag {_LATEST}", (kiosk_id, kiosk_id)).fetchone()
     return None if row is None else (json.loads(row["envelope"]), row["etag"])
+
+
+def newer_waits(connection: sqlite3.Connection, kiosk_id: str, kiosk_etag: str | None) -> bool:
+    """Whether the kiosk's latest envelope differs from the one it last fetched (the ETag it
+    sends in its heartbeat): the heartbeat reply's `config_waiting`."""
+    row = connection.execute(f"SELECT etag {_LATEST}", (kiosk_id, kiosk_id)).fetchone()
+    if row is None:
+        return False
+    return (kiosk_etag or "").removeprefix("W/").strip('"') != row["etag"]
 
 
 def store_report(connection: sqlite3.Connection, now: float, kiosk_id: str, version: int, result: str,
                  reason: str | None) -> None:
     connection.execute("INSERT INTO config_reports (kiosk_id, version, result, reason, received_at) "
                        "VALUES (?, ?, ?, ?, ?)", (kiosk_id, version, result, reason, now))
+
+
+def save_rollout(connection: sqlite3.Connection, now: float, rollout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    document = {"rollout_id": rollout_id, **body, "updated_at": iso(now)}
+    if len(json.dumps(document)) > 256 * 1024:
+        raise invalid_request("a rollout record is at most 256 KiB")
+    connection.execute("INSERT INTO config_rollouts (rollout_id, body, updated_at) VALUES (:id, :body, :now) "
+                       "ON CONFLICT (rollout_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                       {"id": rollout_id, "body": json.dumps(document), "now": now})
+    return document
+
+
+def rollouts(connection: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
+    """The most recently updated rollouts first."""
+    rows = connection.execute("SELECT body FROM config_rollouts ORDER BY updated_at DESC LIMIT :n", {"n": limit})
+    return [json.loads(row["body"]) for row in rows]

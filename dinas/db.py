@@ -121,6 +121,11 @@ CREATE TABLE IF NOT EXISTS admin_sessions (
     created_at REAL NOT NULL,
     last_used_at REAL NOT NULL,
     expires_at REAL NOT NULL);
+-- remote configuration (issue 10): staged rollouts, their progress as one JSON document each.
+CREATE TABLE IF NOT EXISTS config_rollouts (
+    rollout_id TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox_messages (
     id INTEGER PRIMARY KEY,
     request_no TEXT NOT NULL,
@@ -177,6 +182,10 @@ def initialise(db_path: str) -> None:
     try:
         connection.execute("PRAGMA journal_mode = WAL")
         connection.executescript(SCHEMA)
+        # remote configuration (issue 10): a column added after the first release.
+        columns = {row["name"] for row in connection.execute("PRAGMA table_info(kiosks)")}
+        if "config_stale" not in columns:
+            connection.execute("ALTER TABLE kiosks ADD COLUMN config_stale INTEGER")
     finally:
         connection.close()
 

@@ -32,10 +32,12 @@ MAX_DAY_COUNT = 1_000_000
 
 def store_heartbeat(connection: sqlite3.Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
     connection.execute(
-        "UPDATE kiosks SET last_seen = ?, software_version = ?, config_version = ?, uptime_s = ?, devices = ?, "
-        "counters = ?, outbox_depth = ?, last_faults = ?, heartbeat_count = heartbeat_count + 1 WHERE kiosk_id = ?",
-        (now, beat["software_version"], beat["config_version"], beat["uptime_s"], json.dumps(beat["devices"]),
-         json.dumps(beat["counters"]), beat["outbox_depth"], json.dumps(beat["last_faults"]), kiosk_id))
+        "UPDATE kiosks SET last_seen = ?, software_version = ?, config_version = ?, config_stale = ?, uptime_s = ?, "
+        "devices = ?, counters = ?, outbox_depth = ?, last_faults = ?, heartbeat_count = heartbeat_count + 1 "
+        "WHERE kiosk_id = ?",
+        (now, beat["software_version"], beat["config_version"], beat.get("config_stale"), beat["uptime_s"],
+         json.dumps(beat["devices"]), json.dumps(beat["counters"]), beat["outbox_depth"],
+         json.dumps(beat["last_faults"]), kiosk_id))
     row_id = connection.execute("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (?, ?, ?)",
                                 (kiosk_id, now, json.dumps(beat))).lastrowid
     totals = day_totals(beat["counters"])
@@ -130,6 +132,7 @@ def _status(connection: sqlite3.Connection, row: sqlite3.Row, now: float) -> dic
         "last_seen": iso(row["last_seen"]) if row["last_seen"] is not None else None,
         "software_version": row["software_version"],
         "config_version": row["config_version"],
+        "config_stale": bool(row["config_stale"]),     # an expired envelope still running
         "uptime_s": row["uptime_s"],
         "devices": devices,
         "counters": json.loads(row["counters"]) if row["counters"] else {},

@@ -10,6 +10,7 @@ import re
 from flask import Blueprint, Response, jsonify
 
 from . import applications, config_store, db, fleet, validation as v
+from .config_envelope import EnvelopeProblem, Payload, check_envelope
 from .applications import NewDocument
 from .clock import iso
 from .context import caller, connection, dinas
@@ -71,27 +72,25 @@ def _names(target: dict, key: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _envelope(body: dict) -> dict:
+def _envelope(body: dict) -> tuple[dict, Payload]:
     envelope = body.get("envelope")
-    if not isinstance(envelope, dict):
-        raise invalid_request("envelope must be a DSSE envelope object")
-    v.reject_unknown(envelope, {"payloadType", "payload", "signatures"}, "envelope")
-    v.text(envelope, "payloadType", max_len=200)
-    payload = v.text(envelope, "payload", max_len=512 * 1024)
     try:
-        base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError):
-        raise invalid_request("envelope.payload must be base64") from None
-    signatures = envelope.get("signatures")
-    if not isinstance(signatures, list) or not 1 <= len(signatures) <= 16:
-        raise invalid_request("envelope.signatures must list 1 to 16 signatures")
-    for index, signature in enumerate(signatures):
-        if not isinstance(signature, dict):
-            raise invalid_request(f"envelope.signatures[{index}] must be an object")
-        v.reject_unknown(signature, {"keyid", "sig"}, f"envelope.signatures[{index}]")
-        v.text(signature, "keyid", max_len=200)
-        v.text(signature, "sig", max_len=2000)
-    return envelope
+        return envelope, check_envelope(envelope)
+    except EnvelopeProblem as problem:
+        raise invalid_request(str(problem)) from None
+
+
+def _outside_signed_target(kiosks: list[str], groups: list[str], payload: Payload) -> list[str]:
+    """What the request targets that the signed target does not cover: those kiosks would
+    only refuse it (not_for_this_kiosk)."""
+    outside = [f"group {g}" for g in groups if g not in payload.groups]
+    for kiosk_id in kiosks:
+        row = connection().execute("SELECT grp FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        if row is None:
+            raise not_found(f"no kiosk {kiosk_id}")
+        if kiosk_id not in payload.kiosks and row["grp"] not in payload.groups:
+            outside.append(f"kiosk {kiosk_id}")
+    return outside
 
 
 @admin.put("/config")
@@ -106,13 +105,44 @@ def publish_config() -> Response:
     kiosks, groups = _names(target, "kiosks"), _names(target, "groups")
     if not kiosks and not groups:
         raise invalid_request("target must name at least one kiosk or group")
-    envelope = _envelope(body)
+    envelope, payload = _envelope(body)
     with db.transaction(connection()):
-        for kiosk_id in kiosks:
-            if not connection().execute("SELECT 1 FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone():
-                raise not_found(f"no kiosk {kiosk_id}")
+        outside = _outside_signed_target(kiosks, groups, payload)
+        if outside:
+            raise invalid_request(f"the signed target does not cover {', '.join(outside[:5])}")
         etag = config_store.store(connection(), dinas().now(), kiosks, groups, envelope)
-    return jsonify({"etag": etag, "target": {"kiosks": kiosks, "groups": groups}})
+    log.info("config v%d stored for %d kiosk(s) and %d group(s)", payload.version, len(kiosks), len(groups))
+    return jsonify({"etag": etag, "version": payload.version, "target": {"kiosks": kiosks, "groups": groups}})
+
+
+ROLLOUT_STATES = ("running", "stopped", "completed")
+
+
+@admin.put("/config/rollouts/<rollout_id>")
+def record_rollout(rollout_id: str) -> Response:
+    """`adm-dinas config rollout` records its progress here, so `config status` shows it
+    from any admin's machine."""
+    caller("admin")
+    if not GROUP.fullmatch(rollout_id):
+        raise invalid_request("rollout_id must be 1-64 letters, digits, . _ -")
+    body = v.json_object()
+    v.reject_unknown(body, {"group", "version", "waves", "max_failures_percent", "state", "waves_done", "message"})
+    v.text(body, "group", pattern=GROUP, max_len=64, what="a group name")
+    v.integer(body, "version", minimum=1, maximum=2**53)
+    v.choice(body, "state", ROLLOUT_STATES)
+    v.number(body, "max_failures_percent", minimum=0, maximum=100)
+    v.text(body, "message", max_len=500, required=False)
+    for key in ("waves", "waves_done"):
+        if not isinstance(body.get(key), list) or len(body[key]) > 100:
+            raise invalid_request(f"{key} must be a list of at most 100 entries")
+    stored = config_store.save_rollout(connection(), dinas().now(), rollout_id, body)
+    return jsonify(stored)
+
+
+@admin.get("/config/rollouts")
+def list_rollouts() -> Response:
+    caller("admin")
+    return jsonify({"rollouts": config_store.rollouts(connection())})
 
 
 @admin.get("/kiosks")

@@ -118,6 +118,13 @@ def _read_devices(body: dict) -> dict:
     return devices
 
 
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise invalid_request(f"{key} must be true or false")
+    return value
+
+
 @kiosk.post("/heartbeat")
 def heartbeat() -> Response:
     who = caller("kiosk")
@@ -133,15 +140,18 @@ def heartbeat() -> Response:
     beat = {"kiosk_id": kiosk_id,
             "software_version": v.text(body, "software_version", max_len=64),
             "config_version": v.integer(body, "config_version", minimum=0, maximum=2**53, nullable=True),
+            "config_stale": _flag(body, "config_stale"),
             "uptime_s": v.number(body, "uptime_s", minimum=0, maximum=1e10),
             "devices": _read_devices(body),
             "counters": counters,
             "outbox_depth": v.integer(body, "outbox_depth", minimum=0, maximum=2**31),
             "last_faults": last_faults}
+    kiosk_etag = v.text(body, "config_etag", max_len=200, required=False)
     now = dinas().now()
     with db.transaction(connection()):
         fleet.store_heartbeat(connection(), now, who.kiosk_id, beat)
-    return jsonify({"server_time": iso(now)})
+        waiting = config_store.newer_waits(connection(), who.kiosk_id, kiosk_etag)
+    return jsonify({"server_time": iso(now), "config_waiting": waiting})
 
 
 @kiosk.get("/config")

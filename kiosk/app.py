@@ -21,6 +21,7 @@ from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, left_open, recover, retry_left_open
 from .scanner_runtime import ScannerInput
+from .remote_config.runtime import config_sync_for
 from .session import SessionEngine
 from .telemetry import Heartbeat
 
@@ -41,8 +42,13 @@ class KioskRuntime:
         self.journal = journal
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
+        self.config_sync = config_sync_for(self)      # the running settings: remote ones once applied
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
-                                   interval_s=heartbeat_s or cfg.settings.heartbeat_s)
+                                   interval_s=heartbeat_s or self.config_sync.settings.heartbeat_s,
+                                   config_version=lambda: self.config_sync.version,
+                                   config_stale=lambda: self.config_sync.stale,
+                                   config_etag=lambda: self.config_sync.etag,
+                                   on_reply=self.config_sync.on_heartbeat_reply)
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(journal, in_session=lambda: self.engine is not None and self.engine.in_session,
                                          retention_days=cfg.kiosk.retention_days, chores=(self._settle_left_open,))
@@ -61,9 +67,10 @@ class KioskRuntime:
         return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal,
                    scanner=ScannerInput.from_config(cfg), **options)
 
-    def start(self, *, device_timeout: float = 15.0) -> SessionEngine:
+    def start(self, *, device_timeout: float = 15.0, config_worker: bool = True) -> SessionEngine:
         """Devices first (recovery needs the card counters), then settle what a crash left,
-        then deliver events, then accept citizens."""
+        then deliver events, then accept citizens, then poll for remote configuration
+        (`config_worker=False`: the caller runs `config_sync.sync_once()` itself)."""
         self.devices.start()
         if self.scanner is not None:
             self.scanner.start()    # its codes reach the engine once there is one
@@ -72,10 +79,12 @@ class KioskRuntime:
         self.left_open = left_open(self.recovered)
         self.housekeeping.run_once()
         self.outbox.start()
-        self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.cfg.settings,
+        self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.config_sync.settings,
                                     kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place)
         self.heartbeat.start()
         self.housekeeping.start()
+        if config_worker:
+            self.config_sync.start()
         return self.engine
 
     def _settle_left_open(self) -> None:
@@ -88,6 +97,7 @@ class KioskRuntime:
         if self._stopped:
             return
         self._stopped = True
+        self.config_sync.stop()
         self.housekeeping.stop()
         self.heartbeat.stop()
         if self.engine is not None:

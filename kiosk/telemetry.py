@@ -49,6 +49,7 @@ class Heartbeat:
                  first_delay_s: float = FIRST_BEAT_DELAY_S,
                  config_version: Callable[[], int | None] = lambda: None,
                  config_stale: Callable[[], bool] = lambda: False,
+                 config_etag: Callable[[], str | None] = lambda: None,
                  on_reply: Callable[[dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.kiosk_id = kiosk_id
@@ -63,6 +64,7 @@ class Heartbeat:
         self._outbox = outbox
         self._config_version = config_version
         self._config_stale = config_stale
+        self._config_etag = config_etag
         self._on_reply = on_reply
         self._clock = clock
         self._started_at = clock()
@@ -86,7 +88,8 @@ class Heartbeat:
             "kiosk_id": self.kiosk_id,
             "software_version": software_version(),
             "config_version": self._config_version(),
-            "config_stale": self._config_stale(),
+            "config_stale": self._config_stale(),       # an expired envelope still running
+            "config_etag": self._config_etag(),         # the reply's config_waiting compares it
             "uptime_s": round(max(self._clock() - self._started_at, 0.0), 1),
             "devices": {role: status.as_dict() for role, status in self._devices.statuses().items()},
             "counters": {"day": today, "today": self._journal.counters(today),

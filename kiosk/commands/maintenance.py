@@ -32,6 +32,7 @@ from devices.status import DeviceError, DeviceStatus, absent
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, KioskConfig, load_config
+from ..remote_config.store import with_running_settings
 from ..devices_runtime import PRINTER_ROLES, DeviceBoard
 from ..journal import CARDS_SPOILED, Journal, card_stock_supply, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs
@@ -92,7 +93,7 @@ def _with_kiosk(action, *, acts: bool):
     """Load the configuration, open the journal, check the PIN for an action, run it."""
     def run(args: argparse.Namespace) -> int:
         try:
-            config = load_config(args.config)
+            config = with_running_settings(load_config(args.config))   # a pushed PIN hash counts
         except ConfigError as exc:
             return fail(args.action, str(exc).splitlines()[0], EXIT_USAGE)
         try:

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.fixtures.config_envelopes import TestKey, payload, spec_sign
+
 from kiosk.config import load_config
 from kiosk.dinas_client import DinasClient, DinasSession
 from kiosk.dinas_errors import (
@@ -170,9 +172,7 @@ def test_heartbeat_config_and_reports(reference_server: DinasServer) -> None:
     assert "server_time" in client.heartbeat(heartbeat_body(reference_server))
     assert client.fetch_config() == (None, None)
 
-    payload = base64.b64encode(b'{"version": 1}').decode()
-    envelope = {"payloadType": "application/vnd.adm-kiosk.config+json", "payload": payload,
-                "signatures": [{"keyid": "k1", "sig": base64.b64encode(b"s" * 64).decode()}]}
+    envelope = spec_sign(payload(1, kiosks=[reference_server.kiosks[0]["kiosk_id"]]), [TestKey.new("k1")])
     published = requests.put(f"{reference_server.url}/admin/config", headers=reference_server.admin_headers(),
                              json={"target": {"kiosks": [reference_server.kiosks[0]["kiosk_id"]]},
                                    "envelope": envelope}, timeout=10)

@@ -7,6 +7,8 @@ import hashlib
 import uuid
 
 import pytest
+
+from tests.fixtures.config_envelopes import TestKey, payload, spec_sign
 import requests
 
 from tests.fixtures.dinas_server import reference_server, validate_response  # noqa: F401
@@ -49,8 +51,8 @@ def heartbeat_body(kiosk_id, **devices):
             "devices": devices, "counters": {"cards_printed": 3}, "outbox_depth": 0, "last_faults": []}
 
 
-ENVELOPE = {"payloadType": "application/vnd.adm-kiosk.config+json", "payload": "eyJ2ZXJzaW9uIjogMX0=",
-            "signatures": [{"keyid": "dinas-2026", "sig": "c2lnbmF0dXJl"}]}
+KEY = TestKey.new("dinas-2026")
+ENVELOPE = spec_sign(payload(1, groups=["kota-bandung"]), [KEY])
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -357,7 +359,7 @@ def test_config_envelope_with_etag_and_304(reference_server):
     unchanged = call(reference_server, "GET", "/kiosk/config", headers={"If-None-Match": etag})
     assert unchanged.status_code == 304 and unchanged.headers["ETag"] == etag
     assert call(reference_server, "GET", "/kiosk/config", kiosk=2).status_code == 404      # another group
-    newer = {**ENVELOPE, "payload": "eyJ2ZXJzaW9uIjogMn0="}
+    newer = spec_sign(payload(2, groups=["kota-bandung"]), [KEY])
     call(reference_server, "PUT", "/admin/config", admin=True,
          json={"target": {"kiosks": [reference_server.kiosks[0]["kiosk_id"]]}, "envelope": newer})
     changed = call(reference_server, "GET", "/kiosk/config", headers={"If-None-Match": etag})
@@ -370,6 +372,13 @@ def test_config_envelope_with_etag_and_304(reference_server):
     ({"target": {"kiosks": ["ADM-NOPE"]}, "envelope": ENVELOPE}, 404),
     ({"target": {"groups": ["g"]}, "envelope": {**ENVELOPE, "signatures": []}}, 400),
     ({"target": {"groups": ["g"]}, "envelope": {**ENVELOPE, "payload": "%%%"}}, 400),
+    ({"target": {"groups": ["kota-bandung"]}, "envelope": {**ENVELOPE, "payloadType": "application/json"}}, 400),
+    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(b"not json", [KEY])}, 400),
+    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(b'{"version": 1}', [KEY])}, 400),
+    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(payload(0, groups=["kota-bandung"]), [KEY])}, 400),
+    ({"target": {"groups": ["kota-bandung"]},
+      "envelope": {**ENVELOPE, "signatures": [{"keyid": "k", "sig": "c2ln"}]}}, 400),        # not 64 bytes
+    ({"target": {"groups": ["another-group"]}, "envelope": ENVELOPE}, 400),                  # outside the signed target
     ({"target": {"groups": ["bad group"]}, "envelope": ENVELOPE}, 400),
     ({"target": {"groups": ["g"]}}, 400),
 ])

@@ -1,0 +1,231 @@
+"""Signed remote configuration on a running kiosk (simulated printers) against the reference
+dinas over loopback HTTP: every refusal with its reason reported and the running settings
+unchanged, what gets through, and applying only between sessions with a health check."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+
+from dinas.config_envelope import sign_envelope
+from kiosk.app import KioskRuntime
+from kiosk.config import load_config
+from kiosk.remote_config.envelope import PAYLOAD_TYPE
+from kiosk.session_model import Screen
+from tests.fixtures.config_envelopes import TestKey, payload, spec_sign, store_raw
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import NIK, write_kiosk_config
+
+TRUSTED = TestKey.new("dinas-bdg-2026")
+SECOND = TestKey.new("dinas-bdg-2027")          # the rotation's new key
+ATTACKER = TestKey.new("dinas-bdg-2026")        # claims the trusted keyid
+GROUP = "kota-bandung"                          # kiosks[0] is in it on the server
+GOOD = {"announcement": "Layanan dibuka kembali", "idle_timeout_s": 120}
+
+
+def kiosk_toml(server, directory, *, keys=(TRUSTED,), group: str | None = GROUP, **options):
+    path = write_kiosk_config(server, directory, **options)
+    text = path.read_text().replace("[dinas.timeout_s]", "".join(k.trusted_toml() for k in keys) + "[dinas.timeout_s]")
+    if group:
+        text = text.replace('place = "Test"\n', f'place = "Test"\ngroup = "{group}"\n')
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def kiosk(reference_server, tmp_path):
+    """A started kiosk runtime whose config worker is off: each test syncs by hand."""
+    runtimes = []
+
+    def start(**options) -> KioskRuntime:
+        runtime = KioskRuntime.from_config(load_config(kiosk_toml(reference_server, tmp_path / "kiosk", **options)),
+                                           outbox_base_delay=0.05)
+        runtime.start(config_worker=False)
+        runtimes.append(runtime)
+        return runtime
+    yield start
+    for runtime in runtimes:
+        runtime.stop()
+
+
+def push(server, envelope, *, kiosks=(), groups=(GROUP,)):
+    reply = requests.put(f"{server.url}/admin/config", headers=server.admin_headers(), timeout=10,
+                         json={"target": {"kiosks": list(kiosks), "groups": list(groups)}, "envelope": envelope})
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def reports(server, kiosk_id: str) -> list[tuple]:
+    return [(r["version"], r["result"], r["reason"]) for r in server.query(
+        "SELECT version, result, reason FROM config_reports WHERE kiosk_id = ? ORDER BY id", kiosk_id)]
+
+
+def signed(version: int, settings=None, keys=(TRUSTED,), **options) -> dict:
+    return spec_sign(payload(version, groups=[GROUP], settings=GOOD if settings is None else settings, **options),
+                     list(keys))
+
+
+def assert_refused(server, runtime, reason: str, version: int):
+    before = runtime.engine.settings
+    result = runtime.config_sync.sync_once()
+    assert (result.result, result.reason, result.version) == ("rejected", reason, version), result
+    assert runtime.engine.settings == before and runtime.config_sync.version is None
+    assert reports(server, runtime.cfg.kiosk.id)[-1] == (version, "rejected", reason)
+
+
+# --- each refusal, reported, running settings unchanged -------------------------------------
+
+@pytest.mark.parametrize("make, reason, version", [
+    pytest.param(lambda: {**signed(3), "signatures": []}, "signature", 0, id="no-signature"),
+    pytest.param(lambda: signed(3, keys=[ATTACKER]), "signature", 0, id="untrusted-key-claiming-trusted-keyid"),
+    pytest.param(lambda: {**signed(3), "payload": base64.b64encode(
+        payload(3, groups=[GROUP], settings={"maintenance_mode": True})).decode()}, "signature", 0, id="tampered"),
+    pytest.param(lambda: spec_sign(payload(3, groups=[GROUP], settings=GOOD), [TRUSTED],
+                                   payload_type="application/json"), "payload_type", 0, id="wrong-payload-type"),
+    pytest.param(lambda: spec_sign(b"version=3; announcement=hi", [TRUSTED]), "malformed", 0, id="not-json"),
+])
+def test_refusals_the_server_would_not_store(reference_server, kiosk, make, reason, version):
+    runtime = kiosk()
+    store_raw(reference_server, runtime.cfg.kiosk.id, make())
+    assert_refused(reference_server, runtime, reason, version)
+
+
+@pytest.mark.parametrize("envelope, reason, version", [
+    pytest.param(signed(3, keys=[ATTACKER]), "signature", 0, id="untrusted-key-via-the-api"),
+    pytest.param(signed(4, expires_in=timedelta(seconds=1)), "expired", 4, id="expired"),
+    pytest.param(signed(5, settings={"colour": "red"}), "invalid_settings", 5, id="unknown-setting"),
+    pytest.param(signed(6, settings={"idle_timeout_s": 5}), "invalid_settings", 6, id="out-of-range"),
+])
+def test_refusals_through_the_api(reference_server, kiosk, envelope, reason, version):
+    runtime = kiosk()
+    push(reference_server, envelope)
+    assert_refused(reference_server, runtime, reason, version)
+
+
+def test_a_target_naming_another_kiosk_or_group(reference_server, kiosk):
+    runtime = kiosk(group="kabupaten-bogor")        # the server still counts it in kota-bandung
+    push(reference_server, signed(7))
+    assert_refused(reference_server, runtime, "not_for_this_kiosk", 7)
+    other = spec_sign(payload(8, kiosks=["ADM-BDG-02"], settings=GOOD), [TRUSTED])
+    store_raw(reference_server, runtime.cfg.kiosk.id, other)
+    assert_refused(reference_server, runtime, "not_for_this_kiosk", 8)
+
+
+def test_an_older_or_equal_version_is_refused_also_after_a_restart(reference_server, kiosk):
+    runtime = kiosk()
+    push(reference_server, signed(10))
+    assert runtime.config_sync.sync_once().result == "applied"
+    assert runtime.engine.settings.announcement == GOOD["announcement"]
+    runtime.stop()
+    again = kiosk()                                  # a new process: the version floor was persisted
+    assert again.engine.settings.announcement == GOOD["announcement"] and again.config_sync.version == 10
+    for version in (10, 9):
+        push(reference_server, signed(version, settings={"announcement": f"replayed {version}"}))
+        result = again.config_sync.sync_once()
+        assert (result.result, result.reason) == ("rejected", "rollback")
+        assert again.engine.settings.announcement == GOOD["announcement"]
+        assert reports(reference_server, again.cfg.kiosk.id)[-1] == (version, "rejected", "rollback")
+
+
+# --- what gets through ---------------------------------------------------------------------
+
+def test_applied_reported_and_shown_in_the_heartbeat(reference_server, kiosk):
+    runtime = kiosk()
+    beat = runtime.client.heartbeat(runtime.heartbeat.payload())
+    assert beat["config_waiting"] is False
+    push(reference_server, sign_with_library(11))
+    assert runtime.client.heartbeat(runtime.heartbeat.payload())["config_waiting"] is True
+    result = runtime.config_sync.sync_once()
+    assert result.result == "applied" and result.exit_status == 0
+    assert runtime.engine.settings.idle_timeout_s == 120
+    assert reports(reference_server, runtime.cfg.kiosk.id) == [(11, "applied", None)]
+    assert runtime.config_sync.sync_once().result == "unchanged"          # 304 with the ETag
+    payload_now = runtime.heartbeat.payload()
+    assert payload_now["config_version"] == 11 and payload_now["config_stale"] is False
+    assert runtime.client.heartbeat(payload_now)["config_waiting"] is False
+
+
+def library_signer():
+    """The admin CLI's way: securesystemslib's CryptoSigner (with its DSSE Envelope)."""
+    from securesystemslib.signer import CryptoSigner, SSlibKey
+    return CryptoSigner(TRUSTED.private, SSlibKey.from_crypto(TRUSTED.private.public_key(), TRUSTED.keyid, "ed25519"))
+
+
+def sign_with_library(version: int) -> dict:
+    return sign_envelope(payload(version, groups=[GROUP], settings=GOOD), library_signer())
+
+
+def test_the_library_and_the_independent_signer_agree():
+    body = payload(12, groups=[GROUP], settings=GOOD)
+    ours, theirs = spec_sign(body, [TRUSTED]), sign_envelope(body, library_signer())
+    assert ours == theirs                        # Ed25519 is deterministic: same PAE, same signature
+    assert json.loads(base64.b64decode(ours["payload"])) == json.loads(body) and ours["payloadType"] == PAYLOAD_TYPE
+
+
+def test_a_second_trusted_key_is_accepted(reference_server, kiosk):
+    runtime = kiosk(keys=(TRUSTED, SECOND))
+    push(reference_server, signed(13, keys=[SECOND]))
+    assert runtime.config_sync.sync_once().result == "applied"
+    assert runtime.config_sync.version == 13
+
+
+def test_a_forged_signature_beside_a_good_one_still_verifies(reference_server, kiosk):
+    runtime = kiosk()
+    body = payload(14, groups=[GROUP], settings=GOOD)
+    forged = spec_sign(body, [ATTACKER])["signatures"] + spec_sign(body, [TRUSTED], keyids=["whatever"])["signatures"]
+    push(reference_server, {**spec_sign(body, [TRUSTED]), "signatures": forged})
+    assert runtime.config_sync.sync_once().result == "applied"
+
+
+def test_an_expired_applied_envelope_keeps_running_and_is_stale(reference_server, kiosk):
+    runtime = kiosk()
+    push(reference_server, signed(15, expires_in=timedelta(minutes=1, seconds=2)))
+    assert runtime.config_sync.sync_once().result == "applied"
+    time.sleep(2.2)
+    assert runtime.config_sync.stale and runtime.engine.settings.idle_timeout_s == 120
+    assert runtime.heartbeat.send_now()
+    assert reference_server.query("SELECT config_stale FROM kiosks WHERE kiosk_id = ?",
+                                  runtime.cfg.kiosk.id) == [{"config_stale": 1}]
+
+
+# --- applying at the right moment -------------------------------------------------------------
+
+def test_a_push_during_a_session_waits_for_its_end(reference_server, kiosk):
+    runtime = kiosk()
+    engine = runtime.engine
+    engine.start()
+    engine.submit_nik(NIK)
+    engine.wait_idle()
+    assert engine.in_session
+    push(reference_server, signed(16, settings={"announcement": "after the citizen"}))
+    runtime.config_sync.start()
+    runtime.config_sync.poke()
+    time.sleep(1.0)
+    assert engine.in_session and engine.settings.announcement == ""            # still the old settings
+    assert reports(reference_server, runtime.cfg.kiosk.id) == []
+    engine.cancel()
+    deadline = time.monotonic() + 10
+    while not reports(reference_server, runtime.cfg.kiosk.id) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert reports(reference_server, runtime.cfg.kiosk.id) == [(16, "applied", None)]
+    assert engine.settings.announcement == "after the citizen"
+
+
+def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_server, kiosk):
+    runtime = kiosk(card="none")                      # no card printer: KIA alone serves nobody
+    push(reference_server, signed(17, settings={"enabled_kinds": ["KIA"], "announcement": "KIA saja"}))
+    result = runtime.config_sync.sync_once()
+    assert (result.result, result.reason, result.exit_status) == ("rolled_back", "health_check", 1)
+    assert "no_printer" in result.detail or "no_documents" in result.detail
+    assert runtime.engine.settings.enabled_kinds == ("KK", "KIA") and runtime.engine.settings.announcement == ""
+    runtime.engine.wait_idle()
+    assert runtime.engine.view.screen is Screen.ATTRACT
+    assert reports(reference_server, runtime.cfg.kiosk.id) == [(17, "rolled_back", "health_check")]
+    assert runtime.config_sync.version is None
+    push(reference_server, signed(17, settings=GOOD))
+    assert runtime.config_sync.sync_once().reason == "rollback"          # the failed version stays spent
