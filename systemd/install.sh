@@ -7,7 +7,9 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" -eq 0 ] || { echo "run as root" >&2; exit 1; }
 
 bash "$src/tests/setup/system-deps.sh"
-apt-get install -y -q --no-install-recommends xinit
+# xinit alone (without its recommends) brings no X server: the unit's `xinit … -- :0` needs
+# Xorg itself (its modesetting driver is built in) and libinput for the touchscreen and keys.
+apt-get install -y -q --no-install-recommends xinit xserver-xorg-core xserver-xorg-input-libinput
 id adm-kiosk >/dev/null 2>&1 || useradd --system --home /var/lib/adm-kiosk --shell /usr/sbin/nologin adm-kiosk
 
 python3 -m venv /opt/adm-kiosk/venv
