@@ -11,7 +11,7 @@ from ..clock import parse_iso
 from ..context import connection, dinas
 from . import chart
 from .guard import login_required, page, web, words
-from .view import attention_order, device_states, devices, kiosk_view, supplies_needing_action
+from .view import attention_order, device_states, devices, kiosk_view, supplies_needing_action, triage
 
 FILTERS = ("all", "needs", "offline")
 PAGE_SIZE = 100
@@ -38,17 +38,19 @@ def fleet_page() -> Response:
         abort(400)
     number = _page_number()
     now, w = dinas().now(), words()
-    counts = fleet.counts_on(connection(), _today())
-    views = [kiosk_view(w, status, now, counts.get(status["kiosk_id"], (0, 0)))
-             for status in fleet.listing(connection(), now)]
-    groups = sorted({v.group for v in views if v.group})
-    in_group = [v for v in views if group is None or v.group == group]
-    summary = {"all": len(in_group), "needs": sum(v.needs_action for v in in_group),
-               "offline": sum(not v.online for v in in_group)}
-    chosen = sorted((v for v in in_group if show == "all" or (show == "needs" and v.needs_action)
-                     or (show == "offline" and not v.online)), key=attention_order)
+    statuses = {status["kiosk_id"]: status for status in fleet.listing(connection(), now)}
+    kiosks = [triage(status) for status in statuses.values()]
+    groups = sorted({k.group for k in kiosks if k.group})
+    in_group = [k for k in kiosks if group is None or k.group == group]
+    summary = {"all": len(in_group), "needs": sum(k.needs_action for k in in_group),
+               "offline": sum(not k.online for k in in_group)}
+    chosen = sorted((k for k in in_group if show == "all" or (show == "needs" and k.needs_action)
+                     or (show == "offline" and not k.online)), key=attention_order)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     number = min(number, pages)
+    counts = fleet.counts_on(connection(), _today())
+    shown = [kiosk_view(w, statuses[k.kiosk_id], now, counts.get(k.kiosk_id, (0, 0)))
+             for k in chosen[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
 
     def link(**changes: Any) -> str:
         chosen = {"show": show, "group": group, "page": 1, **changes}
@@ -56,7 +58,7 @@ def fleet_page() -> Response:
                 "page": chosen["page"] if chosen["page"] > 1 else None}
         return url_for("fleet_web.fleet_page", **{k: v for k, v in args.items() if v is not None})
 
-    return page("fleet.html", kiosks=chosen[(number - 1) * PAGE_SIZE:number * PAGE_SIZE], show=show, group=group,
+    return page("fleet.html", kiosks=shown, show=show, group=group,
                 groups=groups, summary=summary, link=link, page_number=number, pages=pages,
                 unknown_group=group is not None and group not in groups, updated=w.moment(now))
 

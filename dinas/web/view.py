@@ -134,37 +134,61 @@ def supplies_needing_action(words: Words, reported: dict[str, Any]) -> tuple[Chi
                  for chip in _supply_chips(words, device.get("supplies") or {}, needing_action_only=True))
 
 
+@dataclass(frozen=True)
+class Triage:
+    """What filtering and ordering need, cheap enough for every kiosk of a country; the
+    words (`kiosk_view`) are made only for the kiosks on the page."""
+    kiosk_id: str
+    group: str | None
+    online: bool
+    ever_seen: bool
+    needs_action: bool
+    urgent: bool                # something is out or in alarm, or a configuration was rejected
+
+
+def triage(status: dict[str, Any]) -> Triage:
+    report = status.get("last_config_report") or {}
+    config_failed = report.get("result") in ("rejected", "rolled_back") or bool(status.get("config_stale"))
+    urgent = report.get("result") == "rejected" or any(
+        any(isinstance(s, dict) and s.get("level") == "out" for s in (device.get("supplies") or {}).values())
+        or any(isinstance(f, dict) and f.get("severity") == "alarm" for f in device.get("faults") or [])
+        for device in status["devices"].values())
+    return Triage(status["kiosk_id"], status.get("group"), status["online"], status.get("last_seen") is not None,
+                  bool(status["needs"]) or config_failed, urgent)
+
+
+def attention_order(kiosk: Triage) -> tuple[int, str]:
+    """Offline first (those never seen are not installed yet: last), then those needing
+    action, then the rest; by id within each."""
+    rank = 0 if not kiosk.online and kiosk.ever_seen else 1 if kiosk.needs_action else 2
+    return rank, kiosk.kiosk_id
+
+
+def _status_chip(words: Words, kiosk: Triage) -> Chip:
+    if not kiosk.ever_seen:
+        return Chip(words("status.never"), "muted")
+    if not kiosk.online:
+        return Chip(words("status.offline"), "bad")
+    if kiosk.needs_action:
+        return Chip(words("status.needs_action"), "bad" if kiosk.urgent else "warn")
+    return Chip(words("status.ok"), "ok")
+
+
 def kiosk_view(words: Words, status: dict[str, Any], now: float, today: tuple[int, int]) -> KioskView:
+    kiosk = triage(status)
     shown_devices = devices(words, status["devices"])
-    supplies = supplies_needing_action(words, status["devices"])
-    faults = tuple(chip for device in shown_devices for chip in device.faults)
-    config = _config(words, status)
-    needs_action = bool(status["needs"]) or config.tone in ("bad", "warn")
     last_seen_at = parse_iso(status["last_seen"]) if status.get("last_seen") else None
-    if not status["online"]:
-        tone = "muted" if last_seen_at is None else "bad"
-        state = Chip(words("status.never") if last_seen_at is None else words("status.offline"), tone)
-    elif needs_action:
-        state = Chip(words("status.needs_action"), "bad" if any(c.tone == "bad" for c in (*supplies, *faults))
-                     else "warn")
-    else:
-        state = Chip(words("status.ok"), "ok")
     depth = status.get("outbox_depth")
     outbox = Chip(words("outbox.unknown") if depth is None else words("outbox.depth", depth=depth),
                   "muted" if depth is None else "warn" if depth >= OUTBOX_WARN else "ok")
     counters = status.get("counters") or {}
     return KioskView(
-        kiosk_id=status["kiosk_id"], group=status.get("group"), online=status["online"], status=state,
+        kiosk_id=kiosk.kiosk_id, group=kiosk.group, online=kiosk.online, status=_status_chip(words, kiosk),
         last_seen=words("status.never_seen") if last_seen_at is None else words.moment(last_seen_at),
         last_seen_ago="" if last_seen_at is None else words.ago(now - last_seen_at),
         devices=shown_devices, device_states=device_states(words, shown_devices),
-        supplies_needing_action=supplies, faults=faults, config=config, outbox=outbox,
-        software=status.get("software_version") or words("software.unknown"),
-        printed_today=today[0], failed_today=today[1], needs_action=needs_action,
+        supplies_needing_action=supplies_needing_action(words, status["devices"]),
+        faults=tuple(chip for device in shown_devices for chip in device.faults), config=_config(words, status),
+        outbox=outbox, software=status.get("software_version") or words("software.unknown"),
+        printed_today=today[0], failed_today=today[1], needs_action=kiosk.needs_action,
         card_stock=counters.get("card_stock") if isinstance(counters.get("card_stock"), dict) else {})
-
-
-def attention_order(view: KioskView) -> tuple[int, str]:
-    """Offline first, then those needing action, then the rest; by id within each."""
-    rank = 0 if (not view.online and view.status.tone == "bad") else 1 if view.needs_action else 2
-    return rank, view.kiosk_id
