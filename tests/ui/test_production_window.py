@@ -12,7 +12,9 @@ window from the same configuration.
 
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -22,7 +24,7 @@ from devices.sim.scanner import ScannerSimulator
 from devices.sim.serve import serve_socket
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import write_kiosk_config
-from tests.kiosk_process import KioskProcess
+from tests.kiosk_process import REPO, KioskProcess
 from tests.ui.harness import LANDSCAPE, PORTRAIT
 from tests.ui.rig import kiosk_ui  # noqa: F401
 from tests.x_screen import Xvfb, attract_screen_problems, difference_share, save
@@ -114,3 +116,26 @@ def test_the_root_window_size_is_read_from_the_x_server():
     with Xvfb(LANDSCAPE) as screen:
         assert root_window_size(screen.display) == LANDSCAPE
     assert root_window_size(":4999") is None      # no X server there: kiosk mode falls back, no crash
+
+
+@pytest.mark.parametrize("display, expected", [
+    ("root", "fullscreen=0 borderless=1 position=custom left=0 top=0 width=1280 height=800"),
+    (None, "fullscreen=auto borderless=1 position=auto"),
+])
+def test_kiosk_mode_sizes_the_window_to_the_x_screen_or_falls_back(display, expected, tmp_path):
+    """What kiosk mode asks of Kivy before the window exists: with an X server, a borderless
+    window at 0,0 the size of its screen; with none to ask, the window system's fullscreen."""
+    probe = ("from ui import kiosk_mode; kiosk_mode.configure(fullscreen=True); from kivy.config import Config; "
+             "keys = ['fullscreen', 'borderless', 'position'] + (['left', 'top', 'width', 'height'] "
+             "if Config.get('graphics', 'position') == 'custom' else []); "
+             "print(' '.join(f'{k}={Config.get(\"graphics\", k)}' for k in keys))")
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    env.update(KIVY_HOME=str(tmp_path), KIVY_NO_ARGS="1", KIVY_NO_CONSOLELOG="1", KIVY_NO_FILELOG="1")
+    with Xvfb(LANDSCAPE) as screen:
+        if display == "root":
+            env["DISPLAY"] = screen.display
+        result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
+    assert ("no X screen size to read" in result.stderr) == (display is None)
