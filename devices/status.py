@@ -67,6 +67,8 @@ class FaultCode(StrEnum):
     PROTOCOL_ERROR = "protocol_error"
     COMMAND_REJECTED = "command_rejected"   # the device refused a command (NACK, ERR …)
     HARDWARE = "hardware"
+    STORAGE_FULL = "storage_full"            # the kiosk's state folder is below its free-space mark
+    STORAGE_UNWRITABLE = "storage_unwritable"    # the state folder is read-only or fails writes
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,9 @@ FAULT_CATALOG: Mapping[FaultCode, FaultInfo] = MappingProxyType({
     FaultCode.PROTOCOL_ERROR: FaultInfo(Severity.ALARM, "Jawaban perangkat tidak dikenali", "Device sent an unexpected reply"),
     FaultCode.COMMAND_REJECTED: FaultInfo(Severity.ALARM, "Perangkat menolak perintah", "Device rejected a command"),
     FaultCode.HARDWARE: FaultInfo(Severity.ALARM, "Kerusakan perangkat keras", "Hardware failure"),
+    FaultCode.STORAGE_FULL: FaultInfo(Severity.ALARM, "Penyimpanan kiosk hampir penuh", "Kiosk storage is nearly full"),
+    FaultCode.STORAGE_UNWRITABLE: FaultInfo(Severity.ALARM, "Penyimpanan kiosk tidak bisa ditulis",
+                                            "Kiosk storage cannot be written"),
 })
 
 

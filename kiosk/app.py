@@ -23,6 +23,7 @@ from .recovery import Settlement, left_open, recover, retry_left_open
 from .scanner_runtime import ScannerInput
 from .remote_config.runtime import config_sync_for
 from .session import SessionEngine
+from .storage import StorageGuard
 from .telemetry import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,12 @@ class KioskRuntime:
             scanner.deliver_to(lambda: self.engine)
         self.journal = journal
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
+        # A full or read-only state folder: out of service between sessions, a fault in the
+        # heartbeat, and an event the journal cannot write is delivered from memory.
+        self.storage = StorageGuard(journal.path.parent, cfg.kiosk.state_min_free_mb, reserve=journal.reserve)
+        journal.on_unwritten_event = self.outbox.hold
+        journal.on_write_failed = lambda _error: self.storage.check()
+        journal.reserve.on_spent = self.storage.check
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
         self.config_sync = config_sync_for(self)      # the running settings: remote ones once applied
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
@@ -48,10 +55,11 @@ class KioskRuntime:
                                    config_version=lambda: self.config_sync.version,
                                    config_stale=lambda: self.config_sync.stale,
                                    config_etag=lambda: self.config_sync.etag,
-                                   on_reply=self.config_sync.on_heartbeat_reply)
+                                   on_reply=self.config_sync.on_heartbeat_reply, storage=self.storage)
         self.engine: SessionEngine | None = None
-        self.housekeeping = Housekeeping(journal, in_session=lambda: self.engine is not None and self.engine.in_session,
-                                         retention_days=cfg.kiosk.retention_days, chores=(self._settle_left_open,))
+        self.housekeeping = Housekeeping(
+            journal, in_session=lambda: self.engine is not None and self.engine.in_session,
+            retention_days=cfg.kiosk.retention_days, chores=(self.storage.check, self._settle_left_open))
         self.recovered: list[Settlement] = []
         self.left_open: list[str] = []
         self.final_outbox_depth: int | None = None
@@ -71,6 +79,7 @@ class KioskRuntime:
         """Devices first (recovery needs the card counters), then settle what a crash left,
         then deliver events, then accept citizens, then poll for remote configuration
         (`config_worker=False`: the caller runs `config_sync.sync_once()` itself)."""
+        self.storage.check()
         self.devices.start()
         if self.scanner is not None:
             self.scanner.start()    # its codes reach the engine once there is one
@@ -80,7 +89,8 @@ class KioskRuntime:
         self.housekeeping.run_once()
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.config_sync.settings,
-                                    kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place)
+                                    kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place,
+                                    storage=self.storage)
         self.heartbeat.start()
         self.housekeeping.start()
         if config_worker:

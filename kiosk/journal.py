@@ -19,6 +19,7 @@ inert otherwise.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sqlite3
@@ -28,11 +29,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from devices.status import Consumable, Supply, SupplyLevel
 
 from .journal_schema import DELIVERED_CLAUSE, FINISHED_CLAUSE, OPEN_CLAUSE, PENDING_CLAUSE, upgrade
+from .journal_tx import JournalWriteError, WriteTransaction  # noqa: F401 - JournalWriteError is part of this API
+from .storage import RESERVE_FILE, Reserve
+
+log = logging.getLogger(__name__)
 
 CRASH_ENV = "ADM_KIOSK_CRASH_AT"
 JOURNAL_FILE = "journal.sqlite"             # in the kiosk's state_dir
@@ -109,11 +114,22 @@ class JobRecord:
 
 
 class Journal:
-    """Thread-safe: one connection behind a lock (the writes are small and few)."""
+    """Thread-safe: one connection behind a lock (the writes are small and few).
+
+    When a write fails it raises JournalWriteError, after calling `on_write_failed(error)`
+    and, for a write that carried an event for the dinas, `on_unwritten_event(event)`: the
+    runtime delivers such an event from memory (kiosk.outbox.Outbox.hold) so that no dinas
+    job is left without it. Before each write, the reserve (kiosk.storage.Reserve) gives its
+    space back if the folder is nearly full, so that the writes in progress still fit."""
+
+    on_write_failed: Callable[[Exception], None] | None = None
+    on_unwritten_event: Callable[[Event], None] | None = None
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.reserve = Reserve(self.path.parent / RESERVE_FILE)
+        self.reserve.ensure()
         self._lock = threading.RLock()
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
                                    timeout=10.0)
@@ -127,8 +143,17 @@ class Journal:
             self._db.close()
 
     # --- writing ---------------------------------------------------------------------------
-    def _transaction(self) -> _Tx:
-        return _Tx(self)
+    def _transaction(self, event: Event | None = None) -> WriteTransaction:
+        return WriteTransaction(self, event)
+
+    def _write_failed(self, error: Exception, event: Event | None) -> None:
+        log.error("journal write failed: %s", error)
+        for hook, arg in ((self.on_unwritten_event, event), (self.on_write_failed, error)):
+            if hook is not None and arg is not None:
+                try:
+                    hook(arg)
+                except Exception:  # noqa: BLE001 - the caller must still hear of the failure
+                    log.exception("journal write-failure hook failed")
 
     def create_job(self, job_id: str, document_id: str, kind: str, role: str) -> None:
         now = time.time()
@@ -145,7 +170,7 @@ class Journal:
                    count: Mapping[str, int] | None = None) -> None:
         """Move a job on, with its outbox event and counter increments, in one transaction."""
         now = time.time()
-        with self._transaction() as db:
+        with self._transaction(event) as db:
             row = db.execute("SELECT kind FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
             if row is None:
                 raise KeyError(f"unknown job {job_id}")
@@ -170,7 +195,7 @@ class Journal:
         crash_point("device_job")
 
     def enqueue(self, event: Event) -> None:
-        with self._transaction() as db:
+        with self._transaction(event) as db:
             self._enqueue(db, event)
 
     def count(self, kind: str, name: str, amount: int = 1) -> None:
@@ -348,24 +373,6 @@ class Journal:
             yield JobRecord(job_id=r[0], document_id=r[1], kind=r[2], role=r[3], state=r[4], reason=r[5],
                             review=bool(r[6]), counters_before=_load(r[7]), counters_after=_load(r[8]),
                             device_job=_load(r[9]))
-
-
-class _Tx:
-    """BEGIN IMMEDIATE … COMMIT under the journal's lock; ROLLBACK on any error."""
-
-    def __init__(self, journal: Journal) -> None:
-        self._journal = journal
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._journal._lock.acquire()
-        self._journal._db.execute("BEGIN IMMEDIATE")
-        return self._journal._db
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        try:
-            self._journal._db.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            self._journal._lock.release()
 
 
 def card_stock_supply(stock: Mapping[str, Any], cards_low: int) -> Supply | None:

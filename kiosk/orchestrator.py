@@ -28,13 +28,14 @@ from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, 
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
-from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal, crash_point
+from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal, JournalWriteError, crash_point
 
 log = logging.getLogger(__name__)
 
 StepCallback = Callable[[str, str], None]     # (step, state): state is active, done or failed
 
 STEP_FETCHING, STEP_RESERVING, STEP_SENDING, STEP_DONE = "fetching", "reserving", "sending", "done"
+STORAGE = "storage"        # the journal could not be written: nothing is sent to a printer
 PRINT_DEADLINE_S: Mapping[str, float] = {"card_printer": 240.0, "a4_printer": 180.0,
                                          "receipt_printer": 30.0}
 
@@ -87,17 +88,26 @@ class PrintOrchestrator:
 
         job_id = str(uuid.uuid4())
         step(STEP_RESERVING, "active")
-        self._journal.create_job(job_id, document.id, kind, role)
+        try:
+            self._journal.create_job(job_id, document.id, kind, role)
+        except JournalWriteError:
+            step(STEP_RESERVING, "failed")          # nothing reserved, nothing to release
+            return failed(STORAGE)
         refused = self._reserve(session_id, job_id, document.id)
         if refused is not None:
             step(STEP_RESERVING, "failed")
             return failed(refused, job_id)
-        self._journal.transition(job_id, RESERVED)
+        try:
+            self._journal.transition(job_id, RESERVED)
+        except JournalWriteError:
+            self._finish_failed(job_id, STORAGE, {"stage": "journal"})     # releases the reservation
+            step(STEP_RESERVING, "failed")
+            return failed(STORAGE, job_id)
         step(STEP_RESERVING, "done")
 
         step(STEP_SENDING, "active")
         job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}",
-                       on_sent=lambda ref: self._journal.note_device_job(job_id, ref))
+                       on_sent=lambda ref: self._note_device_job(job_id, ref))
         try:
             prepared = self._devices.printer(role).prepare(job)
         except DocumentUnprintable as exc:
@@ -118,8 +128,14 @@ class PrintOrchestrator:
             self._finish_failed(job_id, reason, {"stage": "counters"})
             step(STEP_SENDING, "failed")
             return failed(reason, job_id)
-        self._journal.transition(job_id, SENDING, counters_before=dict(before),
-                                 event=Event.new(job_id, "printing"))
+        try:
+            self._journal.transition(job_id, SENDING, counters_before=dict(before),
+                                     event=Event.new(job_id, "printing"))
+        except JournalWriteError:
+            # Not on disk: a crash now would leave no trace of the print, so it never starts.
+            self._finish_failed(job_id, STORAGE, {"stage": "journal"})
+            step(STEP_SENDING, "failed")
+            return failed(STORAGE, job_id)
         self._outbox.kick()
 
         future = self._devices.submit(
@@ -143,8 +159,13 @@ class PrintOrchestrator:
             step(STEP_SENDING, "failed")
             return failed("hardware", job_id)
         crash_point("sent")     # test hook: the print is out, `printed` not yet journaled
-        self._journal.transition(job_id, PRINTED, counters_after=dict(result.counters_after),
-                                 event=Event.new(job_id, "printed"), count={"printed": 1})
+        try:
+            self._journal.transition(job_id, PRINTED, counters_after=dict(result.counters_after),
+                                     event=Event.new(job_id, "printed"), count={"printed": 1})
+        except JournalWriteError:
+            # It came out: the citizen is told so. The event goes from memory (Outbox.hold);
+            # the journal still says `sending`, which recovery settles from the printer.
+            log.error("job %s printed but not journaled; its event is delivered from memory", job_id)
         self._outbox.kick()
         step(STEP_DONE, "done")
         return Outcome(document.id, kind, PRINTED, None, job_id)
@@ -161,7 +182,10 @@ class PrintOrchestrator:
             return "network"
         except de.DinasError as exc:
             reason = _dinas_reason(exc)
-            self._journal.transition(job_id, FAILED, reason=reason, count={"refused": 1})
+            try:
+                self._journal.transition(job_id, FAILED, reason=reason, count={"refused": 1})
+            except JournalWriteError:
+                pass            # nothing to tell the dinas; recovery closes the job at next start
             return reason
 
     def _finish_failed(self, job_id: str, reason: str, detail: Mapping,
@@ -169,9 +193,20 @@ class PrintOrchestrator:
         count = {"failed": 1}
         if spoiled:
             count["cards_spoiled"] = 1
-        self._journal.transition(job_id, FAILED, reason=reason, review=review, count=count,
-                                 event=Event.new(job_id, "failed", reason, detail))
+        try:
+            self._journal.transition(job_id, FAILED, reason=reason, review=review, count=count,
+                                     event=Event.new(job_id, "failed", reason, detail))
+        except JournalWriteError:
+            pass                # the event is held in memory by the outbox (Journal.on_unwritten_event)
         self._outbox.kick()
+
+    def _note_device_job(self, job_id: str, ref: Mapping) -> None:
+        """The print server's id for the job, for recovery. If it cannot be journaled the print
+        goes on: recovery would find the job by its name (printer_drivers.a4.ipp_job_name)."""
+        try:
+            self._journal.note_device_job(job_id, ref)
+        except JournalWriteError:
+            log.error("job %s: the print server's job id could not be journaled", job_id)
 
     def _card_spoiled(self, role: str, before: Mapping[str, int]) -> bool:
         """After a failed card print: did a blank card go into the printer?"""

@@ -8,17 +8,25 @@ event, posts it, and only then moves to the next. A failure (network down, dinas
 the same network does not come back in lockstep. Nothing is ever dropped: only a definitive
 answer from the dinas about that very event (it does not know the job, or the transition
 is not allowed) closes it, recorded with that outcome for the technician.
+
+An event the journal could not write (a full or read-only state folder, kiosk.storage) is
+`hold`-en here in memory and delivered before the journal's, with the same retries, for as
+long as the process lives: its job is never left `printing` at the dinas for want of it. If
+the kiosk dies first, the job is still open in the journal and recovery settles it at the
+next start from what the printer says (card counters, the print server's job), so the event
+is made again.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import random
 import threading
 import time
 from typing import Callable
 
-from .journal import Event, Journal
+from .journal import Event, Journal, JournalWriteError
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,9 @@ class Outbox:
         self._kicked = False
         self._thread: threading.Thread | None = None
         self._idle = threading.Event()
+        self._held: collections.deque[Event] = collections.deque()   # events the journal could not write
+        self._held_attempts = 0
+        self._held_retry_at = 0.0
 
     # --- control ---------------------------------------------------------------------------
     def start(self) -> Outbox:
@@ -72,8 +83,14 @@ class Outbox:
             self._kicked = True
             self._wake.notify_all()
 
+    def hold(self, event: Event) -> None:
+        """Deliver `event` from memory: the journal could not write it."""
+        log.warning("outbox: event %s for job %s held in memory (journal not writable)", event.state, event.job_id)
+        self._held.append(event)
+        self.kick()
+
     def depth(self) -> int:
-        return self._journal.outbox_depth()
+        return self._journal.outbox_depth() + len(self._held)
 
     def flush(self, timeout: float) -> bool:
         """Wait until every event is delivered (True) or the timeout passes (False)."""
@@ -89,6 +106,8 @@ class Outbox:
     def deliver_next(self, honour_backoff: bool = True) -> float | None:
         """Try the head event. Returns None when the outbox is empty, 0 after progress, or
         the number of seconds to wait before the head may be tried again."""
+        if self._held:
+            return self._deliver_held(honour_backoff)
         event = self._journal.next_event()
         if event is None:
             return None
@@ -114,6 +133,25 @@ class Outbox:
         self._journal.mark_delivered(event.seq)
         return 0.0
 
+    def _deliver_held(self, honour_backoff: bool) -> float:
+        event = self._held[0]
+        wait = self._held_retry_at - time.time()
+        if honour_backoff and wait > 0:
+            return wait
+        try:
+            self._deliver(event)
+        except Exception as exc:  # noqa: BLE001 - classified as for the journal's events
+            code = getattr(exc, "code", None)
+            if code not in DEFINITIVE_CODES:
+                delay = self.backoff(self._held_attempts, getattr(exc, "retry_after", None))
+                self._held_attempts += 1
+                self._held_retry_at = time.time() + delay
+                return delay
+            log.warning("outbox: dinas refused held event %s (%s) for job %s", event.state, code, event.job_id)
+        self._held.popleft()
+        self._held_attempts, self._held_retry_at = 0, 0.0
+        return 0.0
+
     def backoff(self, attempts: int, retry_after: float | None = None) -> float:
         delay = min(self._cap, self._base * (2 ** min(attempts, 30))) * self._rng.uniform(0.5, 1.0)
         return max(delay, float(retry_after or 0))
@@ -125,6 +163,9 @@ class Outbox:
                     return
             try:
                 wait = self.deliver_next(honour_backoff=not self._kicked)
+            except JournalWriteError:
+                # delivered but not marked (read-only journal): it will be sent again, so not often
+                wait = self._cap
             except Exception:  # noqa: BLE001 - a journal hiccup must not end delivery for good
                 log.exception("outbox: delivery loop error")
                 wait = self._base

@@ -72,7 +72,7 @@ class SessionEngine(SessionCommands):
                  wall_clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
                  idle_timeout_s: float | None = None, idle_warning_s: float = IDLE_WARNING_S,
                  slowdown: PinSlowdown | None = None, previews: bool = True,
-                 tick_s: float | None = TICK_S) -> None:
+                 tick_s: float | None = TICK_S, storage=None) -> None:
         self._client = client
         self._orchestrator = orchestrator
         self._devices = devices
@@ -99,8 +99,11 @@ class SessionEngine(SessionCommands):
         self._session: _Session | None = None
         self._idle_deadline: float | None = None
         self._idle_warning = False
+        self._storage = storage            # kiosk.storage.StorageGuard: the state folder's health
         self._unsubscribe_devices = devices.status_events.subscribe(
             lambda _status: self._post(self._refresh), replay=False)
+        self._unsubscribe_storage = storage.status_events.subscribe(
+            lambda _status: self._post(self._refresh), replay=False) if storage is not None else (lambda: None)
         self._post(self._refresh)
         if tick_s:
             self._threads.every(tick_s, self.tick)
@@ -151,6 +154,7 @@ class SessionEngine(SessionCommands):
 
     def close(self, timeout: float = 10.0) -> None:
         self._unsubscribe_devices()
+        self._unsubscribe_storage()
         self._threads.shutdown(timeout)
 
     # --- state changes (session thread) ------------------------------------------------------
@@ -471,6 +475,8 @@ class SessionEngine(SessionCommands):
         self._idle_deadline, self._idle_warning = self._clock() + timeout, False
 
     def _out_of_service(self) -> Message | None:
+        if self._storage is not None and self._storage.status.faults:
+            return Message("out_of_service.storage", {"fault": self._storage.status.faults[0].code.value})
         return out_of_service(self._devices.statuses(), self._settings, self._wall_clock(),
                               getattr(self._devices, "required_roles", ()))
 

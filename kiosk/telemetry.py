@@ -51,7 +51,7 @@ class Heartbeat:
                  config_stale: Callable[[], bool] = lambda: False,
                  config_etag: Callable[[], str | None] = lambda: None,
                  on_reply: Callable[[dict[str, Any]], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, storage=None) -> None:
         self.kiosk_id = kiosk_id
         self.interval_s = interval_s
         self.alarm_debounce_s = alarm_debounce_s
@@ -66,6 +66,7 @@ class Heartbeat:
         self._config_stale = config_stale
         self._config_etag = config_etag
         self._on_reply = on_reply
+        self._storage = storage            # kiosk.storage.StorageGuard, reported as the device "storage"
         self._clock = clock
         self._started_at = clock()
         self._lock = threading.Lock()
@@ -91,7 +92,7 @@ class Heartbeat:
             "config_stale": self._config_stale(),       # an expired envelope still running
             "config_etag": self._config_etag(),         # the reply's config_waiting compares it
             "uptime_s": round(max(self._clock() - self._started_at, 0.0), 1),
-            "devices": {role: status.as_dict() for role, status in self._devices.statuses().items()},
+            "devices": {role: status.as_dict() for role, status in self._statuses().items()},
             "counters": {"day": today, "today": self._journal.counters(today),
                          "card_stock": self._journal.card_stock()},
             "outbox_depth": self._outbox.depth(),
@@ -125,6 +126,12 @@ class Heartbeat:
         self.interval_s = interval_s
         self._wake.set()
 
+    def _statuses(self) -> dict[str, DeviceStatus]:
+        statuses = dict(self._devices.statuses())
+        if self._storage is not None:
+            statuses[self._storage.status.device] = self._storage.status
+        return statuses
+
     # --- faults as they happen -----------------------------------------------------------------
     def _on_status(self, status: DeviceStatus) -> None:
         """Runs on a device's worker thread: remember new alarms and wake the sender."""
@@ -145,10 +152,13 @@ class Heartbeat:
     def start(self) -> Heartbeat:
         if self._thread is not None:
             return self
-        for status in self._devices.statuses().values():
+        for status in self._statuses().values():
             self._on_status(status)
         self._alarm_pending = False          # alarms present at start go with the first beat
-        self._unsubscribe = self._devices.status_events.subscribe(self._on_status, replay=False)
+        unsubscribers = [self._devices.status_events.subscribe(self._on_status, replay=False)]
+        if self._storage is not None:
+            unsubscribers.append(self._storage.status_events.subscribe(self._on_status, replay=False))
+        self._unsubscribe = lambda: [unsubscribe() for unsubscribe in unsubscribers]
         self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
         self._thread.start()
         return self

@@ -55,7 +55,8 @@ def test_started_kiosk_is_online_in_the_fleet_with_devices_and_outbox(reference_
         runtime = start(write_kiosk_config(reference_server, tmp_path / "kiosk"))
         entry = wait_for(lambda: (e := fleet_entry(reference_server, kiosk_id))["online"] and e,
                          what="the first heartbeat")
-    assert set(entry["devices"]) == {"card_printer", "a4_printer", "receipt_printer"}
+    assert set(entry["devices"]) == {"card_printer", "a4_printer", "receipt_printer", "storage"}
+    assert entry["devices"]["storage"]["state"] == "ready"          # the state folder (kiosk.storage)
     assert entry["devices"]["card_printer"]["state"] == runtime.devices.statuses()["card_printer"].state.value
     assert entry["outbox_depth"] == 0
     assert entry["software_version"] and entry["config_version"] is None

@@ -23,7 +23,7 @@ CORE_PREFIXES = ("document.", "documents.", "done.", "error.", "out_of_service."
                  "scan.", "nik.invalid.", "print.failed.")
 NIK_REASONS = ("empty", "length", "digits", "province", "regency", "district", "birth_date", "serial")
 REFUSALS = ("maintenance", "kind_disabled", "closed", "integrity", "unreadable")
-PRINT_FAILURES = ("timeout", "network", "hardware", "internal", "cancelled", "interrupted")
+PRINT_FAILURES = ("timeout", "network", "hardware", "internal", "cancelled", "interrupted", "storage")
 
 
 def format_fields(text: str) -> set[str]:
