@@ -18,7 +18,9 @@ import time
 from pathlib import Path
 
 from . import applications, auth, db, fleet, seed, settings, validation
+from . import cli_config
 from .applications import NewDocument
+from .config_admin import AdminError
 from .clock import iso
 from .errors import ApiError
 from .notifier import RecordingNotifier, WebhookNotifier
@@ -256,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
     settings_cmd.add_argument("--dinas-name")
     settings_cmd.add_argument("--kiosk-locations")
     settings_cmd.add_argument("--contact")
+    cli_config.register(commands)          # keygen, config sign/push/status/rollout
     return parser
 
 
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except CliError as exc:
+    except (CliError, AdminError) as exc:
         print(f"adm-dinas: error: {exc}", file=sys.stderr)
         return 2
 

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 from ..settings import Settings
-from .envelope import Refusal, utc_text
+from .envelope import Refusal, read_envelope, read_payload, utc_text
 from .store import ConfigState, ConfigStore, running_settings
 from .verify import verify
 
@@ -57,6 +57,16 @@ class Applier(Protocol):
 
 def envelope_digest(envelope: dict) -> str:
     return hashlib.sha256(json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def claimed_version(envelope: Any) -> int:
+    """The version an unverified payload claims, for the report only (so a rollout can tell
+    which push a refusal answers); never used to decide anything. 0 when unreadable."""
+    try:
+        version = read_payload(read_envelope(envelope).body).version
+    except Refusal as refusal:
+        version = refusal.version
+    return version if version is not None else UNKNOWN_VERSION
 
 
 class ConfigSync:
@@ -114,7 +124,7 @@ class ConfigSync:
                                   group=self.group, floor=state.floor, now=self.now())
             except Refusal as refusal:
                 log.warning("config refused (%s): %s", refusal.reason, refusal.detail)
-                version = refusal.version if refusal.version is not None else UNKNOWN_VERSION
+                version = refusal.version if refusal.version is not None else claimed_version(envelope)
                 state = self.store.update(state, etag=etag, envelope_sha256=digest)
                 self._report(state, version, "rejected", refusal.reason)
                 return SyncResult("rejected", version, refusal.reason, refusal.detail)

@@ -18,8 +18,9 @@ from kiosk.config import load_config
 from kiosk.remote_config.envelope import PAYLOAD_TYPE
 from kiosk.session_model import Screen
 from tests.fixtures.config_envelopes import TestKey, payload, spec_sign, store_raw
+from tests.fixtures.config_envelopes import kiosk_toml as config_kiosk_toml
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.kiosk import NIK, write_kiosk_config
+from tests.fixtures.kiosk import NIK
 
 TRUSTED = TestKey.new("dinas-bdg-2026")
 SECOND = TestKey.new("dinas-bdg-2027")          # the rotation's new key
@@ -29,12 +30,8 @@ GOOD = {"announcement": "Layanan dibuka kembali", "idle_timeout_s": 120}
 
 
 def kiosk_toml(server, directory, *, keys=(TRUSTED,), group: str | None = GROUP, **options):
-    path = write_kiosk_config(server, directory, **options)
-    text = path.read_text().replace("[dinas.timeout_s]", "".join(k.trusted_toml() for k in keys) + "[dinas.timeout_s]")
-    if group:
-        text = text.replace('place = "Test"\n', f'place = "Test"\ngroup = "{group}"\n')
-    path.write_text(text)
-    return path
+    return config_kiosk_toml(server, directory, trusted="".join(k.trusted_toml() for k in keys), group=group,
+                             **options)
 
 
 @pytest.fixture
@@ -81,12 +78,14 @@ def assert_refused(server, runtime, reason: str, version: int):
 # --- each refusal, reported, running settings unchanged -------------------------------------
 
 @pytest.mark.parametrize("make, reason, version", [
-    pytest.param(lambda: {**signed(3), "signatures": []}, "signature", 0, id="no-signature"),
-    pytest.param(lambda: signed(3, keys=[ATTACKER]), "signature", 0, id="untrusted-key-claiming-trusted-keyid"),
+    # the version reported for an unauthentic payload is the one it claims (so a rollout can
+    # tell which push a refusal answers); it decides nothing
+    pytest.param(lambda: {**signed(3), "signatures": []}, "signature", 3, id="no-signature"),
+    pytest.param(lambda: signed(3, keys=[ATTACKER]), "signature", 3, id="untrusted-key-claiming-trusted-keyid"),
     pytest.param(lambda: {**signed(3), "payload": base64.b64encode(
-        payload(3, groups=[GROUP], settings={"maintenance_mode": True})).decode()}, "signature", 0, id="tampered"),
+        payload(3, groups=[GROUP], settings={"maintenance_mode": True})).decode()}, "signature", 3, id="tampered"),
     pytest.param(lambda: spec_sign(payload(3, groups=[GROUP], settings=GOOD), [TRUSTED],
-                                   payload_type="application/json"), "payload_type", 0, id="wrong-payload-type"),
+                                   payload_type="application/json"), "payload_type", 3, id="wrong-payload-type"),
     pytest.param(lambda: spec_sign(b"version=3; announcement=hi", [TRUSTED]), "malformed", 0, id="not-json"),
 ])
 def test_refusals_the_server_would_not_store(reference_server, kiosk, make, reason, version):
@@ -96,7 +95,7 @@ def test_refusals_the_server_would_not_store(reference_server, kiosk, make, reas
 
 
 @pytest.mark.parametrize("envelope, reason, version", [
-    pytest.param(signed(3, keys=[ATTACKER]), "signature", 0, id="untrusted-key-via-the-api"),
+    pytest.param(signed(3, keys=[ATTACKER]), "signature", 3, id="untrusted-key-via-the-api"),
     pytest.param(signed(4, expires_in=timedelta(seconds=1)), "expired", 4, id="expired"),
     pytest.param(signed(5, settings={"colour": "red"}), "invalid_settings", 5, id="unknown-setting"),
     pytest.param(signed(6, settings={"idle_timeout_s": 5}), "invalid_settings", 6, id="out-of-range"),
