@@ -15,6 +15,7 @@ packages=(
     dbus-daemon                           # ippeveprinter needs a D-Bus; the tests start a private one
     fonts-dejavu-core                     # test pages and receipts need the full Latin set
     chromium chromium-driver              # the dinas fleet page, tested in a real headless browser
+    e2fsprogs                             # mkfs.ext4/e2fsck: the state folder on a loop device turned read-only
 )
 
 # Debian's own python3 needs python3-venv for `python3 -m venv`; a python built elsewhere

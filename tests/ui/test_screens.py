@@ -282,3 +282,19 @@ def test_two_documents_fit_in_landscape(ui):
     assert len(cards) == 2
     assert not rows_in_view(screen.ids.scroller, cards)["cut"], "both cards show whole"
     assert not screen.ids.more_below.text
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_full_or_read_only_state_folder_has_its_own_out_of_service_words(ui, language, artifacts_dir):
+    from kiosk.session_model import Message, Screen
+    base = sample_views(None, language)["attract"]
+    view = dataclasses.replace(base, screen=Screen.OUT_OF_SERVICE,
+                               message=Message("out_of_service.storage", {"fault": "storage_full"}))
+    ui.resize(PORTRAIT)
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="the out-of-service view")
+    expected = translator().text("out_of_service.storage", language)
+    assert expected in ui.visible_texts() and "[[" not in expected
+    ui.screenshot(artifacts_dir / "ui" / f"portrait-{language}-out_of_service-storage.png")
+    assert not problems_on_screen(ui, language)
+    ui.engine.publish(base)

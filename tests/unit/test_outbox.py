@@ -109,3 +109,28 @@ def test_background_thread_delivers_after_the_network_returns(tmp_path):
     finally:
         outbox.stop()
     assert len(dinas.received) == 3
+
+
+def test_an_event_the_journal_could_not_write_is_delivered_from_memory_first(tmp_path):
+    journal = filled(tmp_path, 1)
+    dinas = Dinas()
+    outbox = Outbox(journal, dinas, base_delay=0.01, rng=random.Random(1))
+    outbox.hold(Event.new("job-held", "printed"))
+    assert outbox.depth() == 2                      # the heartbeat counts it too
+    dinas.down = True
+    wait = outbox.deliver_next()
+    assert wait is not None and wait > 0 and outbox.depth() == 2   # kept, with backoff
+    dinas.down = False
+    assert outbox.deliver_next(honour_backoff=False) == 0.0
+    assert dinas.received == [("job-held", "printed")]              # before the journal's
+    assert outbox.deliver_next() == 0.0 and outbox.deliver_next() is None
+    assert dinas.received[-1] == ("job-0", "printed") and outbox.depth() == 0
+
+
+def test_a_held_event_the_dinas_refuses_for_good_is_dropped_not_retried(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    dinas = Dinas()
+    dinas.refuse["job-held"] = Refused("invalid_transition")
+    outbox = Outbox(journal, dinas, base_delay=0.01)
+    outbox.hold(Event.new("job-held", "printed"))
+    assert outbox.deliver_next() == 0.0 and outbox.depth() == 0
