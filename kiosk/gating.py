@@ -8,11 +8,12 @@ message key so the citizen is told why (`document.unavailable.<reason>`,
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Mapping
 
 from devices.status import DeviceStatus, absent
 
+from .settings import WEEKDAYS
 from .session_model import Message
 
 # Which printer a document kind needs.
@@ -54,7 +55,10 @@ def out_of_service(statuses: Mapping[str, DeviceStatus], settings, now: datetime
     if settings.maintenance_mode:
         return Message("out_of_service.maintenance")
     if not settings.is_open_at(now):
-        return Message("out_of_service.closed")
+        opening = next_opening(settings, now)
+        if opening is None:
+            return Message("out_of_service.closed_for_now")
+        return Message("out_of_service.closed", {"day": opening[0], "time": opening[1]})
     for role in required_roles:
         status = statuses.get(role) or absent(role, "not configured")
         if not status.usable:
@@ -65,4 +69,22 @@ def out_of_service(statuses: Mapping[str, DeviceStatus], settings, now: datetime
         if not any(settings.refusal(kind, now) is None for kind in PRINTER_FOR_KIND):
             return Message("out_of_service.no_documents")
         return Message("out_of_service.no_printer")
+    return None
+
+
+def next_opening(settings, now: datetime) -> tuple[str, str] | None:
+    """When the kiosk opens next, as the citizen is told it: ("today" | "tomorrow" | a weekday
+    code, "HH:MM") in the kiosk's time zone, skipping closed dates; None when nothing opens
+    within the coming week (no hours set, or a long closure: the citizen is told so)."""
+    local = now.astimezone(settings.zone) if now.tzinfo is not None else now
+    minute_now = local.hour * 60 + local.minute
+    for offset in range(8):
+        if (local.date() + timedelta(days=offset)).isoformat() in settings.closed_dates:
+            continue
+        weekday = (local.weekday() + offset) % 7
+        starts = sorted(start for start, _end in settings.opening_hours.days[weekday]
+                        if offset or start > minute_now)
+        if starts:
+            day = "today" if offset == 0 else "tomorrow" if offset == 1 else WEEKDAYS[weekday]
+            return day, f"{starts[0] // 60:02d}:{starts[0] % 60:02d}"
     return None

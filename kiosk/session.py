@@ -34,12 +34,14 @@ from .nik import InvalidNik, check_nik
 from .orchestrator import Outcome
 from .session_model import DocumentView, Message, Screen, SessionCommands, SessionView, StepView
 from .session_printing import PrintHandlers, PrintRun
-from .session_support import PinSlowdown, render_preview
+from .session_support import PinSlowdown, blur_preview, render_preview
 from .session_threads import EngineThreads
 
 log = logging.getLogger(__name__)
 
-IDLE_WARNING_S = 15.0
+# At least 30 s of warning before a session ends (WCAG 2.2.1 asks 20 s; a first-time user
+# reading the words, or hearing them, needs more). Settings keep the timeout >= 60 s.
+IDLE_WARNING_S = 30.0
 TICK_S = 0.5
 # Scan rejections (devices.scanner reason codes) that are a bad read rather than a wrong code.
 UNREADABLE_SCANS = ("incomplete", "garbage", "empty")
@@ -59,6 +61,7 @@ class _Session:
     selected: set[str] = field(default_factory=set)
     pdfs: dict[str, bytes] = field(default_factory=dict)       # touched on the I/O thread only
     previews: dict[str, bytes] = field(default_factory=dict)
+    blurred: dict[str, bytes] = field(default_factory=dict)    # the same previews, unreadable from afar
     broken: dict[str, str] = field(default_factory=dict)      # document id -> reason it can't print
     steps: dict[str, StepView] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
@@ -253,7 +256,10 @@ class SessionEngine(SessionCommands):
     def _session_refused(self, session: _Session, exc: BaseException) -> None:
         if isinstance(exc, de.InvalidCredentials):
             self._slowdown.failed(session.identity)
-            self._go(Screen.PIN, Message("pin.wrong", {"attempts_left": exc.attempts_left}))
+            # The dinas cannot say which of the two was wrong: show the NIK (masked) that was
+            # typed, so a mistyped NIK is seen and corrected instead of retyping a right PIN.
+            key = "pin.no_match" if session.identity_kind == "nik" else "pin.no_match_qr"
+            self._go(Screen.PIN, Message(key, {"attempts_left": exc.attempts_left, "nik": session.nik_masked}))
         elif isinstance(exc, de.Locked):
             self._slowdown.failed(session.identity)
             self._fail(Message("pin.locked", {"minutes": max(1, math.ceil(exc.retry_after / 60))}))
@@ -288,18 +294,20 @@ class SessionEngine(SessionCommands):
                 # Not fatal: the print fetches again. Say nothing yet.
                 log.info("prefetch of a %s failed: %s", document.kind, exc.code)
                 continue
-            preview = None
+            preview = blurred = None
             if self._previews:
                 try:
                     preview = render_preview(pdf)
+                    blurred = blur_preview(preview)
                 except Exception as exc:  # noqa: BLE001 - verified but unreadable: do not offer it
                     log.warning("preview of a %s failed: %s", document.kind, type(exc).__name__)
                     self._post(self._on_fetched, token, document.id, None, "unreadable")
                     continue
             session.pdfs[document.id] = pdf
-            self._post(self._on_fetched, token, document.id, preview, None)
+            self._post(self._on_fetched, token, document.id, preview, None, blurred)
 
-    def _on_fetched(self, token: object, document_id: str, preview: bytes | None, broken: str | None) -> None:
+    def _on_fetched(self, token: object, document_id: str, preview: bytes | None, broken: str | None,
+                    blurred: bytes | None = None) -> None:
         session = self._session
         if session is None or session.token is not token:
             return
@@ -308,6 +316,8 @@ class SessionEngine(SessionCommands):
             session.selected.discard(document_id)
         if preview is not None:
             session.previews[document_id] = preview
+        if blurred is not None:
+            session.blurred[document_id] = blurred
         self._publish()
 
     def _do_toggle(self, document_id: str) -> None:
@@ -376,6 +386,7 @@ class SessionEngine(SessionCommands):
         if self._screen == Screen.IDENTIFY:
             self._end_session()
         elif self._screen == Screen.PIN and session is not None and not self._busy:
+            # The identify screen still holds the digits typed: the citizen corrects the NIK.
             session.identity_kind = session.identity = session.nik_masked = ""
             self._go(Screen.IDENTIFY)
         elif self._screen == Screen.CONFIRM:
@@ -452,6 +463,7 @@ class SessionEngine(SessionCommands):
         if session is not None:
             session.stop_printing.set()
             session.previews.clear()
+            session.blurred.clear()
             self._io(session.pdfs.clear)           # after any prefetch still running
             if session.session_id:
                 self._io(self._end_remote, session.session_id)
@@ -510,8 +522,10 @@ class SessionEngine(SessionCommands):
             documents.append(DocumentView(id=d.id, kind=d.kind, media=d.media, title=d.title, pages=d.pages,
                                           available=refusal is None, unavailable=refusal,
                                           selected=d.id in session.selected and refusal is None,
-                                          preview_png=session.previews.get(d.id)))
-        return SessionView(**common, holder_name_masked=session.holder_name_masked, documents=tuple(documents),
+                                          preview_png=session.previews.get(d.id),
+                                          preview_blurred_png=session.blurred.get(d.id)))
+        return SessionView(**common, holder_name_masked=session.holder_name_masked, nik_masked=session.nik_masked,
+                           identified_by=session.identity_kind, documents=tuple(documents),
                            steps=tuple(session.steps.values()), outcomes=dict(session.outcomes),
                            receipt_printed=session.receipt_printed)
 

@@ -43,6 +43,7 @@ class DocumentView:
     unavailable: Message | None = None   # why not, when not
     selected: bool = True
     preview_png: bytes | None = None     # first page, rendered off the UI thread
+    preview_blurred_png: bytes | None = None   # the same, blurred: what shows until the citizen holds "see"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class SessionView:
     busy: bool = False                    # a request is in flight: show a spinner, not a freeze
     message: Message | None = None        # the one thing to tell the citizen on this screen
     holder_name_masked: str = ""
+    nik_masked: str = ""                  # the NIK typed (first 6 + last 4 digits), for "is this yours?"
+    identified_by: str = ""               # nik | request_no (a scanned WhatsApp QR)
     documents: tuple[DocumentView, ...] = ()
     steps: tuple[StepView, ...] = ()
     outcomes: Mapping[str, str] = field(default_factory=dict)   # document id -> printed | failed

@@ -266,7 +266,7 @@ def read_settings(table: Table) -> Settings:
         closed_dates=tuple(sorted(closed)) if closed is not None else (),
         timezone=table.take("timezone", "str", default=d.timezone, check=check_timezone) or d.timezone,
         maintenance_mode=table.take("maintenance_mode", "bool", default=d.maintenance_mode),
-        idle_timeout_s=table.take("idle_timeout_s", "int", default=d.idle_timeout_s, check=in_range(30, 600)),
+        idle_timeout_s=table.take("idle_timeout_s", "int", default=d.idle_timeout_s, check=in_range(60, 600)),
         announcement=table.take("announcement", "str", default=d.announcement, check=_text(ANNOUNCEMENT_MAX)),
         announcement_en=table.take("announcement_en", "str", default=d.announcement_en,
                                    check=_text(ANNOUNCEMENT_MAX)),

@@ -17,7 +17,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
@@ -51,7 +51,7 @@ KV_FILES = (
     "screens/entry.kv", "screens/notice.kv",
     "screens/attract.kv", "screens/identify.kv", "screens/pin.kv", "screens/documents.kv",
     "screens/confirm.kv", "screens/printing.kv", "screens/done.kv", "screens/error.kv",
-    "screens/out_of_service.kv", "screens/idle_timeout.kv",
+    "screens/out_of_service.kv", "screens/idle_timeout.kv", "screens/cancel_question.kv",
     "app.kv",
 )
 SCREEN_CLASSES = {
@@ -60,6 +60,10 @@ SCREEN_CLASSES = {
     Screen.PRINTING: PrintingScreen, Screen.DONE: DoneScreen, Screen.ERROR: ErrorScreen,
     Screen.OUT_OF_SERVICE: OutOfServiceScreen,
 }
+
+
+# The header's sound chip goes round these, one step per touch ("off" silences the voice).
+SOUND_LEVELS = ("low", "medium", "high", "off")
 
 
 class KioskRoot(BoxLayout):
@@ -76,7 +80,7 @@ def load_kv() -> None:
 class KioskApp(App):
     lang = StringProperty(DEFAULT_LANGUAGE)
     portrait = BooleanProperty(True)
-    audio_on = BooleanProperty(True)
+    sound_level = OptionProperty("medium", options=SOUND_LEVELS)
     view = ObjectProperty(None, allownone=True)
 
     def __init__(self, commands: SessionCommands, *, guide: Guide | None = None,
@@ -84,7 +88,7 @@ class KioskApp(App):
         super().__init__(**kwargs)
         self.commands = commands
         self.guide = guide if guide is not None else Guide()
-        self.audio_on = self.guide.enabled
+        self.sound_level = self.guide.volume if self.guide.enabled else "off"
         self._guide_allowed = self.guide.enabled
         self.notifier = notifier if notifier is not None else SystemdNotifier.from_environment()
         self.keys = KeyRouter(self)
@@ -92,7 +96,6 @@ class KioskApp(App):
         self._pending: SessionView | None = None
         self._pending_lock = threading.Lock()
         self._unsubscribe: Callable[[], None] | None = None
-        self._spoken_screen: str | None = None
         self._guidance_default: bool | None = None
         self._ready_sent = False
         self.idle_overlay: IdleOverlay | None = None
@@ -161,10 +164,13 @@ class KioskApp(App):
             self.apply_view(view)
 
     def apply_view(self, view: SessionView) -> None:
-        self.view = view
+        previous, self.view = self.view, view
         self.lang = view.language if view.language in ("id", "en") else DEFAULT_LANGUAGE
         screen = self.screens[view.screen.value]
         screen.view = view
+        if view.screen in (Screen.ATTRACT, Screen.OUT_OF_SERVICE):
+            for each in self.screens.values():
+                each.forget()
         manager: ScreenManager = self.root.ids.screens
         if manager.current != view.screen.value:
             manager.current = view.screen.value
@@ -172,15 +178,15 @@ class KioskApp(App):
             self.idle_overlay.show(view.idle_deadline)
         else:
             self.idle_overlay.hide()
-        if view.screen is Screen.ATTRACT and (self._spoken_screen != view.screen.value
+        if view.screen is Screen.ATTRACT and (previous is None or previous.screen is not Screen.ATTRACT
                                               or view.spoken_guidance != self._guidance_default):
-            # settings.spoken_guidance (pushable): each new citizen starts with this default;
-            # a guide made disabled (muted install, tests) stays silent whatever it says.
+            # settings.spoken_guidance (pushable): each new citizen starts with this default, at
+            # the middle volume; a guide made disabled (muted install, tests) stays silent.
             self._guidance_default = view.spoken_guidance
-            self.audio_on = self.guide.enabled = view.spoken_guidance and self._guide_allowed
-        if self._spoken_screen != view.screen.value:
-            self._spoken_screen = view.screen.value
-            self.speak_screen()
+            self.guide.enabled = view.spoken_guidance and self._guide_allowed
+            self.guide.volume = "medium"
+            self.sound_level = "medium" if self.guide.enabled else "off"
+        self._speak_news(previous, view, screen)
         if not self._ready_sent and view.screen is Screen.ATTRACT:
             # READY=1 once the attract screen is really on the glass: the next frame.
             self._ready_sent = True
@@ -197,15 +203,36 @@ class KioskApp(App):
     def choose_language(self, language: str) -> None:
         self.commands.set_language(language)
 
-    def toggle_audio(self) -> None:
-        self.audio_on = not self.audio_on
-        self.guide.enabled = self.audio_on
-        if self.audio_on:
-            self.speak_screen()
+    # -- the voice ------------------------------------------------------------------------
+    def _speak_news(self, old: SessionView | None, new: SessionView, screen) -> None:
+        """Say what just changed on the glass: a new screen (or language) whole, the idle
+        warning, else whatever the screen finds new (a message, waiting, a failed step)."""
+        if new.idle_warning and not (old is not None and old.idle_warning):
+            self.say(_("idle.spoken", self.lang))
+        elif old is None or old.screen != new.screen or old.language != new.language:
+            self.say(screen.spoken(new, self.lang))
+        else:
+            self.say(screen.spoken_news(old, new, self.lang))
 
-    def speak_screen(self) -> None:
-        if self.view is not None and self.audio_on:
-            self.guide.say(_(f"audio.{self.view.screen.value}", self.lang), self.lang)
+    def say(self, text: str) -> None:
+        self.guide.say(text, self.lang)
+
+    def hear_again(self) -> None:
+        """The header's "Dengar lagi": the current screen's sentence again, whole."""
+        screen = self.current_screen()
+        if self.view is not None and screen is not None:
+            text = screen.spoken(self.view, self.lang)
+            if self.view.idle_warning:
+                text = _("idle.spoken", self.lang) + " " + text
+            self.say(text)
+
+    def cycle_sound(self) -> None:
+        levels = SOUND_LEVELS
+        self.sound_level = levels[(levels.index(self.sound_level) + 1) % len(levels)]
+        self.guide.enabled = self.sound_level != "off"
+        if self.guide.enabled:
+            self.guide.volume = self.sound_level
+            self.hear_again()          # at the new volume, so the citizen hears the difference
 
     def _window_resized(self, _window, size) -> None:
         width, height = size

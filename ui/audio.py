@@ -19,13 +19,18 @@ log = logging.getLogger(__name__)
 
 VOICES = {"id": "id", "en": "en"}
 SPEED_WPM = 140          # slower than espeak's 175: first-time listeners, noisy halls
-SPEAK_TIMEOUT_S = 30     # no sentence of ours is longer; a stuck synthesiser is killed
+SPEAK_TIMEOUT_S = 60     # our longest sentence (the attract help) takes ~25 s; a stuck synthesiser is killed
+# The header's volume choice -> espeak-ng's amplitude (0-200, its default 100). "high" is for
+# a noisy hall; beyond ~180 espeak-ng starts to clip.
+VOLUMES = {"low": 50, "medium": 100, "high": 170}
 
 
 class Guide:
     def __init__(self, enabled: bool = True, executable: str = "espeak-ng",
-                 extra_args: Sequence[str] = ()):
+                 extra_args: Sequence[str] = (), volume: str = "medium"):
         self.enabled = enabled
+        self.volume = volume                 # a key of VOLUMES
+        self.last: tuple[str, str] | None = None   # the last sentence asked for, and its language
         self.executable = shutil.which(executable)
         self.extra_args = tuple(extra_args)
         self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
@@ -40,7 +45,11 @@ class Guide:
 
     def say(self, text: str, language: str = "id") -> None:
         """Returns at once. Drops whatever was still waiting or playing."""
-        if not (self.enabled and self.available and text):
+        if not (self.enabled and text):
+            return
+        self.last = (text, language)
+        self.heard(text, language)
+        if not self.available:
             return
         self._drain()
         self._stop_current()
@@ -52,9 +61,12 @@ class Guide:
         self._queue.put(None)
         self._stop_current()
 
+    def heard(self, text: str, language: str) -> None:
+        """Every sentence handed to the voice passes here (tests record them)."""
+
     def command(self, text: str, language: str) -> list[str]:
         return [self.executable, "-v", VOICES.get(language, "id"), "-s", str(SPEED_WPM),
-                *self.extra_args, "--", text]
+                "-a", str(VOLUMES.get(self.volume, VOLUMES["medium"])), *self.extra_args, "--", text]
 
     def _ensure_worker(self) -> None:
         if self._thread is None or not self._thread.is_alive():

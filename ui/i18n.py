@@ -146,18 +146,44 @@ def _(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
 
 # Parameters whose values are codes (KIA, card_printer, cover_open) rather than text: they
 # are translated through "<name>.<value>" keys before they are put into the sentence.
-CODED_PARAMS = ("kind", "role", "fault", "media")
+CODED_PARAMS = ("kind", "role", "fault", "media", "day")
 
 
-def message_text(message: Any, language: str) -> str:
-    """A core `Message` (key + params) in the citizen's language; empty for no message."""
-    if message is None:
-        return ""
+def contact_text(contact: str, language: str) -> str:
+    """How to reach the dinas (`settings.dinas_contact`, its name and phone number), or
+    the office's name when none is configured: the `{contact}` of every message."""
+    return contact.strip() or translator().text("contact.fallback", language)
+
+
+def message_params(message: Any, language: str, contact: str = "") -> dict[str, Any]:
     params = dict(message.params)
     for name in CODED_PARAMS:
         if name in params and params[name] is not None:
             params[name] = translator().text(f"{name}.{params[name]}", language)
-    return translator().text(message.key, language, **params)
+    params.setdefault("contact", contact_text(contact, language))
+    return params
+
+
+def message_text(message: Any, language: str, contact: str = "") -> str:
+    """A core `Message` (key + params) in the citizen's language; empty for no message.
+    `contact` is the view's `dinas_contact`, for the messages whose next step is to call."""
+    if message is None:
+        return ""
+    return translator().text(message.key, language, **message_params(message, language, contact))
+
+
+def spoken_key(key: str, language: str) -> str:
+    """The key of what is said aloud for `key`: its own "speak.<key>" when the written text
+    cannot be read aloud (a masked NIK, a code), else the written text itself."""
+    own = f"speak.{key}"
+    return own if translator().has(own, language) else key
+
+
+def spoken_message(message: Any, language: str, contact: str = "") -> str:
+    if message is None:
+        return ""
+    return translator().text(spoken_key(message.key, language), language,
+                             **message_params(message, language, contact))
 
 
 def failure_reason(message: Any, language: str) -> str:

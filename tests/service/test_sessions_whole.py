@@ -69,7 +69,7 @@ def test_wrong_pin_then_right_one(reference_server, kiosk):
     citizen = citizen_with(reference_server, "KK")
     runtime = kiosk()
     wrong = run_headless_session(runtime.engine, nik=citizen["nik"], pin="000000")
-    assert wrong.screen == "pin" and wrong.message.key == "pin.wrong" and wrong.message.params["attempts_left"] == 4
+    assert wrong.screen == "pin" and wrong.message.key == "pin.no_match" and wrong.message.params["attempts_left"] == 4
     runtime.engine._slowdown = type(runtime.engine._slowdown)(base_s=0)   # skip the kiosk-side pause
     assert run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"]).ok
 
@@ -79,7 +79,7 @@ def test_locked_after_five_wrong_pins(reference_server, kiosk):
     runtime = kiosk()
     runtime.engine._slowdown = type(runtime.engine._slowdown)(base_s=0)
     keys = [run_headless_session(runtime.engine, nik=citizen["nik"], pin="000000").message.key for _ in range(6)]
-    assert keys[:4] == ["pin.wrong"] * 4 and keys[5] == "pin.locked"
+    assert keys[:4] == ["pin.no_match"] * 4 and keys[5] == "pin.locked"
     locked = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
     assert locked.screen == "error" and locked.message.key == "pin.locked" and locked.message.params["minutes"] >= 1
 

@@ -95,12 +95,18 @@ class RecordingEngine(SessionCommands):
                 callback(view)
 
 
+NIK_MASKED = "320101******0001"
+
+
 def sample_views(preview_png: bytes | None, language: str = "id") -> dict[str, SessionView | tuple]:
     """One realistic view per screen (and the idle countdown), for screenshots and checks."""
+    from kiosk.session_support import blur_preview
+    blurred = blur_preview(preview_png) if preview_png else None
+    # Titles as a dinas may send them (a KK number, a child's name): never shown on the glass.
     kk = DocumentView(id="d-kk", kind="KK", media="a4", title="Kartu Keluarga 3201010101010001",
-                      pages=1, available=True, selected=True, preview_png=preview_png)
-    kia = DocumentView(id="d-kia", kind="KIA", media="card", title="KIA a.n. PU*** RA***",
-                       pages=2, available=True, selected=True, preview_png=preview_png)
+                      pages=1, available=True, selected=True, preview_png=preview_png, preview_blurred_png=blurred)
+    kia = DocumentView(id="d-kia", kind="KIA", media="card", title="Kartu Identitas Anak (Putri)",
+                       pages=2, available=True, selected=True, preview_png=preview_png, preview_blurred_png=blurred)
     kia_out = dataclasses.replace(kia, available=False, selected=False, unavailable=Message(
         "document.unavailable.printer", {"kind": "KIA", "role": "card_printer", "fault": "ribbon_out"}))
     base = dataclasses.replace(ATTRACT, language=language)
@@ -116,14 +122,17 @@ def sample_views(preview_png: bytes | None, language: str = "id") -> dict[str, S
         "attract": base,
         "identify": dataclasses.replace(base, screen=Screen.IDENTIFY,
                                         message=Message("nik.invalid.province")),
-        "pin": dataclasses.replace(base, screen=Screen.PIN,
-                                   message=Message("pin.wrong", {"attempts_left": 3})),
+        "pin": dataclasses.replace(base, screen=Screen.PIN, nik_masked=NIK_MASKED, identified_by="nik",
+                                   message=Message("pin.no_match", {"attempts_left": 3, "nik": NIK_MASKED})),
         "documents": dataclasses.replace(session, screen=Screen.DOCUMENTS, documents=(kk, kia_out)),
         "confirm": dataclasses.replace(session, screen=Screen.CONFIRM),
         "printing": dataclasses.replace(session, screen=Screen.PRINTING, busy=True, steps=steps),
         "done": dataclasses.replace(session, screen=Screen.DONE, outcomes={"d-kk": "printed", "d-kia": "printed"},
                                     receipt_printed=False),
         "error": dataclasses.replace(base, screen=Screen.ERROR, message=Message("error.network")),
+        "error-expired": dataclasses.replace(base, screen=Screen.ERROR, message=Message("pin.expired")),
+        "closed": dataclasses.replace(base, screen=Screen.OUT_OF_SERVICE,
+                                      message=Message("out_of_service.closed", {"day": "tomorrow", "time": "08:00"})),
         "out_of_service": dataclasses.replace(base, screen=Screen.OUT_OF_SERVICE,
                                               message=Message("out_of_service.device",
                                                               {"role": "a4_printer", "fault": "paper_out"})),

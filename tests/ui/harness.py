@@ -58,6 +58,7 @@ from kivy.clock import Clock  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
 from kivy.tests.common import UnitTestTouch  # noqa: E402
 from kivy.uix.label import Label  # noqa: E402
+from kivy.uix.modalview import ModalView  # noqa: E402
 
 from ui.app import KioskApp  # noqa: E402
 
@@ -132,15 +133,17 @@ class KioskDriver:
 
     def visible_widgets(self):
         """Widgets on the glass now: the header, the current screen, an open overlay."""
-        roots = [self.app.root.ids.header, self.screen()]
-        if self.app.idle_overlay._window:
-            roots.append(self.app.idle_overlay)
+        roots = [self.app.root.ids.header, self.screen(), *self.open_overlays()]
         seen = []
         for root in roots:
             for widget in root.walk(restrict=True):
                 if _shown(widget):
                     seen.append(widget)
         return seen
+
+    def open_overlays(self) -> list:
+        """Open ModalViews (idle countdown, cancel question), the one on top last."""
+        return [w for w in reversed(Window.children) if isinstance(w, ModalView)]
 
     def visible_texts(self) -> list[str]:
         return [w.text for w in self.visible_widgets() if isinstance(w, Label) and w.text]

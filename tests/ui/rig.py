@@ -20,7 +20,7 @@ from kiosk.app import KioskRuntime
 from kiosk.config import load_config
 from kiosk.session import SessionEngine
 from tests.fixtures.kiosk import write_kiosk_config
-from ui.audio import Guide
+from tests.ui.speech import HeardGuide
 from ui.watchdog import SystemdNotifier
 
 
@@ -45,9 +45,10 @@ def kiosk_ui(reference_server, tmp_path):
                                            runtime.cfg.settings, kiosk_id=runtime.cfg.kiosk.id,
                                            place=runtime.cfg.kiosk.place, **engine_options)
         options = {"size": size} if size else {}
-        driver = KioskDriver(runtime.engine, guide=Guide(enabled=False), notifier=SystemdNotifier(None),
-                             **options)
+        guide = HeardGuide()
+        driver = KioskDriver(runtime.engine, guide=guide, notifier=SystemdNotifier(None), **options)
         rig = UiRig(runtime, driver, tmp_path / "printed")
+        rig.guide = guide
         rigs.append(rig)
         return rig
 

@@ -124,24 +124,35 @@ def test_each_new_screen_is_spoken_and_the_header_switch_silences_it(tmp_path):
     import shutil
 
     from tests.ui.engine_double import ATTRACT
+    from tests.ui.speech import HeardGuide
     from kiosk.session_model import Screen
 
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is a listed Debian dependency")
-    guide = Guide(extra_args=["-w", str(tmp_path / "spoken.wav")])    # a file, not the sound card
+    wav = tmp_path / "spoken.wav"
+    guide = HeardGuide(wav=wav)                   # espeak-ng writes a file, not to the sound card
     engine = RecordingEngine()
     ui = KioskDriver(engine, guide=guide, notifier=SystemdNotifier(None))
     try:
         ui.wait_until(lambda: guide.spoken == 1, what="the attract screen spoken")
-        assert ui.app.audio_on and "Suara: nyala" in ui.visible_texts()
+        assert wav.read_bytes()[:4] == b"RIFF"
+        assert guide.said()[0].startswith("Selamat datang.")
+        assert ui.app.sound_level == "medium" and "Suara: sedang" in ui.visible_texts()
+        assert guide.command("x", "id")[5:7] == ["-a", "100"]
         engine.publish(dataclasses.replace(ATTRACT, screen=Screen.IDENTIFY))
-        ui.wait_until(lambda: guide.spoken == 2, what="the identify screen spoken")
-        ui.tap("Suara: nyala")
-        assert not ui.app.audio_on and "Suara: mati" in ui.visible_texts()
+        ui.wait_until(lambda: len(guide.said()) == 2, what="the identify screen spoken")
+        ui.tap("Suara: sedang")                    # louder, and said again at the new volume
+        assert ui.app.sound_level == "high" and guide.command("x", "id")[5:7] == ["-a", "170"]
+        assert guide.said()[-1].startswith("Ketik enam belas angka NIK")
+        ui.tap("Suara: keras")
+        assert ui.app.sound_level == "off" and "Suara: mati" in ui.visible_texts()
+        heard = len(guide.said())
         engine.publish(dataclasses.replace(ATTRACT, screen=Screen.PIN))
         ui.wait_until(lambda: ui.screen_name() == "pin")
         ui.step(10)
-        assert guide.spoken == 2
+        assert len(guide.said()) == heard
+        ui.tap("Suara: mati")
+        assert ui.app.sound_level == "low" and guide.said()[-1].startswith("Ketik enam angka PIN")
     finally:
         ui.close()
         engine.close()

@@ -70,7 +70,7 @@ def core_message_keys() -> set[str]:
 
 def test_every_message_the_core_sends_is_translated():
     keys = core_message_keys()
-    assert {"pin.wrong", "scan.invalid", "out_of_service.closed"} <= keys
+    assert {"pin.no_match", "scan.invalid", "out_of_service.closed"} <= keys
     missing = sorted(k for k in keys if not translator().has(k, "id"))
     assert not missing, f"keys the core sends with no translation: {missing}"
 
@@ -83,15 +83,15 @@ def test_codes_inside_messages_are_translated():
     text = message_text(Message("document.unavailable.printer",
                                 {"kind": "KIA", "role": "card_printer", "fault": "ribbon_out"}), "id")
     assert text == "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis."
-    assert failure_text(Message("print.failed.ribbon_out"), "en") == "Failed: the card ribbon is used up"
-    assert failure_text(Message("print.failed.network"), "id") == "Gagal: jaringan terputus"
+    assert failure_text(Message("print.failed.ribbon_out"), "en") == "Not printed: the card ribbon is used up"
+    assert failure_text(Message("print.failed.network"), "id") == "Belum tercetak: jaringan terputus"
 
 
 def test_a_missing_key_or_parameter_is_visible_not_an_error():
     assert message_text(Message("no.such.key"), "id") == "[[no.such.key]]"
-    assert translator().text("pin.wrong", "id") == "PIN salah. Sisa percobaan: {attempts_left}."
-    assert translator().text("pin.wrong", "en", attempts_left=2) == "Wrong PIN. Tries left: 2."
-    assert translator().text("pin.wrong", "xx", attempts_left=2) == "PIN salah. Sisa percobaan: 2."
+    assert translator().text("pin.wait", "id") == "Tunggu {seconds} detik, lalu coba lagi."
+    assert translator().text("pin.wait", "en", seconds=2) == "Wait 2 seconds, then try again."
+    assert translator().text("pin.wait", "xx", seconds=2) == "Tunggu 2 detik, lalu coba lagi."
 
 
 def test_no_user_visible_text_outside_the_catalogues():

@@ -68,9 +68,10 @@ def inside_scroll(widget) -> bool:
 
 
 def in_front(ui: KioskDriver, widget) -> bool:
-    """Under the open idle countdown, only the countdown can be touched."""
-    overlay = ui.app.idle_overlay
-    return overlay._window is None or widget in list(overlay.walk(restrict=True))
+    """Under an open overlay (the idle countdown, the cancel question), only the overlay
+    on top can be touched."""
+    overlays = ui.open_overlays()
+    return not overlays or widget in list(overlays[-1].walk(restrict=True))
 
 
 def problems_on_screen(ui: KioskDriver, language: str) -> list[str]:
@@ -125,7 +126,7 @@ def test_the_checks_see_a_missing_translation_and_a_small_target(ui):
     ui.resize(PORTRAIT)
     ui.engine.publish(dataclasses.replace(views["identify"], message=Message("no.such.key")))
     ui.wait_until(lambda: any("[[no.such.key]]" in t for t in ui.visible_texts()), what="the mark")
-    back = ui.screen().ids.back
+    back = ui.screen().ids.actions.ids.secondary
     back.size_hint_x, back.width = None, 40
     ui.step(2)
     problems = problems_on_screen(ui, "id")
@@ -170,8 +171,8 @@ def test_pin_is_masked_until_shown(ui):
     assert "".join(b.text for b in boxes) == "4711"
     ui.tap("Sembunyikan PIN")
     assert "".join(b.text for b in boxes) == ""
-    ui.tap("Hapus")
-    ui.tap("Ulang")
+    ui.tap("Hapus satu")
+    ui.tap("Hapus semua")
     assert ui.screen().digits == ""
 
 

@@ -43,8 +43,8 @@ def test_kk_and_kia_by_touch(reference_server, kiosk_ui, artifacts_dir):
     ui.wait_for_screen("done", timeout=60)
     texts = "\n".join(ui.visible_texts())
     assert "Ambil KK Anda dari baki kertas." in texts
-    assert "Ambil kartu KIA Anda dari tempat kartu." in texts
-    assert "Ambil struk bukti cetak Anda." in texts
+    assert "Ambil KIA dari tempat kartu." in texts
+    assert "Ambil struk bukti cetak." in texts
     ui.screenshot(artifacts_dir / "ui" / "session-touch-done.png")
     assert list((rig.printed / "a4_printer").glob("*.pdf"))
     assert rig.runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1
@@ -94,7 +94,7 @@ def test_wrong_pin_says_how_many_tries_are_left(reference_server, kiosk_ui, arti
     ui.tap_digits(wrong)
     assert ui.screen().ids.display.masked, "the PIN is masked while typed"
     ui.tap("Lanjut")
-    ui.wait_until(lambda: "PIN salah. Sisa percobaan: 4." in ui.visible_texts(), what="wrong-PIN message")
+    ui.wait_until(lambda: any(t.endswith("Sisa percobaan: 4.") for t in ui.visible_texts()), what="wrong-PIN message")
     assert ui.screen_name() == "pin"
     assert ui.screen().digits == "", "a refused PIN does not stay on the screen"
     ui.screenshot(artifacts_dir / "ui" / "session-wrong-pin.png")
@@ -128,8 +128,9 @@ def test_card_printer_fault_mid_print_is_explained(reference_server, kiosk_ui, a
     ui.tap("Cetak sekarang")
     ui.wait_for_screen("done", timeout=60)
     texts = "\n".join(ui.visible_texts())
-    assert "Pencetakan selesai, tetapi ada yang gagal" in texts
-    assert "Kartu Identitas Anak (KIA) gagal dicetak (pita printer kartu habis)." in texts
+    assert "Tidak semua dokumen tercetak" in texts
+    assert ("Kartu Identitas Anak (KIA) belum tercetak (pita printer kartu habis). Dokumen ini tetap aman dan "
+            "bisa dicetak lagi nanti dengan PIN yang sama.") in texts
     # no receipt for a failed print: the help QR is on the screen instead
     assert not ui.app.view.receipt_printed
     qr = [w for w in ui.visible_widgets() if type(w).__name__ == "HelpQR"]
@@ -146,7 +147,7 @@ def test_idle_timeout_counts_down_and_clears_the_session(reference_server, kiosk
     overlay = ui.app.idle_overlay
     ui.wait_until(lambda: overlay._window is not None, what="the countdown")
     assert 1 <= overlay.seconds_left <= 3
-    assert any("Sesi akan ditutup dalam" in t for t in ui.visible_texts())
+    assert any(t.startswith("Sentuh layar untuk melanjutkan.") for t in ui.visible_texts())
     ui.screenshot(artifacts_dir / "ui" / "session-idle-countdown.png")
     ui.tap_at(50, 50)                              # anywhere: the citizen is still there
     ui.wait_until(lambda: overlay._window is None, what="the countdown to go")
@@ -166,20 +167,23 @@ def test_language_switch_on_every_step(reference_server, kiosk_ui):
     ui.wait_until(lambda: "Start" in ui.visible_texts(), what="English attract")
     ui.tap("Start")
     ui.wait_for_screen("identify")
-    assert "Enter your NIK" in ui.visible_texts()
+    assert "Type the NIK" in ui.visible_texts()
     ui.tap_digits(citizen["nik"])
     ui.tap("Indonesia")
-    ui.wait_until(lambda: "Masukkan NIK Anda" in ui.visible_texts(), what="Indonesian identify")
+    ui.wait_until(lambda: "Ketik NIK" in ui.visible_texts(), what="Indonesian identify")
     assert ui.screen().digits == citizen["nik"], "switching language keeps what was typed"
     ui.tap("Lanjut")
     ui.wait_for_screen("pin")
     ui.tap("English")
-    ui.wait_until(lambda: "Enter your PIN" in ui.visible_texts(), what="English PIN")
+    ui.wait_until(lambda: "Type the PIN" in ui.visible_texts(), what="English PIN")
     ui.tap_digits(citizen["pin"])
     ui.tap("Next")
     ui.wait_for_screen("documents")
     assert "Your documents" in ui.visible_texts()
-    ui.tap("Cancel")
+    ui.tap("Cancel")                               # documents on the screen: asked first
+    ui.wait_until(lambda: "Stop now?" in ui.visible_texts(), what="the cancel question")
+    assert ui.screen_name() == "documents"
+    ui.tap("Yes, stop")
     ui.wait_for_screen("attract")
     ui.wait_until(lambda: "Mulai" in ui.visible_texts(), what="the default language back")
 

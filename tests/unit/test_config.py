@@ -94,7 +94,7 @@ def test_the_default_path_is_etc(tmp_path: Path) -> None:
     pytest.param(MINIMAL + "\n[settings]\nidle_timeout_s = \"90\"\n", "settings.idle_timeout_s",
                  "expected an integer, got '90'", id="wrong-type"),
     pytest.param(MINIMAL + "\n[settings]\nidle_timeout_s = 5\n", "settings.idle_timeout_s",
-                 "from 30 to 600", id="out-of-range"),
+                 "from 60 to 600", id="out-of-range"),
     pytest.param(MINIMAL + "\n[settings]\nmaintenance_mode = 1\n", "settings.maintenance_mode",
                  "expected true or false, got 1", id="int-for-bool"),
     pytest.param(MINIMAL.replace('id = "K1"\n', ""), "kiosk.id", "required, expected a string",
@@ -225,7 +225,7 @@ def test_pushed_settings_validate_the_same_way() -> None:
     with pytest.raises(ConfigError) as error:
         Settings.from_mapping({"idle_timeout_s": 9000, "volume": 3}, source="config v7")
     assert error.value.problems == [
-        "config v7: settings.idle_timeout_s: expected a value from 30 to 600, got 9000",
+        "config v7: settings.idle_timeout_s: expected a value from 60 to 600, got 9000",
         "config v7: settings.volume: unknown key"]
     original = Settings.from_mapping({"enabled_kinds": ["KK"], "opening_hours": {"mon": "08:00-12:00, 13:00-16:00"}})
     assert Settings.from_mapping(original.as_dict()) == original

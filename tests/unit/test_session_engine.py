@@ -69,8 +69,10 @@ def test_wrong_pin_then_right_one(rig):
     r.views.wait_screen(Screen.PIN)
     r.engine.submit_pin("000000")
     view = r.views.wait_for(lambda v: v.message is not None and not v.busy)
-    assert view.screen == Screen.PIN and view.message.key == "pin.wrong"
-    assert view.message.params == {"attempts_left": 4}
+    # The dinas cannot tell a wrong NIK from a wrong PIN: the message shows the NIK typed, masked.
+    assert view.screen == Screen.PIN and view.message.key == "pin.no_match"
+    assert view.message.params == {"attempts_left": 4, "nik": "320101******0003"}
+    assert view.nik_masked == "320101******0003" and view.identified_by == "nik"
     r.engine.submit_pin(PIN)
     r.views.wait_screen(Screen.DOCUMENTS)
 
@@ -243,3 +245,42 @@ def test_back_is_safe(rig):
     r.views.wait_screen(Screen.IDENTIFY)
     r.engine.back()
     r.views.wait_screen(Screen.ATTRACT)
+
+
+def test_back_from_the_pin_screen_returns_to_identify_to_correct_the_nik(rig):
+    r = rig()
+    r.engine.start()
+    r.engine.submit_nik(NIK)
+    assert r.views.wait_screen(Screen.PIN).nik_masked == "320101******0003"
+    r.engine.back()
+    view = r.views.wait_screen(Screen.IDENTIFY)
+    assert view.nik_masked == "" and view.identified_by == ""
+    r.engine.submit_nik(NIK)
+    r.views.wait_screen(Screen.PIN)
+
+
+def test_the_idle_warning_comes_30_s_before_the_end_and_each_touch_extends_it(rig):
+    from kiosk.session import IDLE_WARNING_S
+    assert IDLE_WARNING_S >= 30
+    r = rig()
+    r.engine.start()
+    view = r.views.wait_screen(Screen.IDENTIFY)
+    deadline = view.idle_deadline
+    assert deadline == r.clock[0] + 60
+    for _round in range(3):
+        r.clock[0] = deadline - IDLE_WARNING_S - 0.1
+        r.engine.tick()
+        r.engine.wait_idle()
+        assert not r.engine.view.idle_warning
+        r.clock[0] = deadline - IDLE_WARNING_S
+        r.engine.tick()
+        r.engine.wait_idle()
+        warned = r.engine.view
+        assert warned.idle_warning and warned.idle_deadline - r.clock[0] >= 30
+        r.engine.touch()
+        r.engine.wait_idle()
+        assert not r.engine.view.idle_warning and r.engine.view.idle_deadline == r.clock[0] + 60
+        deadline = r.engine.view.idle_deadline
+    r.clock[0] = deadline
+    r.engine.tick()
+    assert r.views.wait_screen(Screen.ATTRACT)

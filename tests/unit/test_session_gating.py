@@ -46,7 +46,8 @@ def test_settings_refusals_come_before_the_printer():
 def test_closed_and_maintenance_put_the_kiosk_out_of_service():
     hours = replace(Settings(), opening_hours=OFFICE_HOURS)
     assert out_of_service(ALL_READY, hours, MONDAY_10_WIB) is None
-    assert out_of_service(ALL_READY, hours, MONDAY_20_WIB).key == "out_of_service.closed"
+    closed = out_of_service(ALL_READY, hours, MONDAY_20_WIB)
+    assert closed.key == "out_of_service.closed" and closed.params == {"day": "tomorrow", "time": "08:00"}
     assert document_refusal("KK", ALL_READY, hours, MONDAY_20_WIB).key == "document.unavailable.closed"
     maintenance = replace(Settings(), maintenance_mode=True)
     assert out_of_service(ALL_READY, maintenance, MONDAY_10_WIB).key == "out_of_service.maintenance"
@@ -61,3 +62,21 @@ def test_no_usable_printer_or_a_required_one_down():
     assert required.key == "out_of_service.device" and required.params["role"] == "card_printer"
     assert out_of_service(ALL_READY, replace(Settings(), enabled_kinds=()), MONDAY_10_WIB).key == \
         "out_of_service.no_documents"
+
+
+def test_the_next_opening_is_today_tomorrow_or_a_weekday():
+    from kiosk.gating import next_opening
+    hours = replace(Settings(), opening_hours=OFFICE_HOURS)
+    monday_6 = datetime(2026, 11, 22, 23, 0, tzinfo=timezone.utc)          # Monday 06:00 WIB
+    assert next_opening(hours, monday_6) == ("today", "08:00")
+    assert next_opening(hours, MONDAY_20_WIB) == ("tomorrow", "08:00")
+    friday_20 = datetime(2026, 11, 27, 13, 0, tzinfo=timezone.utc)
+    assert next_opening(hours, friday_20) == ("mon", "08:00")
+    holiday = replace(hours, closed_dates=("2026-11-24",))                  # Tuesday
+    assert next_opening(holiday, MONDAY_20_WIB) == ("wed", "08:00")
+    lunch = OpeningHours(tuple(((480, 720), (780, 960)) for _ in range(7)))
+    monday_12_30 = datetime(2026, 11, 23, 5, 30, tzinfo=timezone.utc)
+    assert next_opening(replace(Settings(), opening_hours=lunch), monday_12_30) == ("today", "13:00")
+    never = replace(Settings(), opening_hours=OpeningHours(tuple(() for _ in range(7))))
+    assert next_opening(never, MONDAY_20_WIB) is None
+    assert out_of_service(ALL_READY, never, MONDAY_20_WIB).key == "out_of_service.closed_for_now"

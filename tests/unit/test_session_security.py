@@ -34,7 +34,7 @@ def test_no_pin_or_nik_in_logs_or_left_in_the_engine(tmp_path, caplog):
         rig.engine.start()
         rig.engine.submit_nik(NIK)
         rig.engine.submit_pin("000000")
-        rig.views.wait_for(lambda v: v.message is not None and v.message.key == "pin.wrong")
+        rig.views.wait_for(lambda v: v.message is not None and v.message.key == "pin.no_match")
         session = rig.engine._session
         assert "000000" not in repr(vars(session))
         rig.engine.submit_pin(PIN)

@@ -1,13 +1,29 @@
-"""Attract: what the kiosk does, what can be printed now, opening hours, the dinas
-announcement, and one big "Start"."""
+"""Attract: what the kiosk does, what can be printed now, that it is free, what to bring,
+what to do without a PIN (the dinas contact), opening hours, the dinas announcement, and one
+big "Start"."""
 
 from __future__ import annotations
 
+from kivy.app import App
+
+from .. import style as S
 from ..i18n import _
 from .base import KioskScreen
 
 
 class AttractScreen(KioskScreen):
+    def on_kv_post(self, base_widget) -> None:
+        # Portrait has room for larger help text; landscape (1280x800) needs the smallest.
+        app = App.get_running_app()
+        app.bind(portrait=lambda *_args: self._fit_fonts())
+        self._fit_fonts()
+
+    def _fit_fonts(self) -> None:
+        size = S.FONT_BUTTON if App.get_running_app().portrait else S.FONT_SMALL
+        for widget in self.walk(restrict=True):
+            if type(widget).__name__ in ("BodyText", "MessageText"):
+                widget.font_size = size
+
     def kinds_text(self, view, language: str) -> str:
         if view is None or not view.available_kinds:
             return _("attract.none_available", language)

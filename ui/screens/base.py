@@ -7,6 +7,8 @@ from kivy.app import App
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
+from ..i18n import _, contact_text, spoken_message
+
 
 class KioskScreen(Screen):
     view = ObjectProperty(None, allownone=True)
@@ -19,7 +21,30 @@ class KioskScreen(Screen):
         """Pay first-use costs (kv rules of dynamic widgets, image loaders) at start-up,
         not in the middle of a citizen's session."""
 
+    def forget(self) -> None:
+        """The session ended: drop anything of the citizen's this screen still holds."""
+
     def hardware_key(self, key: str) -> bool:
         """A key from a hardware keyboard or keypad ("0".."9", "backspace", "enter").
         Returns True when the screen used it."""
         return False
+
+    # -- what the voice says (ui/app.py calls these; docs/UI.md "Audio guidance") ------------
+    def spoken(self, view, language: str) -> str:
+        """Everything this screen says when it appears or on "Dengar lagi": the core's
+        message first (it is why the screen changed), then the screen's own sentence."""
+        parts = [_("common.wait", language) if view.busy else "",
+                 spoken_message(view.message, language, view.dinas_contact),
+                 self.spoken_guide(view, language)]
+        return " ".join(p for p in parts if p)
+
+    def spoken_guide(self, view, language: str) -> str:
+        return _(f"audio.{self.name}", language, contact=contact_text(view.dinas_contact, language))
+
+    def spoken_news(self, old, new, language: str) -> str:
+        """What to say when the view changed but the screen did not."""
+        if new.busy and not old.busy:
+            return _("common.wait", language)
+        if new.message is not None and new.message != old.message:
+            return spoken_message(new.message, language, new.dinas_contact)
+        return ""

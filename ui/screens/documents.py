@@ -1,5 +1,6 @@
-"""Documents: what is ready for this citizen, each with its preview, kind and whether it can
-be printed now; touching a card selects or unselects it."""
+"""Documents: what is ready for this citizen, each with its preview (blurred unless held),
+kind, medium and whether it can be printed now; touching a card selects or unselects it.
+"Batal" asks before it drops documents that are on the screen (`CancelQuestion`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
 from .base import KioskScreen
+from .cancel_question import CancelQuestion
+
+
+class PreviewButton(ButtonBehavior, BoxLayout):
+    """The preview: held down it shows sharp; it takes the touch, so the card is not toggled."""
 
 
 class DocumentCard(ButtonBehavior, BoxLayout):
@@ -18,6 +24,7 @@ class DocumentCard(ButtonBehavior, BoxLayout):
     selected = BooleanProperty(False)
     available = BooleanProperty(True)
     preview = ObjectProperty(None, allownone=True)   # a Kivy texture, or None
+    blurred = ObjectProperty(None, allownone=True)   # the same, blurred by the core
 
 
 class PreviewCache:
@@ -26,13 +33,12 @@ class PreviewCache:
     def __init__(self):
         self._textures: dict[tuple[str, int], object] = {}
 
-    def texture(self, document) -> object | None:
-        if not document.preview_png:
+    def texture(self, document, png: bytes | None) -> object | None:
+        if not png:
             return None
-        key = (document.id, hash(document.preview_png))
+        key = (document.id, hash(png))
         if key not in self._textures:
-            image = CoreImage(BytesIO(document.preview_png), ext="png")
-            self._textures[key] = image.texture
+            self._textures[key] = CoreImage(BytesIO(png), ext="png").texture
         return self._textures[key]
 
     def clear(self) -> None:
@@ -47,6 +53,7 @@ class DocumentsScreen(KioskScreen):
         super().__init__(**kwargs)
         self._previews = PreviewCache()
         self._cards: dict[str, DocumentCard] = {}
+        self.question = CancelQuestion()
 
     def warm_up(self) -> None:
         from PIL import Image
@@ -68,13 +75,15 @@ class DocumentsScreen(KioskScreen):
             card.document = document
             card.selected = document.selected and document.available
             card.available = document.available
+            card.preview = self._previews.texture(document, document.preview_png)
+            card.blurred = self._previews.texture(document, document.preview_blurred_png)
 
     def _build(self, documents) -> None:
         box = self.ids.cards
         box.clear_widgets()
         self._cards = {}
         for document in documents:
-            card = DocumentCard(document=document, preview=self._previews.texture(document))
+            card = DocumentCard(document=document)
             card.bind(on_release=self._toggle)
             self._cards[document.id] = card
             box.add_widget(card)
@@ -83,8 +92,16 @@ class DocumentsScreen(KioskScreen):
         if card.available:
             self.commands.toggle_document(card.document.id)
 
+    def ask_cancel(self) -> None:
+        """Documents are on the screen: ask before dropping them."""
+        if self.view is not None and self.view.documents:
+            self.question.ask(self.commands.cancel)
+        else:
+            self.commands.cancel()
+
     def on_leave(self, *args) -> None:
         # The citizen's documents leave the screen with them.
+        self.question.close()
         self.ids.cards.clear_widgets()
         self._cards = {}
         self._previews.clear()

@@ -1,5 +1,6 @@
-"""Done: what to take from the kiosk (the card, the KK, the receipt), or a help QR on screen
-when there is no receipt; one "Finish"."""
+"""Done: what to take from the kiosk (the card, the KK, the receipt), what was not printed and
+why, or a help QR on screen when there is no receipt; one "Finish". What the voice says is
+built from the same lines, so it always matches what really came out."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from .base import KioskScreen
 
 
 class DoneScreen(KioskScreen):
-    def take_text(self, view, language: str) -> str:
+    def take_lines(self, view, language: str) -> list[str]:
         if view is None:
-            return ""
+            return []
         lines = []
         for document in view.documents:
             outcome = view.outcomes.get(document.id)
@@ -26,10 +27,25 @@ class DoneScreen(KioskScreen):
                                    reason=failure_reason(step.message, language)))
         if view.receipt_printed:
             lines.append(_("done.receipt", language))
-        return "\n".join("•  " + line for line in lines)
+        elif not view.help_url:
+            lines.append(_("done.no_receipt_plain", language))
+        return lines
+
+    def take_text(self, view, language: str) -> str:
+        return "\n".join("•  " + line for line in self.take_lines(view, language))
 
     def all_printed(self, view) -> bool:
         return bool(view and view.outcomes) and all(o == "printed" for o in view.outcomes.values())
+
+    def title_key(self, view) -> str:
+        return "done.title" if self.all_printed(view) else "done.title_partial"
+
+    def spoken(self, view, language: str) -> str:
+        parts = [_(self.title_key(view), language) + ".", *self.take_lines(view, language)]
+        if not view.receipt_printed and view.help_url:
+            parts.append(_("done.no_receipt", language))
+        parts += [_("done.thanks", language), self.spoken_guide(view, language)]
+        return " ".join(parts)
 
     def hardware_key(self, key: str) -> bool:
         if key == "enter":

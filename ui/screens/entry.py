@@ -3,6 +3,7 @@ of code for the on-screen keypad and a hardware keyboard alike."""
 
 from __future__ import annotations
 
+from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
 from .base import KioskScreen
@@ -15,12 +16,27 @@ class DigitEntryScreen(KioskScreen):
     title_key = StringProperty("")
     hint_key = StringProperty("")
     back_key = StringProperty("action.cancel")
+    waiting_key = StringProperty("")    # what the primary says until the digits are all there
     secret = BooleanProperty(False)     # masked on screen unless `shown`
     shown = BooleanProperty(False)
 
     def add_digit(self, digit: str) -> None:
         if len(self.digits) < self.length and not self.is_busy():
             self.digits += digit
+            app = App.get_running_app()
+            app.say(self.key_echo(app.lang))
+
+    def key_echo(self, language: str) -> str:
+        """What the voice says for a digit typed (never the digit of a PIN or a NIK)."""
+        return ""
+
+    def identity_text(self, view, language: str) -> str:
+        return ""
+
+    def forget(self) -> None:
+        """The session ended: nothing the citizen typed stays in the widgets."""
+        self.digits = ""
+        self.shown = False
 
     def delete(self) -> None:
         self.digits = self.digits[:-1]
@@ -45,8 +61,7 @@ class DigitEntryScreen(KioskScreen):
         self.commands.cancel()
 
     def on_leave(self, *args) -> None:
-        self.digits = ""
-        self.shown = False
+        self.forget()
 
     def hardware_key(self, key: str) -> bool:
         if key.isdigit():

@@ -8,7 +8,7 @@ from kivy.clock import Clock
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from ..i18n import _, failure_text
+from ..i18n import _, failure_reason, failure_text
 from .base import KioskScreen
 
 STEP_STATES = ("pending", "active", "done", "failed")
@@ -51,6 +51,17 @@ class PrintingScreen(KioskScreen):
 
     def on_view(self, _instance, view) -> None:
         self._render()
+
+    def spoken_news(self, old, new, language: str) -> str:
+        """A document that fails while others go on is said at once, with its reason."""
+        said = [super().spoken_news(old, new, language)]
+        failed_before = {s.document_id for s in old.steps if s.state == "failed"}
+        for step in new.steps:
+            if step.state == "failed" and step.document_id not in failed_before and step.message:
+                failed_before.add(step.document_id)
+                said.append(_("done.failed_because", language, kind=_(f"kind.{step.kind}", language),
+                              reason=failure_reason(step.message, language)))
+        return " ".join(p for p in said if p)
 
     def _render(self) -> None:
         box = self.ids.steps
