@@ -65,7 +65,7 @@ def test_kiosk_mode_shows_the_attract_screen_on_a_bare_x_server(orientation, ref
             # Kivy's read-back of the same attract screen, drawn by the same core and config.
             rig = kiosk_ui(size=size)
             rig.driver.wait_for_screen("attract")
-            rig.driver.app.audio_on = True    # the sound switch as the kiosk starts (it speaks; the rig is quiet)
+            rig.driver.app.sound_level = "medium"    # the sound chip as the kiosk starts
             readback = Image.open(rig.driver.screenshot(artifacts_dir / "ui" / f"readback-{orientation}-attract.png"))
             share = difference_share(grab, readback)
             assert share <= MAX_DIFFERENCE, f"{share:.1%} of the X screen differs from Kivy's read-back"
