@@ -307,3 +307,39 @@ def _decode_collection(reader: _Reader) -> dict[str, list[Any]]:
         if not member:
             raise IppError("collection value without a member name")
         members[member].append(_decode_value(reader, tag))
+
+
+# --- where an IPP printer is (what devices.links.open_link gives for ipp://, a queue, sim:) ------
+
+class IppEndpoint:
+    """An IPP printer's address: `printer_uri()` is the printer-uri to send requests to.
+
+    For a CUPS queue name the local scheduler's URI ($CUPS_SERVER or localhost:631); for a
+    `sim:` URL, `start` powers a simulated printer on (at the first `printer_uri()`, and again
+    after `close()`, on a new port) and `simulator` is that printer while it runs."""
+
+    def __init__(self, url: str, printer_uri: str = "", start=None) -> None:
+        self.url = url
+        self._uri = printer_uri
+        self._start = start
+        self.simulator = None
+
+    def printer_uri(self) -> str:
+        if self._start is not None and self.simulator is None:
+            self.simulator = self._start()
+            self._uri = self.simulator.printer_uri
+        return self._uri
+
+    def close(self) -> None:
+        if self._start is not None and self.simulator is not None:
+            self.simulator.stop()
+            self.simulator = None
+
+
+def queue_uri(queue: str, cups_server: str = "") -> str:
+    """The printer-uri of a queue on the local CUPS; `cups_server` is $CUPS_SERVER (a socket
+    path, or nothing, means the local scheduler on its usual port)."""
+    host = cups_server if cups_server and not cups_server.startswith("/") else "localhost:631"
+    if ":" not in host:
+        host += ":631"
+    return f"ipp://{host}/printers/{queue}"

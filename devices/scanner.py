@@ -24,13 +24,12 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from .events import Publisher
-from .sim.scanner import ScannerSimulator
-from .sim.serve import PtyLink
 from .status import DeviceDisconnected, DeviceError, DeviceState, DeviceStatus, absent
-from .transport import Transport, open_transport, parse_device_url
+from .links import open_link
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
@@ -138,9 +137,9 @@ def _decode(raw: bytes) -> str:
 class ScannerReader:
     """Reads a serial-mode scanner on its own thread; publishes ScanEvents and its status.
 
-    `url` is any transport URL, or `sim:scanner` for the built-in simulator on a pty
-    (`reader.simulator.scan(text)` then plays a scan). `transport_options` go to
-    `open_transport` (e.g. `backend=` for a USB scanner in a test). A code without its
+    `url` is any byte-link URL (`devices.links.open_link`), or `sim:scanner` for the built-in
+    simulator on a pty (`reader.simulator.scan(text)` then plays a scan). `transport_options`
+    go to `open_link` (e.g. `backend=` for a USB scanner in a test). A code without its
     terminator is published incomplete once the line has been quiet for `partial_timeout`
     seconds, or when the link drops. A URL no scanner can be reached through (ipp://, a CUPS
     queue, another device's simulator) is a ValueError here, not a dead thread later.
@@ -154,16 +153,11 @@ class ScannerReader:
         self._retry_interval = retry_interval
         self._partial_timeout = partial_timeout
         self._max_length = max_length
-        self.simulator: ScannerSimulator | None = None
-        self._sim_link: PtyLink | None = None
         problem = url_problem(url)
         if problem is not None:
             raise ValueError(f"{url}: {problem}")
-        if url.startswith("sim:"):
-            self.simulator = ScannerSimulator()
-            self._open: Callable[[], Transport] = self._open_simulator
-        else:
-            self._open = lambda: open_transport(url, **transport_options)
+        self._link = open_link(url, expect=Transport, **transport_options)
+        self.simulator = self._link.simulator
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"device-{ROLE}", daemon=True)
         self._transport: Transport | None = None
@@ -179,18 +173,12 @@ class ScannerReader:
         self._stop.set()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
-        if self._sim_link is not None:
-            self._sim_link.stop()
+        self._link.close()
 
-    def _open_simulator(self) -> Transport:
-        # The built-in simulator on a pty; after a hang-up it comes back on a fresh pty, as
-        # a replugged scanner would.
-        if self._sim_link is None or self.simulator.hung_up.is_set():
-            if self._sim_link is not None:
-                self._sim_link.stop()
-            self.simulator.reconnect()
-            self._sim_link = PtyLink(self.simulator)
-        return open_transport(self._sim_link.url)
+    def _open(self) -> Transport:
+        # A simulator's link comes back on a fresh pty after a hang-up, as a replugged scanner.
+        self._link.open()
+        return self._link
 
     def _set_status(self, snapshot: DeviceStatus) -> None:
         if not snapshot.same_as(self.status_events.last):

@@ -4,8 +4,9 @@
     socket://127.0.0.1:9100                 raw TCP, through pyserial's own URL handler
     usb://0f49:1234?serial=ABC              bulk endpoints of a USB device (devices.usb)
 
-`sim:` URLs are not a transport: a driver that sees one starts its simulator on a pty and
-opens that through `serial://` (see `devices.sim.serve.PtyLink`), so the same code path is used.
+A `sim:` URL is served by a simulator on a pty (devices/sim/link.py), opened through the
+same `SerialTransport`; `devices.links.open_link` is the one place that turns any URL into a
+link, so no driver looks at the scheme itself.
 
 Every call takes a timeout. Every failure is a `DeviceError`: `DeviceTimeout` when the
 device is silent, `DeviceDisconnected` when the link is gone. After a disconnect the next
@@ -15,6 +16,7 @@ without a restart.
 
 from __future__ import annotations
 
+import termios
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -72,6 +74,8 @@ def parse_device_url(url: str) -> DeviceUrl:
 
 class Transport(ABC):
     """A duplex byte link with timeouts. Subclasses implement the four primitives."""
+
+    simulator = None        # the DeviceSimulator answering, for a sim: link; None on hardware
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -153,10 +157,21 @@ class SerialTransport(Transport):
     def is_open(self) -> bool:
         return self._serial is not None and self._serial.is_open
 
+    @property
+    def is_socket(self) -> bool:
+        return self._port.startswith("socket://")
+
+    def device_path(self) -> str:
+        """The serial device (or socket://host:port) this transport opens."""
+        return self._port
+
     def open(self) -> None:
-        self.close()
+        self.connect_to(self._port)
+
+    def connect_to(self, port_name: str) -> None:
+        self._close_port()
         try:
-            port = serial.serial_for_url(self._port, do_not_open=True, **self._options)
+            port = serial.serial_for_url(port_name, do_not_open=True, **self._options)
             port.timeout = 0.5
             port.write_timeout = 5.0
             port.open()
@@ -165,6 +180,9 @@ class SerialTransport(Transport):
         self._serial = port
 
     def close(self) -> None:
+        self._close_port()
+
+    def _close_port(self) -> None:
         if self._serial is not None:
             try:
                 self._serial.close()
@@ -180,7 +198,8 @@ class SerialTransport(Transport):
             port.flush()
         except serial.SerialTimeoutException as exc:
             raise DeviceTimeout(f"{self.url}: write of {len(data)} bytes timed out") from exc
-        except (serial.SerialException, OSError) as exc:
+        except (serial.SerialException, OSError, termios.error) as exc:
+            # pyserial lets termios.error (EIO from tcdrain) out of flush() on a vanished tty
             self.close()
             raise DeviceDisconnected(f"{self.url}: {exc}") from exc
 
@@ -201,17 +220,3 @@ class SerialTransport(Transport):
         if self._serial is None:
             raise DeviceDisconnected(f"{self.url}: not open")
         return self._serial
-
-
-def open_transport(url: str, **usb_options: object) -> Transport:
-    """An opened transport for `url`. USB options (e.g. a pyusb `backend`) pass through."""
-    parsed = parse_device_url(url)
-    if parsed.scheme in ("serial", "socket"):
-        transport: Transport = SerialTransport(url)
-    elif parsed.scheme == "usb":
-        from .usb import UsbTransport   # pyusb is only imported when a USB device is configured
-        transport = UsbTransport(url, **usb_options)
-    else:
-        raise ValueError(f"{url}: {parsed.scheme} is not a byte transport")
-    transport.open()
-    return transport

@@ -172,6 +172,12 @@ class UsbTransport(Transport):
         return self._device is not None
 
     @property
+    def backend(self) -> Any:
+        """The pyusb backend given (None: libusb), for drivers that open the device through
+        another library (python-escpos)."""
+        return self._backend
+
+    @property
     def device(self) -> usb.core.Device | None:
         """The pyusb device while open (for descriptors and string reads)."""
         return self._device

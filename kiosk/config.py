@@ -17,7 +17,7 @@ import binascii
 import ipaddress
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from devices.scanner import url_problem as scanner_url_problem
 from devices.transport import DeviceUrl, parse_device_url
+from printer_drivers import registry
 
 from .config_schema import ConfigError, Table, describe, in_range, non_empty, readable_file, resolve_path
 # The settings live in kiosk/settings.py; these names stay importable from here.
@@ -37,10 +37,6 @@ from .settings import (  # noqa: F401
 DEFAULT_CONFIG_PATH = Path("/etc/adm-kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/adm-kiosk")
 
-DEVICE_ROLES = ("card_printer", "a4_printer", "receipt_printer", "scanner")
-# Only the printers that a document depends on can be declared required; a missing receipt
-# printer or scanner never takes the kiosk out of service.
-ROLES_WITH_REQUIRED = ("card_printer", "a4_printer")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -119,6 +115,7 @@ class DeviceConfig:
     url: str
     parsed: DeviceUrl
     required: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)   # the driver's, from the registry's schema
 
 
 @dataclass(frozen=True)
@@ -203,17 +200,28 @@ def _dinas_section(root: Table, base: Path) -> DinasSection | None:
                         resolve_path(base, ca_file) if ca_file else None, keys, timeouts)
 
 
-def _check_device_url(url: str) -> str | None:
-    try:
-        parse_device_url(url)
-    except ValueError as exc:
-        return f"expected a device URL (serial://, socket://, usb://, ipp://, sim:, a CUPS queue), {exc}"
-    return None
+def _url_check(entry: registry.DeviceRole):
+    def check(url: str) -> str | None:
+        problem = entry.url_problem(url)
+        return None if problem is None else f"expected a {entry.role} URL: {problem}"
+    return check
 
 
-def _check_scanner_url(url: str) -> str | None:
-    problem = scanner_url_problem(url)
-    return f"expected a scanner URL: {problem}" if problem else None
+def _device(section: Table, entry: registry.DeviceRole) -> DeviceConfig | None:
+    """One `[devices.<role>]`: its url, `required` (only for the printers a document depends
+    on: a missing receipt printer or scanner never takes the kiosk out of service) and the
+    driver's options from the registry's schema; any other key is unknown and named."""
+    url = section.take("url", "str", check=_url_check(entry))
+    required = section.take("required", "bool", default=False) if entry.can_be_required else False
+    options: dict[str, Any] = {}
+    for option in entry.options:
+        value = section.take(option.name, option.kind, default=None, check=option.check)
+        if value is not None:
+            options[option.name] = option.convert(value) if option.convert else value
+    section.finish()
+    if url is None or required is None:
+        return None
+    return DeviceConfig(entry.role, url, parse_device_url(url), required, MappingProxyType(options))
 
 
 def _devices(root: Table) -> dict[str, DeviceConfig]:
@@ -221,15 +229,10 @@ def _devices(root: Table) -> dict[str, DeviceConfig]:
     if table is None:
         return {}
     devices = {}
-    for role in DEVICE_ROLES:
+    for role in registry.roles():
         section = table.table(role)
-        if section is None:
-            continue
-        url = section.take("url", "str", check=_check_scanner_url if role == "scanner" else _check_device_url)
-        required = section.take("required", "bool", default=False) if role in ROLES_WITH_REQUIRED else False
-        section.finish()
-        if url is not None and required is not None:
-            devices[role] = DeviceConfig(role, url, parse_device_url(url), required)
+        if section is not None and (device := _device(section, registry.device(role))) is not None:
+            devices[role] = device
     table.finish()
     return devices
 

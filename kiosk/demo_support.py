@@ -20,6 +20,8 @@ from typing import Any
 
 import requests
 
+from printer_drivers.registry import document_printer_roles
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO_TEMPLATE = REPO / "config" / "kiosk.demo.toml"
 DEFAULT_PORT = 8765
@@ -130,7 +132,7 @@ def write_config(paths: DemoPaths, seed_data: dict[str, Any], dinas_url: str,
     os.chmod(paths.token, 0o600)
     data["kiosk"].update(id=kiosk["kiosk_id"], state_dir=str(paths.state))
     data["dinas"].update(url=dinas_url, token_file=str(paths.token))
-    for role in ("card_printer", "a4_printer"):
+    for role in document_printer_roles():
         if role in data.get("devices", {}):
             data["devices"][role]["url"] = f"sim:{role}?out={paths.printed / role}"
     paths.config.write_text("# Written by kiosk.demo from config/kiosk.demo.toml\n" + to_toml(data),

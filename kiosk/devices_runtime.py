@@ -16,11 +16,11 @@ from typing import Any, Callable, Mapping
 from devices.events import Publisher
 from devices.status import DeviceStatus, absent
 from devices.worker import DeviceWorker
+from printer_drivers import registry
 from printer_drivers.base import Printer
 
 log = logging.getLogger(__name__)
 
-PRINTER_ROLES = ("card_printer", "a4_printer", "receipt_printer")
 COUNTER_TIMEOUT_S = 15.0
 
 
@@ -40,8 +40,8 @@ class DeviceBoard:
     def from_config(cls, cfg, poll_interval: float = 2.0) -> DeviceBoard:
         from printer_drivers.factory import open_printer
 
-        printers = {role: open_printer(role, device.url)
-                    for role, device in cfg.devices.items() if role in PRINTER_ROLES}
+        printers = {role: open_printer(role, device.url, **device.options)
+                    for role, device in cfg.devices.items() if role in registry.printer_roles()}
         required = tuple(role for role, device in cfg.devices.items() if device.required)
         return cls(printers, required=required, poll_interval=poll_interval)
 

@@ -31,6 +31,8 @@ from urllib.parse import quote
 
 import requests
 
+from printer_drivers.registry import kind_codes, media_codes
+
 from .config import check_dinas_url
 from .dinas_errors import (
     ERRORS_BY_CODE, EXTRA_INT_FIELDS, ContractError, DinasError, DinasUnavailable,
@@ -143,8 +145,8 @@ class _Reply:
 
 def _document(reply: _Reply) -> RemoteDocument:
     return RemoteDocument(
-        id=reply.text("id"), kind=reply.text("kind", ("KK", "KIA")),
-        media=reply.text("media", ("a4", "card")), title=reply.text("title"),
+        id=reply.text("id"), kind=reply.text("kind", kind_codes()),
+        media=reply.text("media", media_codes()), title=reply.text("title"),
         pages=reply.count("pages", 1), size=reply.count("size", 1),
         sha256=reply.get("sha256", str, check=lambda v: bool(_SHA256.match(v.lower())),
                          expected="64 hex digits").lower(),

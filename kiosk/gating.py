@@ -12,17 +12,16 @@ from datetime import datetime, timedelta
 from typing import Mapping
 
 from devices.status import DeviceStatus, absent
+from printer_drivers import registry
 
 from .settings import WEEKDAYS
 from .session_model import Message
 
-# Which printer a document kind needs.
-PRINTER_FOR_KIND: Mapping[str, str] = {"KK": "a4_printer", "KIA": "card_printer"}
-PRINTER_ROLES = ("a4_printer", "card_printer")
-
 
 def printer_for(kind: str) -> str | None:
-    return PRINTER_FOR_KIND.get(kind)
+    """Which printer role a document kind needs (the registry's); None for an unknown kind."""
+    entry = registry.kind(kind)
+    return entry.printer_role if entry else None
 
 
 def document_refusal(kind: str, statuses: Mapping[str, DeviceStatus], settings,
@@ -43,7 +42,7 @@ def document_refusal(kind: str, statuses: Mapping[str, DeviceStatus], settings,
 
 
 def available_kinds(statuses: Mapping[str, DeviceStatus], settings, now: datetime) -> tuple[str, ...]:
-    return tuple(kind for kind in PRINTER_FOR_KIND
+    return tuple(kind for kind in registry.kind_codes()
                  if document_refusal(kind, statuses, settings, now) is None)
 
 
@@ -66,7 +65,7 @@ def out_of_service(statuses: Mapping[str, DeviceStatus], settings, now: datetime
             return Message("out_of_service.device",
                            {"role": role, "fault": fault.code.value if fault else "unknown"})
     if not available_kinds(statuses, settings, now):
-        if not any(settings.refusal(kind, now) is None for kind in PRINTER_FOR_KIND):
+        if not any(settings.refusal(kind, now) is None for kind in registry.kind_codes()):
             return Message("out_of_service.no_documents")
         return Message("out_of_service.no_printer")
     return None

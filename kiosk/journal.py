@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from devices.status import Consumable, Supply, SupplyLevel
+from printer_drivers import registry
 
 from .journal_schema import DELIVERED_CLAUSE, FINISHED_CLAUSE, OPEN_CLAUSE, PENDING_CLAUSE, upgrade
 from .journal_tx import JournalWriteError, WriteTransaction  # noqa: F401 - JournalWriteError is part of this API
@@ -51,7 +52,7 @@ PRUNE_BATCH = 5000                          # rows per retention transaction
 # A replenish stores how many were loaded and the lifetime cards-used total at that moment;
 # cards used since are the total now minus that. A card is used by a printed card document,
 # a spoiled card (any kind) or a technician's test card.
-CARD_KINDS = ("KIA",)                       # documents printed on the card printer (gating.PRINTER_FOR_KIND)
+CARD_KINDS = registry.kinds_on_card_printers()   # documents that each take a blank card
 MAINTENANCE_KIND = "maintenance"            # the counters' kind for technician actions
 TEST_CARDS, CARDS_SPOILED = "test_cards", "cards_spoiled"
 _CARDS_USED_SQL = (

@@ -24,6 +24,7 @@ from datetime import datetime
 from typing import Callable, Mapping
 
 from devices.status import DeviceError
+from printer_drivers import registry
 from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, cards_taken
 
 from . import dinas_errors as de
@@ -36,8 +37,10 @@ StepCallback = Callable[[str, str], None]     # (step, state): state is active, 
 
 STEP_FETCHING, STEP_RESERVING, STEP_SENDING, STEP_DONE = "fetching", "reserving", "sending", "done"
 STORAGE = "storage"        # the journal could not be written: nothing is sent to a printer
-PRINT_DEADLINE_S: Mapping[str, float] = {"card_printer": 240.0, "a4_printer": 180.0,
-                                         "receipt_printer": 30.0}
+# One print per printer role, from sending to the device's answer (the registry's).
+PRINT_DEADLINE_S: Mapping[str, float] = {role: registry.device(role).print_deadline_s
+                                         for role in registry.printer_roles()}
+RECEIPT_ROLE = registry.roles_with(registry.RECEIPTS)[0]
 
 
 @dataclass(frozen=True)
@@ -141,7 +144,7 @@ class PrintOrchestrator:
         future = self._devices.submit(
             role, lambda: self._devices.printer(role).print_prepared(prepared, lambda s: step(s, "active")))
         try:
-            result = future.result(self._deadlines.get(role, 240.0))
+            result = future.result(self._deadlines.get(role, PRINT_DEADLINE_S[role]))
         except FutureTimeout:
             # The device thread still owns the job; nobody knows yet if it will come out.
             self._finish_failed(job_id, "timeout", {"review": True}, review=True)
@@ -221,13 +224,13 @@ class PrintOrchestrator:
     def print_receipt(self, receipt) -> bool:
         """Print one receipt if the receipt printer is usable; False otherwise (the UI then
         shows the help QR instead)."""
-        role = "receipt_printer"
+        role = RECEIPT_ROLE
         status = self._devices.statuses().get(role)
         if status is None or not status.usable:
             return False
         try:
             self._devices.submit(role, lambda: self._devices.printer(role).print_receipt(receipt)) \
-                .result(self._deadlines.get(role, 30.0))
+                .result(self._deadlines.get(role, PRINT_DEADLINE_S[role]))
         except Exception as exc:  # noqa: BLE001 - a receipt is a courtesy; its failure is no refusal
             log.warning("receipt not printed: %s", type(exc).__name__)
             return False

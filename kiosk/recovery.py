@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
 from devices.status import DeviceError, FaultCode
-from printer_drivers.base import CARDS_INSERTED, PrintJob, QueuedJobs, cards_taken
+from printer_drivers.base import CARDS_INSERTED, CardHandling, PrintJob, QueuedJobs, cards_taken
 
 from .devices_runtime import COUNTER_TIMEOUT_S
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
@@ -190,8 +190,7 @@ def _card_left_inside(devices, role: str, grace: float) -> bool:
     False when it is out, or when the printer cannot say (then the card is taken to have gone
     through, which never lets it be printed twice)."""
     printer = devices.printer(role)
-    if not callable(getattr(printer, "card_in_printer", None)) or \
-            not callable(getattr(printer, "reject_card", None)):
+    if not isinstance(printer, CardHandling):        # an A4 page cannot be left inside
         return False
     deadline = time.monotonic() + grace
     while True:

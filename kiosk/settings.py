@@ -19,9 +19,11 @@ from datetime import date, datetime, time
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
+from printer_drivers.registry import kind_codes
+
 from .config_schema import ConfigError, Table, check_timezone, check_web_url, in_range, one_of, strings_from
 
-DOCUMENT_KINDS = ("KK", "KIA")
+DOCUMENT_KINDS = kind_codes()           # every kind in the registry
 LANGUAGES = ("id", "en")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ANNOUNCEMENT_MAX = 500

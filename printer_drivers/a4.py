@@ -27,6 +27,8 @@ from PIL import Image, ImageDraw, ImageFont
 from devices import ipp
 from devices.status import (DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, FaultCode, absent)
+from devices.ipp import IppEndpoint
+from devices.links import open_link
 from devices.transport import parse_device_url
 from devices.unreadable import UnreadableAnswers
 
@@ -69,18 +71,7 @@ def ipp_job_name(job: PrintJob) -> str:
 
 def resolve_printer_uri(url: str) -> str:
     """The printer-uri for an ipp(s):// URL or a bare CUPS queue name."""
-    parsed = parse_device_url(url)
-    if parsed.scheme in ("ipp", "ipps"):
-        return url.split("?", 1)[0]
-    if parsed.scheme == "cups":
-        server = os.environ.get("CUPS_SERVER", "")
-        # A socket path (or nothing) means the local scheduler on its usual port.
-        host = server if server and not server.startswith("/") else "localhost:631"
-        if ":" not in host:
-            host += ":631"
-        return f"ipp://{host}/printers/{parsed.target}"
-    raise ValueError(f"{url}: an A4 printer is ipp://host:port/printers/QUEUE, a CUPS queue "
-                     f"name or sim:a4_printer")
+    return open_link(url, expect=IppEndpoint).printer_uri()
 
 
 class A4Printer(Printer):
@@ -101,20 +92,20 @@ class A4Printer(Printer):
             raise ValueError(f"{url}: timeout, job_timeout and poll_interval are seconds") from None
         self._user = user or params.get("user")
         self._unreadable = UnreadableAnswers(log, ROLE)
-        self._sim = parsed if parsed.scheme == "sim" else None
-        self.simulator = None
-        self.printer_uri = "" if self._sim else resolve_printer_uri(url)
+        self._endpoint: IppEndpoint = open_link(url, expect=IppEndpoint)   # a bad URL fails here
+        self.printer_uri = self._endpoint.printer_uri()
         self._client: IppClient | None = None
-        self._connect()        # a bad sim: URL fails here, at configuration time
+
+    @property
+    def simulator(self):
+        """The simulated printer answering a sim: URL (None on a real one)."""
+        return self._endpoint.simulator
 
     def _connect(self) -> IppClient:
         """The IPP client; after close() the next call opens it again (and powers the
         built-in simulator on again, on a new port)."""
         if self._client is None:
-            if self._sim is not None and self.simulator is None:
-                from devices.sim.a4 import start_simulator   # only a demo or a test needs it
-                self.simulator = start_simulator(self._sim.target, self._sim.params)
-                self.printer_uri = self.simulator.printer_uri
+            self.printer_uri = self._endpoint.printer_uri()
             self._client = IppClient(self.printer_uri, timeout=self.timeout, user=self._user)
         return self._client
 
@@ -292,13 +283,13 @@ class A4Printer(Printer):
         return self.print_document(PrintJob(str(uuid.uuid4()), "TEST", render_test_page(kiosk_id, self.printer_uri)),
                                    progress)
 
+    print_test = print_test_page      # TestPrinting
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
-        if self.simulator is not None:
-            self.simulator.stop()
-            self.simulator = None
+        self._endpoint.close()
 
 
 def _job_stopper(printer: DeviceStatus, job_state: int,

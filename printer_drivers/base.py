@@ -124,6 +124,11 @@ class Printer(ABC):
         cls = type(self)
         if cls.print_prepared is Printer.print_prepared and cls.print_document is Printer.print_document:
             raise TypeError(f"{cls.__name__} must implement print_prepared (or print_document)")
+        from .registry import roles, device   # the registry names drivers lazily: no cycle at import
+        if self.role in roles():
+            problem = device(self.role).url_problem(url)
+            if problem is not None:
+                raise ValueError(f"{url.split('?')[0]}: {problem}")
         self.url = url
 
     @abstractmethod
@@ -154,3 +159,28 @@ class Printer(ABC):
 
     def close(self) -> None:
         """Release the transport; the next call opens it again."""
+
+
+# --- capabilities (registry.Capability): what a driver offers beyond status and printing ----------
+
+@runtime_checkable
+class TestPrinting(Protocol):
+    """TEST_PRINT: a page or card with no personal data; `kiosk_id` is shown where it fits."""
+
+    def print_test(self, kiosk_id: str, progress: ProgressCallback | None = None) -> PrintResult: ...
+
+
+@runtime_checkable
+class CardHandling(Protocol):
+    """CARD_HANDLING: a card left in the printer can be seen and sent to the reject box."""
+
+    def card_in_printer(self) -> bool: ...
+
+    def reject_card(self, timeout: float | None = None) -> bool: ...
+
+
+@runtime_checkable
+class ReceiptPrinting(Protocol):
+    """RECEIPTS: the citizen's receipt slip (printer_drivers.receipt.Receipt)."""
+
+    def print_receipt(self, receipt: Any, progress: ProgressCallback | None = None) -> PrintResult: ...

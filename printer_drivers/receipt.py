@@ -10,6 +10,8 @@ URL forms and options (query parameters); the links are in printer_drivers/escpo
     serial:///dev/ttyUSB0?baudrate=38400     escpos.printer.Serial (dsrdtr=0 to turn off DSR/DTR)
     socket://10.0.0.5:9100                   escpos.printer.Network
     sim:receipt_printer[?faults=paper_near_end&speed=realistic]   the ESC/POS simulator on a pty
+  (every URL is opened by devices.links.open_link; profile, timeout and status_timeout are also
+  options of [devices.receipt_printer])
   all: profile=TM-T20II (python-escpos printer profile), timeout=5 (seconds for a write),
        status_timeout=1 (seconds for each status reply)
 
@@ -46,15 +48,14 @@ import usb.core
 from escpos.exceptions import DeviceNotFoundError
 from escpos.printer import Dummy
 
-from devices.sim.escpos import EscPosSimulator
-from devices.sim.mechanics import RECEIPT_TIMING, Mechanism
-from devices.sim.serve import PtyLink
+from devices.links import open_link
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
-from devices.transport import parse_device_url
+from devices.transport import SerialTransport, Transport, parse_device_url
 from devices.unreadable import UnreadableAnswers
-from devices.usb import UsbAddress, usb_failure
+from devices.usb import UsbTransport, usb_failure
 
+from . import registry
 from .base import (STEP_CUTTING, STEP_SENDING, PreparedJob,
                    Printer, PrintJob, PrintResult, ProgressCallback)
 from .pdf import open_pdf
@@ -103,8 +104,6 @@ _LABELS = {
            "scan": "Scan to verify and get help", "thanks": "Keep this receipt. Thank you.",
            "test": "RECEIPT PRINTER TEST PAGE", "test_ok": "If you can read this, the printer is ready."},
 }
-_DOCUMENT_NAMES = {"KK": {"id": "Kartu Keluarga", "en": "Family Card"},
-                   "KIA": {"id": "Kartu Identitas Anak", "en": "Child ID Card"}}
 
 
 def _field(label: str, value: str) -> str:
@@ -115,7 +114,8 @@ def compose_receipt(receipt: Receipt, profile: str = DEFAULT_PROFILE) -> bytes:
     """The receipt's complete ESC/POS byte stream."""
     receipt.check()
     words = _LABELS[receipt.language]
-    kind = _DOCUMENT_NAMES.get(receipt.document_kind, {}).get(receipt.language)
+    kind = registry.kind(receipt.document_kind)
+    kind = kind.name(receipt.language) if kind else None
     page = _start(profile, "ANJUNGAN DUKCAPIL MANDIRI", words["subtitle"])
     page.set_with_default(align="left")
     for label, value in (("kiosk", receipt.kiosk_id), ("place", receipt.place),
@@ -219,67 +219,45 @@ def decode_status(printer: int | None, offline_cause: int | None, error_cause: i
 class ReceiptPrinter(Printer):
     role = ROLE
 
-    def __init__(self, url: str, backend: Any = None) -> None:
+    def __init__(self, url: str, *, profile: str | None = None, timeout: float | None = None,
+                 status_timeout: float | None = None, backend: Any = None) -> None:
         super().__init__(url)
         self._parsed = parse_device_url(url)
         params = self._parsed.params
-        self.profile = params.get("profile", DEFAULT_PROFILE)
+        self.profile = profile or params.get("profile", DEFAULT_PROFILE)
         try:
-            self.write_timeout = float(params.get("timeout", 5.0))
-            self.status_timeout = float(params.get("status_timeout", 1.0))
+            self.write_timeout = float(timeout if timeout is not None else params.get("timeout", 5.0))
+            self.status_timeout = float(status_timeout if status_timeout is not None
+                                        else params.get("status_timeout", 1.0))
         except ValueError:
             raise ValueError(f"{url}: timeout and status_timeout are seconds, e.g. timeout=5") from None
-        self._backend = backend
         self._unreadable = UnreadableAnswers(log, ROLE)
+        # Where the printer is; python-escpos's own printer class for that transport talks to it.
+        self._wire_link: Transport = open_link(url, expect=Transport, backend=backend)
+        self.simulator = self._wire_link.simulator
         self._link: EscposLink | None = None
-        self.simulator: EscPosSimulator | None = None
-        self._sim_link: PtyLink | None = None
-        if self._parsed.scheme == "sim":
-            if self._parsed.target != ROLE:
-                raise ValueError(f"{url}: the receipt printer's simulator is sim:{ROLE}")
-            faults = [f for f in params.get("faults", "").split(",") if f]
-            self.simulator = EscPosSimulator(faults, mechanism=Mechanism.from_params(params, RECEIPT_TIMING))
-        elif self._parsed.scheme not in ("usb", "serial", "socket"):
-            raise ValueError(f"{url}: a receipt printer is usb://, serial://, socket:// or sim:{ROLE}")
-        if self._parsed.scheme == "usb":
-            self._usb_address = UsbAddress(url)
 
     # --- connection --------------------------------------------------------------------
     def _connect(self) -> EscposLink:
         if self._link is not None:
             return self._link
-        scheme, params = self._parsed.scheme, self._parsed.params
-        if scheme == "usb":
-            link: Any = UsbLink(self._usb_address, self._backend, self.write_timeout, self.profile)
-        elif scheme == "socket":
-            host, _, port = self._parsed.target.partition(":")
+        wire, params = self._wire_link, self._parsed.params
+        if isinstance(wire, UsbTransport):
+            link: Any = UsbLink(wire.address, wire.backend, self.write_timeout, self.profile)
+        elif isinstance(wire, SerialTransport) and wire.is_socket:
+            host, _, port = wire.device_path().removeprefix("socket://").partition(":")
             link = NetworkLink(host=host, port=int(port or 9100), timeout=self.write_timeout,
-                                 profile=self.profile)
+                               profile=self.profile)
         else:
-            link = SerialLink(self._serial_path(), int(params.get("baudrate", 38400)),
-                                params.get("dsrdtr", "1") not in ("0", "false", "no"),
-                                self.write_timeout, self.profile)
+            # A serial port, or the simulator's pty (served afresh after a hang-up, like a
+            # replugged adapter; the simulator and its state stay).
+            link = SerialLink(wire.device_path(), int(params.get("baudrate", 38400)),
+                              params.get("dsrdtr", "1") not in ("0", "false", "no"),
+                              self.write_timeout, self.profile)
         with self._wire("open"):
             link.open()
         self._link = link
         return link
-
-    def _serial_path(self) -> str:
-        if self.simulator is None:
-            return self._parsed.target
-        # The simulator is served on a pty while the driver is open; after a hang-up (a
-        # "pulled cable") it is powered on again on a fresh pty, like a replugged adapter.
-        if self._sim_link is None or self.simulator.hung_up.is_set() or not self._sim_link_alive():
-            if self._sim_link is not None:
-                self._sim_link.stop()
-            if self.simulator.hung_up.is_set():
-                self.simulator.reconnect()
-            self._sim_link = PtyLink(self.simulator)
-        return self._sim_link.path
-
-    def _sim_link_alive(self) -> bool:
-        thread = self._sim_link._thread if self._sim_link else None
-        return thread is not None and thread.is_alive()
 
     def close(self) -> None:
         """Release the link (and the built-in simulator's pty, which the next call makes
@@ -290,9 +268,7 @@ class ReceiptPrinter(Printer):
                 link.close()
             except (usb.core.USBError, serial.SerialException, OSError):
                 pass
-        if self._sim_link is not None:
-            self._sim_link.stop()
-            self._sim_link = None
+        self._wire_link.close()
 
     @contextmanager
     def _wire(self, what: str) -> Iterator[None]:
@@ -356,7 +332,11 @@ class ReceiptPrinter(Printer):
         return self._print(receipt.job_id, compose_receipt(receipt, self.profile), progress)
 
     def print_test_page(self) -> PrintResult:
-        return self._print(f"test-{int(time.time())}", compose_test_page(self.url, self.profile), None)
+        return self.print_test()
+
+    def print_test(self, kiosk_id: str = "", progress: ProgressCallback | None = None) -> PrintResult:
+        """The test page (TestPrinting); it shows the connection, not the kiosk id."""
+        return self._print(f"test-{int(time.time())}", compose_test_page(self.url, self.profile), progress)
 
     def prepare(self, job: PrintJob) -> PreparedJob:
         """A PDF (a receipt-sized slip from the dinas, say) as ESC/POS: each page rasterised to

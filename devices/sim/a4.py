@@ -383,16 +383,20 @@ def answer(printer: SimulatedA4Printer, request: ipp.IppMessage) -> ipp.IppMessa
     return _response(request, ipp.OPERATION_NOT_SUPPORTED, f"operation 0x{request.code:04x} not supported")
 
 
-# --- started by the A4 driver for a sim: URL ------------------------------------------------------
+# --- as a sim: URL (devices/sim/catalogue.py) ----------------------------------------------------
 
 SIM_NAMES = ("a4_printer", "a4")
 
 
-def start_simulator(name: str, params: Mapping[str, str]) -> SimulatedA4Printer:
-    """A running simulated printer for
-    `sim:a4_printer?out=DIR&fault=…&slow=…&job_fault=…&speed=realistic&time_scale=…`."""
-    if name not in SIM_NAMES:
-        raise ValueError(f"sim:{name}: the A4 simulator is sim:a4_printer")
+def simulated_link(url: str, params: Mapping[str, str]) -> ipp.IppEndpoint:
+    """`sim:a4_printer?out=DIR&fault=…&slow=…&job_fault=…`: an IPP endpoint that powers a
+    simulated printer on when first used. The options are checked now, at configuration."""
+    name = url[4:].lstrip("/").split("?", 1)[0]
+    _options(name, params)
+    return ipp.IppEndpoint(url, start=lambda: start_simulator(name, params))
+
+
+def _options(name: str, params: Mapping[str, str]) -> dict[str, Any]:
     out_dir = params.get("out") or str(Path(tempfile.gettempdir()) / "adm-kiosk-a4-sim")
     faults = tuple(f for f in params.get("fault", "").split(",") if f)
     try:
@@ -403,7 +407,16 @@ def start_simulator(name: str, params: Mapping[str, str]) -> SimulatedA4Printer:
         mechanism = Mechanism.from_params(params, A4_TIMING)
     except ValueError as exc:
         raise ValueError(f"sim:{name}: {exc}") from None
-    printer = SimulatedA4Printer(out_dir, page_seconds=page_seconds, faults=faults,
-                                 job_fault=params.get("job_fault") or None, mechanism=mechanism)
-    log.info("simulated A4 printer at %s writing to %s", printer.printer_uri, out_dir)
+    return {"out_dir": out_dir, "page_seconds": page_seconds, "faults": faults,
+            "job_fault": params.get("job_fault") or None, "mechanism": mechanism}
+
+
+def start_simulator(name: str, params: Mapping[str, str]) -> SimulatedA4Printer:
+    """A running simulated printer for
+    `sim:a4_printer?out=DIR&fault=…&slow=…&job_fault=…&speed=realistic&time_scale=…`."""
+    if name not in SIM_NAMES:
+        raise ValueError(f"sim:{name}: the A4 simulator is sim:a4_printer")
+    options = _options(name, params)
+    printer = SimulatedA4Printer(options.pop("out_dir"), **options)
+    log.info("simulated A4 printer at %s writing to %s", printer.printer_uri, printer.out_dir)
     return printer

@@ -456,3 +456,15 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.truetype(str(Path(barcode.__file__).parent / "fonts" / "DejaVuSansMono.ttf"), 19)
     except (ImportError, OSError):
         return ImageFont.load_default()
+
+
+# --- as a sim: URL (devices/sim/catalogue.py) ----------------------------------------------------
+
+SIM_NAMES = ("receipt_printer",)
+
+
+def simulated_link(url: str, params) -> "SimulatedSerialLink":
+    """`sim:receipt_printer?faults=paper_near_end,…`: the simulator on a pty, as a byte link."""
+    from .link import SimulatedSerialLink
+    faults = [f for f in params.get("faults", "").split(",") if f]
+    return SimulatedSerialLink(url, EscPosSimulator(faults, mechanism=Mechanism.from_params(params, RECEIPT_TIMING)))

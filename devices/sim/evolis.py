@@ -394,3 +394,14 @@ class EvolisSimulator(DeviceSimulator):
             self._settle_card()
             return {"cards_in_feeder": self.cards_in_feeder, "ribbon_left": self.ribbon_left,
                     "card": self.card, "cover_open": self.cover_open, **self.counters}
+
+
+# --- as a sim: URL (devices/sim/catalogue.py) ----------------------------------------------------
+
+SIM_NAMES = ("card_printer", "evolis")
+
+
+def simulated_link(url: str, params: Mapping[str, str]):
+    """`sim:card_printer?faults=…&out=DIR&…`: the simulator on a pty, as a byte link."""
+    from .link import SimulatedSerialLink
+    return SimulatedSerialLink(url, EvolisSimulator.from_params(params))

@@ -41,3 +41,18 @@ class ScannerSimulator(DeviceSimulator):
 
     def disconnect(self) -> None:
         self.hang_up()
+
+
+# --- as a sim: URL (devices/sim/catalogue.py) ----------------------------------------------------
+
+SIM_NAMES = ("scanner",)
+
+
+def simulated_link(url: str, params) -> "SimulatedSerialLink":
+    """`sim:scanner[?terminator=cr|lf|crlf]`: the simulator on a pty, as a byte link; play a
+    scan with `link.simulator.scan(text)`."""
+    from .link import SimulatedSerialLink
+    terminator = params.get("terminator", "cr")
+    if terminator not in TERMINATORS or set(params) - {"terminator"}:
+        raise ValueError(f"{url}: the scanner simulator takes only terminator= ({', '.join(TERMINATORS)})")
+    return SimulatedSerialLink(url, ScannerSimulator(terminator))

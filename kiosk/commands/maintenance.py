@@ -29,11 +29,13 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from devices.status import DeviceError, DeviceStatus, absent
-from printer_drivers.factory import open_printer
+from printer_drivers import registry
+from printer_drivers.base import CardHandling
+from printer_drivers.factory import open_device, open_printer
 
 from ..config import ConfigError, KioskConfig, load_config
 from ..remote_config.store import with_running_settings
-from ..devices_runtime import PRINTER_ROLES, DeviceBoard
+from ..devices_runtime import DeviceBoard
 from ..journal import CARDS_SPOILED, Journal, card_stock_supply, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs
 
@@ -159,10 +161,10 @@ def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
     """A fresh snapshot of every configured device (printers polled in parallel)."""
     printers, snapshots = {}, {}
     for role, device in config.devices.items():
-        if role not in PRINTER_ROLES:
+        if role not in registry.printer_roles():
             continue
         try:
-            printers[role] = open_printer(role, device.url)
+            printers[role] = open_printer(role, device.url, **device.options)
         except ValueError as exc:
             snapshots[role] = absent(role, str(exc))
     board = DeviceBoard(printers, poll_interval=STATUS_TIMEOUT_S).start()
@@ -170,20 +172,18 @@ def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
         snapshots.update(board.refresh(STATUS_TIMEOUT_S))
     finally:
         board.stop()
-    scanner = config.device("scanner")
-    if scanner is not None:
-        snapshots["scanner"] = _scanner_snapshot(scanner.url)
+    for role in registry.roles_with(registry.SCANS):
+        if (scanner := config.device(role)) is not None:
+            snapshots[role] = _scanner_snapshot(role, scanner)
     return {role: snapshots[role] for role in config.devices if role in snapshots}
 
 
-def _scanner_snapshot(url: str) -> DeviceStatus:
+def _scanner_snapshot(role: str, device) -> DeviceStatus:
     """A scanner only speaks while read: listen briefly for its first status."""
-    from devices.scanner import ScannerReader
-
     try:
-        reader = ScannerReader(url)
+        reader = open_device(role, device.url, **device.options)
     except ValueError as exc:
-        return absent("scanner", str(exc))
+        return absent(role, str(exc))
     seen = threading.Event()
     reader.status_events.subscribe(lambda status: seen.set())
     reader.start()
@@ -240,14 +240,15 @@ def read_counters(printer) -> dict[str, int] | None:
 
 
 def run_reject_card(args, config: KioskConfig, journal: Journal) -> int:
-    device = config.device("card_printer")
+    role = registry.roles_with(registry.CARD_HANDLING)[0]
+    device = config.device(role)
     if device is None:
-        return fail(args.action, f"{config.path}: no [devices.card_printer] configured", EXIT_USAGE)
+        return fail(args.action, f"{config.path}: no [devices.{role}] configured", EXIT_USAGE)
     try:
-        printer = open_printer("card_printer", device.url)
+        printer = open_printer(role, device.url, **device.options)
     except ValueError as exc:
         return fail(args.action, str(exc), EXIT_USAGE)
-    if not callable(getattr(printer, "reject_card", None)):
+    if not isinstance(printer, CardHandling):
         printer.close()
         return fail(args.action, f"{type(printer).__name__} cannot send a card to the reject box", EXIT_USAGE)
     try:
@@ -256,17 +257,17 @@ def run_reject_card(args, config: KioskConfig, journal: Journal) -> int:
             rejected = printer.reject_card(REJECT_TIMEOUT_S)
         except DeviceError as exc:
             fault = exc.fault
-            journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": f"refused: {fault.code.value}",
+            journal.audit(ACTOR, "reject_card", {"device": role, "outcome": f"refused: {fault.code.value}",
                                                  "counters": counters})
             return fail(args.action, f"{fault.message('id')} / {fault.message('en')}"
                                      f"{' (' + fault.detail + ')' if fault.detail else ''}", EXIT_FAILED)
         except OSError as exc:
-            journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": f"failed: {exc}"})
+            journal.audit(ACTOR, "reject_card", {"device": role, "outcome": f"failed: {exc}"})
             return fail(args.action, f"{device.url.split('?')[0]}: {exc}", EXIT_FAILED)
     finally:
-        getattr(printer, "shutdown", printer.close)()
+        printer.close()
     outcome = "rejected" if rejected else "no card inside"
-    journal.audit(ACTOR, "reject_card", {"device": "card_printer", "outcome": outcome, "counters": counters},
+    journal.audit(ACTOR, "reject_card", {"device": role, "outcome": outcome, "counters": counters},
                   count={CARDS_SPOILED: 1} if rejected else None)
     print("maintenance reject-card: " + ("kartu dibuang ke kotak reject / card sent to the reject box"
                                          if rejected else "tidak ada kartu di printer / no card in the printer"))

@@ -15,10 +15,10 @@ import argparse
 import json
 import sys
 
+from printer_drivers.registry import kind_codes
+
 from ..config import ConfigError, load_config
 from ..nik import mask_nik
-
-KINDS = ("KK", "KIA")
 
 
 def register(subparsers) -> None:
@@ -28,7 +28,7 @@ def register(subparsers) -> None:
     who.add_argument("--request-no", help="the request number from the WhatsApp QR (e.g. REQ-20261122-ABC123)")
     parser.add_argument("--pin", required=True, help="the 6-digit PIN, or - to read it from standard input")
     parser.add_argument("--documents", type=_kinds, default=None,
-                        help="comma-separated kinds to print (KK,KIA); default: every available one")
+                        help=f"comma-separated kinds to print ({','.join(kind_codes())}); default: every available one")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each step (default 30)")
     parser.add_argument("--flush-timeout", type=float, default=10.0,
@@ -38,9 +38,10 @@ def register(subparsers) -> None:
 
 def _kinds(text: str) -> tuple[str, ...]:
     kinds = tuple(k.strip().upper() for k in text.split(",") if k.strip())
-    wrong = [k for k in kinds if k not in KINDS]
+    wrong = [k for k in kinds if k not in kind_codes()]
     if not kinds or wrong:
-        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(KINDS)}, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a comma-separated list of {', '.join(kind_codes())}, "
+                                         f"got {text!r}")
     return kinds
 
 

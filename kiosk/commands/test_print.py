@@ -22,23 +22,17 @@ import socket
 import sqlite3
 import sys
 from pathlib import Path
-from typing import Callable
-
 from devices.status import DeviceError
-from printer_drivers.base import Printer, PrintResult, cards_taken
+from printer_drivers import registry
+from printer_drivers.base import TestPrinting, cards_taken
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, load_config
 from ..journal import CARDS_SPOILED, TEST_CARDS, Journal, journal_path
 from .maintenance import ACTOR, read_counters
 
-ROLES = {"a4": "a4_printer", "receipt": "receipt_printer", "card": "card_printer"}
-# Each driver's own test page; the A4 one shows the kiosk id.
-TEST_PAGES: dict[str, Callable[[Printer, str], PrintResult]] = {
-    "a4_printer": lambda printer, kiosk_id: printer.print_test_page(kiosk_id),
-    "receipt_printer": lambda printer, kiosk_id: printer.print_test_page(),
-    "card_printer": lambda printer, kiosk_id: printer.print_test_card(),
-}
+# The CLI's word for each printer that has a test print (the registry's short names).
+ROLES = {registry.device(role).short_name: role for role in registry.roles_with(registry.TEST_PRINT)}
 
 
 def register(subparsers) -> None:
@@ -56,20 +50,24 @@ def register(subparsers) -> None:
 def run(args) -> int:
     role = ROLES[args.printer]
     try:
-        url, kiosk_id, state_dir = _target(role, args.url, args.config)
+        url, options, kiosk_id, state_dir = _target(role, args.url, args.config)
     except ConfigError as exc:
         _fail(args.printer, str(exc).splitlines()[0])
         return 2
     try:
-        printer = open_printer(role, url)
+        printer = open_printer(role, url, **options)
     except ValueError as exc:
         _fail(args.printer, str(exc))
         return 2
-    watch_cards = state_dir is not None and role == "card_printer"
+    if not isinstance(printer, TestPrinting):
+        printer.close()
+        _fail(args.printer, f"{type(printer).__name__} has no test print")
+        return 2
+    watch_cards = state_dir is not None and registry.device(role).has(registry.COUNTERS)
     before = read_counters(printer) if watch_cards else None
     outcome = "failed: error"
     try:
-        result = TEST_PAGES[role](printer, kiosk_id)
+        result = printer.print_test(kiosk_id)
         outcome = "printed"
     except DeviceError as exc:
         fault = exc.fault
@@ -83,7 +81,7 @@ def run(args) -> int:
         return 1
     finally:
         after = read_counters(printer) if watch_cards else None
-        getattr(printer, "shutdown", printer.close)()
+        printer.close()
         if state_dir is not None:
             _record(state_dir, args.printer, role, outcome, before, after)
     print(f"test-print {args.printer}: halaman uji tercetak / test page printed on {url.split('?')[0]}"
@@ -95,7 +93,7 @@ def _record(state_dir, which: str, role: str, outcome: str, before, after) -> No
     """The technician's test print in the journal; a card used is counted with it."""
     detail = {"device": role, "outcome": outcome}
     count = None
-    if role == "card_printer":
+    if registry.device(role).has(registry.CARD_HANDLING):
         detail.update(counters_before=before, counters_after=after)
         taken = cards_taken(before, after)
         if outcome == "printed":
@@ -112,22 +110,24 @@ def _record(state_dir, which: str, role: str, outcome: str, before, after) -> No
         print(f"test-print {which}: tidak tercatat / not recorded in the journal: {exc}", file=sys.stderr)
 
 
-def _target(role: str, url: str | None, config_path: str | None) -> tuple[str, str, Path | None]:
-    """The URL to print on, the kiosk id to show and the state_dir holding the journal (None
-    without a configuration). With --url the config is optional (read only for the kiosk id
-    and the journal); without it the role must be configured."""
+def _target(role: str, url: str | None, config_path: str | None) -> tuple[str, dict, str, Path | None]:
+    """The URL to print on, the driver's options, the kiosk id to show and the state_dir
+    holding the journal (None without a configuration). With --url the config is optional
+    (read only for the kiosk id and the journal) and its device options are not used;
+    without it the role must be configured."""
     try:
         config = load_config(config_path)
     except ConfigError:
         if url is None or config_path is not None:
             raise
-        return url, socket.gethostname(), None
+        return url, {}, socket.gethostname(), None
+    options: dict = {}
     if url is None:
         device = config.device(role)
         if device is None:
             raise ConfigError([f"{config.path}: no [devices.{role}] configured; give --url"])
-        url = device.url
-    return url, config.kiosk.id, config.kiosk.state_dir
+        url, options = device.url, dict(device.options)
+    return url, options, config.kiosk.id, config.kiosk.state_dir
 
 
 def _fail(which: str, message: str) -> None:

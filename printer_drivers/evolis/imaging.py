@@ -34,10 +34,10 @@ from PIL import Image
 
 from ..base import UNREADABLE, DocumentUnprintable
 from ..pdf import open_pdf
+from ..registry import BLACK_POLICIES   # the choices are the card printer's options (registry)
 from .compression import bits_for_levels, encode_mono, encode_runs
 
 CARD_WIDTH, CARD_HEIGHT = 1016, 648          # landscape card, pixels at 300 dpi
-BLACK_POLICIES = ("none", "all_black", "text")
 NEAR_BLACK_MAX = 80
 NEAR_BLACK_CHROMA = 40
 LIGHT_MIN = 128

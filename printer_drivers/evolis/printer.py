@@ -18,8 +18,9 @@ the PC mid-card, or a reject the printer refused. `status()` reports it as a fau
 will take it out by itself) and `reject_card()` sends it to the reject box; crash recovery
 uses `card_in_printer()` and `reject_card()` to settle the job it belonged to.
 
-A ``sim:card_printer?faults=…&out=DIR`` URL starts `devices.sim.evolis.EvolisSimulator`
-in-process on a pty and talks to it through pyserial, the same path as a real serial port.
+The link comes from `devices.links.open_link`: serial://, socket://, usb:// or
+``sim:card_printer?faults=…&out=DIR`` (`devices.sim.evolis.EvolisSimulator` in-process on a
+pty, through pyserial, the same path as a real serial port).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from devices.status import DeviceError, DeviceState, DeviceStatus, Fault, FaultCode, absent
-from devices.transport import SerialTransport, Transport, parse_device_url
+from devices.links import open_link
+from devices.transport import Transport
 from devices.unreadable import UnreadableAnswers
 
 from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob, PrintJob,
                     Printer, PrintResult, ProgressCallback)
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
+from ..registry import COLOUR_LEVELS
 from .protocol import EvolisLink
 from .print_settings import DEFAULT_CONTRAST, INSERTION, contrast_problem
 from .sensors import parse_thresholds
@@ -50,7 +53,6 @@ from .status import ROLE, STATUS_READS, build_status, card_inside, card_position
 log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
 REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
-COLOUR_LEVELS = (32, 64, 128)
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,28 +90,11 @@ class EvolisPrinter(Printer):
         self.card_timeout, self.poll_interval = card_timeout, poll_interval
         self.overlay_holes = tuple(overlay_holes)
         self._ribbon_seen: str | None = None  # read by prepare() on another thread: a plain str
-        self.simulator = None
-        self._sim_link = None
-        self.link = EvolisLink(self._make_transport(url, backend), timeout)
+        transport = open_link(url, expect=Transport, backend=backend)
+        self.simulator = transport.simulator
+        self.link = EvolisLink(transport, timeout)
         self._identity: dict[str, str] | None = None
         self._card_in_hand = False          # True from `Ss` until this driver's card is out
-
-    def _make_transport(self, url: str, backend: Any) -> Transport:
-        parsed = parse_device_url(url)
-        if parsed.scheme == "sim":
-            if parsed.target not in ("card_printer", "evolis"):
-                raise ValueError(f"{url}: unknown simulator {parsed.target!r} (use sim:card_printer)")
-            from devices.sim.evolis import EvolisSimulator
-            from devices.sim.serve import PtyLink
-            self.simulator = EvolisSimulator.from_params(parsed.params)
-            self._sim_link = PtyLink(self.simulator)
-            return SerialTransport(self._sim_link.url)
-        if parsed.scheme in ("serial", "socket"):
-            return SerialTransport(url)
-        if parsed.scheme == "usb":
-            from devices.usb import UsbTransport
-            return UsbTransport(url, backend=backend)
-        raise ValueError(f"{url}: a card printer is reached by serial://, socket://, usb:// or sim:card_printer")
 
     # --- identification, status, counters ---------------------------------------------------------
     def identify(self) -> dict[str, str]:
@@ -207,6 +192,10 @@ class EvolisPrinter(Printer):
         """A test card with no personal data: title, colour bars, grey ramp and the date."""
         card = self._card_image(tuple(test_card_pages()), self._ribbon_seen)
         return self._print_card_image(f"test-{uuid.uuid4()}", card, progress)
+
+    def print_test(self, kiosk_id: str = "", progress: ProgressCallback | None = None) -> PrintResult:
+        """The test card (TestPrinting); the card carries no kiosk id."""
+        return self.print_test_card(progress)
 
     def _card_image(self, pages: tuple[np.ndarray, ...], ribbon: str | None) -> CardImage:
         panels = None if ribbon is None else \
@@ -322,9 +311,6 @@ class EvolisPrinter(Printer):
 
     def close(self) -> None:
         self.link.transport.close()
-        if self._sim_link is not None:
-            self._sim_link.stop()
-            self._sim_link = None
 
 
 _SPECIFIC = (FaultCode.COVER_OPEN, FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT, FaultCode.NEEDS_CLEANING,

@@ -177,7 +177,6 @@ def test_unreachable_printer_is_no_device_within_the_timeout(tmp_path):
     with pytest.raises(DeviceDisconnected):
         driver.print_document(kk_job(1))
     assert time.monotonic() - started < 3
-    driver.simulator = None
     driver.close()
 
 

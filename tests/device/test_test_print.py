@@ -109,7 +109,7 @@ def test_missing_config_without_url_is_a_usage_error(tmp_path, capsys):
 
 def test_wrong_url_for_the_printer_is_a_usage_error(capsys):
     code, out, err = run_cli(capsys, "test-print", "a4", "--url", "socket://127.0.0.1:9100")
-    assert code == 2 and "an A4 printer is ipp://" in err
+    assert code == 2 and "a4_printer is reached through ipp://" in err
 
 
 def test_receipt_test_page_on_a_socket_url(capsys):

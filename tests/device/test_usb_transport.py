@@ -10,7 +10,7 @@ import usb.util
 from devices.sim.base import DeviceSimulator
 from devices.sim.usb_backend import SimulatedEndpoint, SimulatedUsbDevice
 from devices.status import DeviceDisconnected, DeviceError, DeviceTimeout, FaultCode
-from devices.transport import open_transport
+from devices.links import open_transport
 from devices.usb import UsbTransport
 from tests.fixtures.usb import usb_bus  # noqa: F401
 

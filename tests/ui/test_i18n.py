@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from devices.status import FaultCode
-from kiosk.gating import PRINTER_FOR_KIND, PRINTER_ROLES
+from printer_drivers import registry
 from kiosk.session_model import Message, Screen
 from ui.hours import hours_text
 from ui.i18n import LANGUAGES, PoSyntaxError, Translator, failure_text, message_text, parse_po, translator
@@ -76,8 +76,8 @@ def test_every_message_the_core_sends_is_translated():
 
 
 def test_codes_inside_messages_are_translated():
-    codes = [f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in PRINTER_ROLES + ("receipt_printer",)]
-    codes += [f"kind.{k}" for k in PRINTER_FOR_KIND] + [f"audio.{s.value}" for s in Screen]
+    codes = [f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in registry.printer_roles()]
+    codes += [f"kind.{k}" for k in registry.kind_codes()] + [f"audio.{s.value}" for s in Screen]
     codes += ["media.a4", "media.card"] + [f"print.failed.{r}" for r in PRINT_FAILURES]
     assert not [c for c in codes if not translator().has(c, "id")]
     text = message_text(Message("document.unavailable.printer",

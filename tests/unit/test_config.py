@@ -106,7 +106,7 @@ def test_the_default_path_is_etc(tmp_path: Path) -> None:
                  "unsupported device URL scheme", id="bad-device-url"),
     pytest.param(MINIMAL + '\n[devices.card_printer]\nurl = "usb://zz:1"\n', "devices.card_printer.url",
                  "usb://VID:PID", id="bad-usb-url"),
-    pytest.param(MINIMAL + '\n[devices.receipt_printer]\nurl = "sim:r"\nrequired = true\n',
+    pytest.param(MINIMAL + '\n[devices.receipt_printer]\nurl = "sim:receipt_printer"\nrequired = true\n',
                  "devices.receipt_printer.required", "unknown key", id="receipt-cannot-be-required"),
     pytest.param(MINIMAL + '\n[devices.fax]\nurl = "sim:fax"\n', "devices.fax", "unknown key",
                  id="unknown-device"),

@@ -94,7 +94,7 @@ def test_adm_kiosk_devices_with_config(capsys, tmp_path):
     (tmp_path / "kiosk.toml").write_text(
         '[kiosk]\nid = "KIOSK-T1"\n[dinas]\nurl = "http://127.0.0.1:8765/api/v1"\ntoken_file = "token"\n'
         '[devices.receipt_printer]\nurl = "usb://04b8:0202?serial=R1"\n'
-        '[devices.a4_printer]\nurl = "socket://127.0.0.1:9100"\n')
+        '[devices.a4_printer]\nurl = "ipp://127.0.0.1:631/printers/KK-A4"\n')
     assert main(["--config", str(tmp_path / "kiosk.toml"), "devices", "--json"]) == 0
     configured = {m["role"]: m for m in json.loads(capsys.readouterr().out)["configured"]}
     assert configured["receipt_printer"]["found"] is False

@@ -9,7 +9,7 @@ from devices.sim.evolis import EvolisSimulator
 from devices.sim.evolis_decode import CommandReader, StreamError
 from devices.sim.serve import serve_pty
 from devices.status import DeviceError, DeviceState, FaultCode
-from devices.transport import open_transport
+from devices.links import open_transport
 from printer_drivers.evolis.protocol import Answer, EvolisLink, download_frame, fault_for_answer, frame
 from printer_drivers.evolis.status import build_status
 

@@ -7,7 +7,8 @@ import pytest
 from devices.sim.base import DeviceSimulator
 from devices.sim.serve import serve_pty, serve_socket
 from devices.status import DeviceDisconnected, DeviceTimeout
-from devices.transport import open_transport, parse_device_url
+from devices.links import open_transport
+from devices.transport import parse_device_url
 
 
 class Echo(DeviceSimulator):
