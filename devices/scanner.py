@@ -29,7 +29,7 @@ from typing import Any
 from .events import Publisher
 from .status import DeviceDisconnected, DeviceError, DeviceState, DeviceStatus, absent
 from .links import open_link
-from .transport import Transport
+from .transport import Transport, parse_device_url
 
 log = logging.getLogger(__name__)
 
