@@ -111,20 +111,30 @@ def needs(devices: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# Each kiosk's latest configuration report, in one pass over the table (not one query per
+# kiosk: a country's fleet page would make thousands).
+LATEST_REPORTS = ("SELECT r.kiosk_id, r.version, r.result, r.reason, r.received_at FROM config_reports r "
+                  "JOIN (SELECT MAX(id) AS id FROM config_reports GROUP BY kiosk_id) latest ON latest.id = r.id")
+
+
 def listing(connection: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
-    return [_status(connection, row, now) for row in connection.execute("SELECT * FROM kiosks ORDER BY kiosk_id")]
+    reports = {row["kiosk_id"]: row for row in connection.execute(LATEST_REPORTS)}
+    return [_status(row, reports.get(row["kiosk_id"]), now)
+            for row in connection.execute("SELECT * FROM kiosks ORDER BY kiosk_id")]
 
 
 def one(connection: sqlite3.Connection, now: float, kiosk_id: str) -> dict[str, Any] | None:
     """One kiosk as `listing` shows it, or None."""
     row = connection.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
-    return None if row is None else _status(connection, row, now)
-
-
-def _status(connection: sqlite3.Connection, row: sqlite3.Row, now: float) -> dict[str, Any]:
-    devices = json.loads(row["devices"]) if row["devices"] else {}
+    if row is None:
+        return None
     report = connection.execute("SELECT version, result, reason, received_at FROM config_reports "
-                                "WHERE kiosk_id = ? ORDER BY id DESC LIMIT 1", (row["kiosk_id"],)).fetchone()
+                                "WHERE kiosk_id = ? ORDER BY id DESC LIMIT 1", (kiosk_id,)).fetchone()
+    return _status(row, report, now)
+
+
+def _status(row: sqlite3.Row, report: sqlite3.Row | None, now: float) -> dict[str, Any]:
+    devices = json.loads(row["devices"]) if row["devices"] else {}
     return {
         "kiosk_id": row["kiosk_id"],
         "group": row["grp"],

@@ -119,7 +119,8 @@ def _config(words: Words, status: dict[str, Any]) -> Chip:
         chip = Chip(words("config.no_report", version=shown), "muted")
     else:
         result = words.open_word("config", report["result"])
-        chip = Chip(words("config.report", version=shown, result=result, reported=report["version"]),
+        key = "config.report_same" if report["version"] == version else "config.report"
+        chip = Chip(words(key, version=shown, result=result, reported=report["version"]),
                     CONFIG_TONE.get(report["result"], "muted"))
     if status.get("config_stale"):
         # The kiosk runs a configuration past its expiry (remote configuration): the dinas

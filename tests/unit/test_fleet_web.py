@@ -150,7 +150,7 @@ def test_a_rejected_configuration_needs_action_and_an_offline_kiosk_comes_first(
     words = Translations().words("en", 420, "WIB")
     rejected = view.kiosk_view(words, _status(needs=[], devices={}, last_config_report={
         "version": 5, "result": "rejected", "reason": "bad signature", "at": iso(NOW)}), NOW, (0, 0))
-    assert rejected.needs_action and rejected.config == view.Chip("version 4; version 5: rejected", "bad")
+    assert rejected.needs_action and rejected.config == view.Chip("version 4 running; version 5: rejected", "bad")
     offline = view.kiosk_view(words, _status(kiosk_id="K9", online=False), NOW, (0, 0))
     never = view.kiosk_view(words, _status(kiosk_id="K0", online=False, last_seen=None, devices={}, needs=[]),
                             NOW, (0, 0))

@@ -71,7 +71,10 @@ def test_fleet_page_in_chromium(reference_server, driver, artifacts_dir, size): 
     assert card.find_element(By.CSS_SELECTOR, ".failed").text == "2"
     assert card.find_element(By.CSS_SELECTOR, ".devices").text == \
         "Printer A4, Printer kartu, Printer struk, Pemindai: siap"
-    assert "versi 3" in card.find_element(By.CSS_SELECTOR, ".config").text
+    assert card.find_element(By.CSS_SELECTOR, ".config").text == "versi 3: diterapkan"
+    stale = _card(driver, needs[4]).find_element(By.CSS_SELECTOR, ".config .chip")
+    assert stale.text == "versi 3, belum ada laporan; sudah kedaluwarsa, terbitkan yang baru"
+    assert "tone-warn" in stale.get_attribute("class")
     assert [chip.text for chip in _card(driver, needs[2]).find_elements(By.CSS_SELECTOR, ".devices .chip")] == \
         ["Printer struk: perlu ditangani", "Printer A4, Printer kartu, Pemindai: siap"]   # the worst first
     assert "[[" not in driver.page_source
