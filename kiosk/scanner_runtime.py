@@ -39,7 +39,9 @@ class ScannerInput:
     def from_config(cls, cfg, **reader_options) -> ScannerInput | None:
         """The configured serial scanner, or None when there is none (or it types as a keyboard)."""
         device = cfg.device(ROLE)
-        return cls(ScannerReader(device.url, **reader_options)) if device is not None else None
+        if device is None:
+            return None
+        return cls(ScannerReader(device.url, **{**device.options, **reader_options}))
 
     @property
     def status_events(self):

@@ -1,0 +1,97 @@
+"""Driver options in `[devices.<role>]`: read with the registry's schema, strictly, and handed
+to the driver the kiosk builds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kiosk.config import ConfigError, load_config
+from kiosk.devices_runtime import DeviceBoard
+from printer_drivers import registry
+
+BASE = """
+[kiosk]
+id = "K1"
+state_dir = "state"
+
+[dinas]
+url = "https://dinas.example.go.id/api/v1"
+token_file = "token"
+"""
+
+
+def config_with(tmp_path: Path, devices: str):
+    (tmp_path / "token").write_text("secret-token")
+    path = tmp_path / "kiosk.toml"
+    path.write_text(BASE + devices)
+    return load_config(path)
+
+
+def problems(tmp_path: Path, devices: str) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        config_with(tmp_path, devices)
+    return caught.value.problems
+
+
+def test_card_printer_options_reach_the_driver(tmp_path):
+    cfg = config_with(tmp_path, '[devices.card_printer]\nurl = "sim:card_printer"\nlevels = 64\n'
+                                'black_policy = "all_black"\ncompressed = false\ncard_timeout = 30\n'
+                                'overlay_holes = [[40, 60, 200, 80]]\n')
+    assert dict(cfg.device("card_printer").options) == {
+        "levels": 64, "black_policy": "all_black", "compressed": False, "card_timeout": 30.0,
+        "overlay_holes": ((40, 60, 200, 80),)}
+    board = DeviceBoard.from_config(cfg)
+    try:
+        printer = board.printer("card_printer")
+        assert (printer.levels, printer.black_policy, printer.compressed, printer.card_timeout) == \
+            (64, "all_black", False, 30.0)
+        assert printer.overlay_holes == ((40, 60, 200, 80),)
+    finally:
+        board.stop()
+
+
+def test_an_unset_option_keeps_the_driver_default(tmp_path):
+    cfg = config_with(tmp_path, '[devices.a4_printer]\nurl = "sim:a4_printer"\njob_timeout = 60\n')
+    assert dict(cfg.device("a4_printer").options) == {"job_timeout": 60.0}
+
+
+def test_an_unknown_option_names_its_key_with_a_hint(tmp_path):
+    found = problems(tmp_path, '[devices.card_printer]\nurl = "sim:card_printer"\nlevel = 64\n')
+    assert len(found) == 1
+    assert found[0].endswith("devices.card_printer.level: unknown key (did you mean 'levels'?)")
+
+
+@pytest.mark.parametrize("line, key, expected", [
+    ("levels = \"64\"", "levels", "expected an integer, got '64'"),
+    ("levels = 48", "levels", "expected one of 32, 64, 128, got 48"),
+    ("black_policy = \"grey\"", "black_policy", "expected one of 'none', 'all_black', 'text', got 'grey'"),
+    ("compressed = 1", "compressed", "expected true or false, got 1"),
+    ("card_timeout = 1", "card_timeout", "expected seconds from 10 to 600, got 1"),
+    ("overlay_holes = [[1, 2, 3]]", "overlay_holes", "expected a list of [x, y, width, height]"),
+])
+def test_a_wrong_value_is_one_line_naming_the_key(tmp_path, line, key, expected):
+    found = problems(tmp_path, f'[devices.card_printer]\nurl = "sim:card_printer"\n{line}\n')
+    assert len(found) == 1 and f"devices.card_printer.{key}: {expected}" in found[0], found
+
+
+def test_an_option_of_another_driver_is_unknown_here(tmp_path):
+    found = problems(tmp_path, '[devices.receipt_printer]\nurl = "sim:receipt_printer"\nlevels = 64\n')
+    assert found[0].endswith("devices.receipt_printer.levels: unknown key")
+
+
+def _block(text: str, start: str, end: str) -> str:
+    head = text.index(start)
+    tail = text.find(end, head + len(start))
+    return text[head:tail if tail != -1 else None]
+
+
+@pytest.mark.parametrize("role", registry.roles())
+def test_each_option_is_in_the_example_config_and_the_docs(role):
+    repo = Path(__file__).resolve().parents[2]
+    docs = _block((repo / "docs" / "CONFIGURATION.md").read_text(), f"#### `[devices.{role}]`", "\n#")
+    example = _block((repo / "config" / "kiosk.example.toml").read_text(), f"[devices.{role}]", "\n[")
+    for option in registry.device(role).options:
+        assert f"| `{option.name}` |" in docs, f"docs/CONFIGURATION.md lacks {role}.{option.name}"
+        assert f"{option.name} =" in example, f"config/kiosk.example.toml lacks {role}.{option.name}"
