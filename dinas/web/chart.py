@@ -35,11 +35,13 @@ class Shape:
     height: int
     label_every: int          # an x label every this many days
     font_scale: float
+    legend_columns: int
+    bar_spacing: int
 
 
 # The page picks one by the screen's width (<picture>): a phone gets a squarer chart with
 # bigger letters, instead of a wide one shrunk until nothing can be read.
-SHAPES = {"wide": Shape(900, 340, 5, 1.0), "narrow": Shape(420, 320, 7, 1.25)}
+SHAPES = {"wide": Shape(900, 340, 5, 1.0, 2, 6), "narrow": Shape(420, 320, 7, 1.25, 2, 2)}
 
 
 def prints_per_day(days: list[date], counts: dict[str, tuple[int, int]], *, printed_label: str,
@@ -47,9 +49,9 @@ def prints_per_day(days: list[date], counts: dict[str, tuple[int, int]], *, prin
     """`counts` is {"YYYY-MM-DD": (printed, failed)}; a day with no report is zero.
     `day_label` formats a day for the axis, e.g. "{day}/{month}"."""
     chart = pygal.Bar(width=shape.width, height=shape.height, style=_style(shape.font_scale), js=[],
-                      legend_at_bottom=True, legend_at_bottom_columns=2, show_minor_x_labels=False,
-                      x_labels_major_every=shape.label_every, truncate_label=-1, print_zeroes=False, margin=12,
-                      spacing=6 if shape.width > 600 else 2, show_y_guides=True,
+                      legend_at_bottom=True, legend_at_bottom_columns=shape.legend_columns,
+                      show_minor_x_labels=False, x_labels_major_every=shape.label_every, truncate_label=-1,
+                      print_zeroes=False, margin=12, spacing=shape.bar_spacing, show_y_guides=True,
                       show_x_guides=False, disable_xml_declaration=False)
     printed = [counts.get(d.isoformat(), (0, 0))[0] for d in days]
     failed = [counts.get(d.isoformat(), (0, 0))[1] for d in days]
