@@ -25,7 +25,7 @@ from typing import Callable, Mapping
 
 from devices.status import DeviceError
 from printer_drivers import registry
-from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, cards_taken
+from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, QueuedJobs, cards_taken
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
@@ -141,13 +141,20 @@ class PrintOrchestrator:
             return failed(STORAGE, job_id)
         self._outbox.kick()
 
-        future = self._devices.submit(
-            role, lambda: self._devices.printer(role).print_prepared(prepared, lambda s: step(s, "active")))
+        printer = self._devices.printer(role)
+        future = self._devices.submit(role, lambda: printer.print_prepared(prepared, lambda s: step(s, "active")))
+        # Never give up before the driver's own deadline: it cancels a job it gives up on.
+        deadline = max(self._deadlines.get(role, PRINT_DEADLINE_S[role]), printer.deadline_s or 0.0)
         try:
-            result = future.result(self._deadlines.get(role, PRINT_DEADLINE_S[role]))
+            result = future.result(deadline)
         except FutureTimeout:
             # The device thread still owns the job; nobody knows yet if it will come out.
-            self._finish_failed(job_id, "timeout", {"review": True}, review=True)
+            if isinstance(printer, QueuedJobs):
+                # A queue may still print it: the document stays reserved until the driver
+                # says how the job ended, so it can never come out after a release.
+                future.add_done_callback(lambda done: self._settle_late(job_id, done))
+            else:
+                self._finish_failed(job_id, "timeout", {"review": True}, review=True)
             step(STEP_SENDING, "failed")
             return failed("timeout", job_id)
         except DeviceError as exc:
@@ -202,6 +209,24 @@ class PrintOrchestrator:
         except JournalWriteError:
             pass                # the event is held in memory by the outbox (Journal.on_unwritten_event)
         self._outbox.kick()
+
+    def _settle_late(self, job_id: str, done) -> None:
+        """A print the citizen was told had timed out has ended after all (on the device's
+        thread): journal how, for review, and tell the dinas."""
+        error = done.exception()
+        if error is None:
+            log.warning("job %s: printed after its deadline", job_id)
+            try:
+                self._journal.transition(job_id, PRINTED, reason="late", review=True,
+                                         counters_after=dict(done.result().counters_after),
+                                         event=Event.new(job_id, "printed", None, {"late": True, "review": True}),
+                                         count={"printed": 1})
+            except JournalWriteError:
+                pass            # held in memory by the outbox
+            self._outbox.kick()
+            return
+        reason = error.code.value if isinstance(error, DeviceError) else "hardware"
+        self._finish_failed(job_id, reason, {"late": True, "review": True}, review=True)
 
     def _note_device_job(self, job_id: str, ref: Mapping) -> None:
         """The print server's id for the job, for recovery. If it cannot be journaled the print

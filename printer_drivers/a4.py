@@ -90,6 +90,9 @@ class A4Printer(Printer):
                                        else params.get("poll_interval", 0.5))
         except ValueError:
             raise ValueError(f"{url}: timeout, job_timeout and poll_interval are seconds") from None
+        # The status check, the upload (up to 20 MB at 1 MB/s), the follow with its last poll,
+        # and the purge: each request is bounded by `timeout`.
+        self.deadline_s = self.job_timeout + 4 * self.timeout + 20.0
         self._user = user or params.get("user")
         self._unreadable = UnreadableAnswers(log, ROLE)
         self._endpoint: IppEndpoint = open_link(url, expect=IppEndpoint)   # a bad URL fails here

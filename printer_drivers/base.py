@@ -119,6 +119,9 @@ class PrintResult:
 
 class Printer(ABC):
     role: str = "printer"
+    # How long one print may take before the driver gives up on its own (and cancels what it
+    # sent), or None when it sets no such limit. The kiosk never stops waiting sooner.
+    deadline_s: float | None = None
 
     def __init__(self, url: str) -> None:
         cls = type(self)
