@@ -82,3 +82,16 @@ def test_todays_prints_and_failures_reach_the_list_and_the_detail(reference_serv
     card = listing[listing.index(f'id="kiosk-{other["kiosk_id"]}"'):]
     assert '<dd class="printed">0</dd>' in card[:card.index("</li>")]
     assert "Jumlah 30 hari: 9 tercetak, 1 gagal" in _get(admin, f"/admin/kiosks/{other['kiosk_id']}").text
+
+
+def test_what_a_kiosk_sends_is_shown_as_text_never_as_markup(reference_server, admin):  # noqa: F811
+    kiosk = reference_server.kiosks[0]
+    beat = heartbeat(kiosk["kiosk_id"], local_day(reference_server), 1, 0,
+                     software_version='<img src=x onerror="alert(1)">',
+                     devices={"<script>alert(2)</script>": {"state": "ready", "faults": [
+                         {"code": "<b>bold</b>", "severity": "alarm"}]}})
+    send(reference_server, kiosk["token"], beat)
+    for path in ("/admin/", f"/admin/kiosks/{kiosk['kiosk_id']}"):
+        text = _get(admin, path).text
+        assert "<script>alert(2)</script>" not in text and "<img src=x" not in text and "<b>bold</b>" not in text
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text and "&lt;b&gt;bold&lt;/b&gt;" in text
