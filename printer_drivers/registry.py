@@ -49,7 +49,7 @@ SCHEME_FORMS = {"serial": "serial:///dev/ttyUSB0", "socket": "socket://host:port
                 "ipp": "ipp://host:631/printers/QUEUE", "ipps": "ipps://host/printers/QUEUE",
                 "cups": "a CUPS queue name"}
 _TYPE_NAMES = {"str": "a string", "int": "an integer", "number": "a number", "bool": "true or false",
-               "list": "a list"}
+               "list": "a list", "table": "a table"}
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,21 @@ def _holes(value: list) -> str | None:
     return None
 
 
+def _sensor_thresholds(value: dict) -> str | None:
+    from printer_drivers.evolis.sensors import parse_thresholds     # stdlib only: no card imaging
+    try:
+        parse_thresholds(value)
+    except ValueError as exc:
+        return str(exc).removeprefix("sensor_thresholds.").removeprefix("sensor_thresholds: ")
+    return None
+
+
+def _contrast(value: dict) -> str | None:
+    from printer_drivers.evolis.print_settings import contrast_problem
+    problem = contrast_problem(value)
+    return problem.removeprefix("contrast.").removeprefix("contrast ") if problem else None
+
+
 # --- the tables ----------------------------------------------------------------------------------
 
 # Card imaging choices (printer_drivers/evolis/imaging.py and printer.py check the same).
@@ -158,6 +173,12 @@ DEVICES: tuple[DeviceRole, ...] = (
             Option("overlay_holes", "list", "areas left without overlay (a chip, a signature panel), "
                    "[x, y, width, height] in card pixels", _holes,
                    convert=lambda holes: tuple(tuple(h) for h in holes)),
+            Option("sensor_thresholds", "table", "per printer model (as Rtp answers it), the volts at which "
+                   "Rse;o reads the cover open and Rse;m the feeder empty, e.g. "
+                   "{\"Evolis KC200\" = {cover = {open_above = 2.5}}}; without it a voltage is unknown",
+                   _sensor_thresholds),
+            Option("contrast", "table", "contrast per panel, 0 to 20 (Pc;<panel>;=;<n>), default {k = 10}",
+                   _contrast),
         ),
         capabilities=frozenset({TEST_PRINT, COUNTERS, CARD_HANDLING, CLEANING}),
         can_be_required=True, print_deadline_s=240.0, short_name="card"),

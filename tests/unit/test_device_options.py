@@ -95,3 +95,34 @@ def test_each_option_is_in_the_example_config_and_the_docs(role):
     for option in registry.device(role).options:
         assert f"| `{option.name}` |" in docs, f"docs/CONFIGURATION.md lacks {role}.{option.name}"
         assert f"{option.name} =" in example, f"config/kiosk.example.toml lacks {role}.{option.name}"
+
+
+def test_the_card_printers_sensor_table_and_contrast_reach_the_driver(tmp_path):
+    """Issue 9: the guide's sensor voltages are read through a table from kiosk.toml."""
+    cfg = config_with(tmp_path, '[devices.card_printer]\nurl = "sim:card_printer?answers=guide"\n'
+                                'contrast = { k = 12 }\n'
+                                '[devices.card_printer.sensor_thresholds."Evolis KC200"]\n'
+                                'cover = { open_above = 2.5 }\nfeeder = { empty_above = 2.5 }\n')
+    board = DeviceBoard.from_config(cfg)
+    try:
+        printer = board.printer("card_printer")
+        assert printer.contrast == {"k": 12}
+        assert printer.status().capabilities["sensors"]["cover"] == "closed"
+        printer.simulator.set_cover(True)
+        assert not printer.status().usable
+    finally:
+        board.stop()
+
+
+@pytest.mark.parametrize("toml, key, expected", [
+    ('sensor_thresholds = { KC200 = { lid = { open_above = 2 } } }', "sensor_thresholds",
+     "'KC200'.lid: unknown sensor"),
+    ('sensor_thresholds = { KC200 = { cover = { open_above = "2" } } }', "sensor_thresholds",
+     "volts between 0 and 50"),
+    ('sensor_thresholds = 2.5', "sensor_thresholds", "expected a table, got 2.5"),
+    ('contrast = { o = 10 }', "contrast", "o: not a panel"),
+    ('contrast = { k = 30 }', "contrast", "k: a whole number from 0 to 20, got 30"),
+])
+def test_a_wrong_sensor_table_or_contrast_names_its_key(tmp_path, toml, key, expected):
+    found = problems(tmp_path, f'[devices.card_printer]\nurl = "sim:card_printer"\n{toml}\n')
+    assert len(found) == 1 and f"devices.card_printer.{key}: " in found[0] and expected in found[0], found
