@@ -12,6 +12,7 @@ Used by `adm-kiosk session`, the demo and the UI, so all three run the same core
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from .devices_runtime import DeviceBoard
@@ -44,7 +45,8 @@ class KioskRuntime:
         self.outbox = Outbox(journal, post_with(client), base_delay=outbox_base_delay)
         # A full or read-only state folder: out of service between sessions, a fault in the
         # heartbeat, and an event the journal cannot write is delivered from memory.
-        self.storage = StorageGuard(journal.path.parent, cfg.kiosk.state_min_free_mb, reserve=journal.reserve)
+        self.storage = StorageGuard(journal.path.parent, cfg.kiosk.state_min_free_mb, reserve=journal.reserve,
+                                    journal_unavailable=journal.unavailable)
         journal.on_unwritten_event = self.outbox.hold
         journal.on_write_failed = lambda _error: self.storage.check()
         journal.reserve.on_spent = self.storage.check
@@ -70,8 +72,13 @@ class KioskRuntime:
         from .dinas_client import DinasClient
 
         state_dir = Path(cfg.kiosk.state_dir)
-        state_dir.mkdir(parents=True, exist_ok=True)
-        journal = Journal(journal_path(state_dir))
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            journal = Journal(journal_path(state_dir))
+        except (sqlite3.OperationalError, OSError) as exc:
+            # Start anyway, out of service: the screen and the heartbeat say why.
+            log.error("the journal in %s cannot be opened: %s", state_dir, exc)
+            journal = Journal.stand_in(journal_path(state_dir), f"{type(exc).__name__}: {exc}")
         return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal,
                    scanner=ScannerInput.from_config(cfg), **options)
 
@@ -86,7 +93,7 @@ class KioskRuntime:
         self.devices.refresh(device_timeout)
         self.recovered = recover(self.journal, self.devices, self.outbox)
         self.left_open = left_open(self.recovered)
-        self.housekeeping.run_once()
+        self.housekeeping.run_once(chores=False)
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.config_sync.settings,
                                     kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place,

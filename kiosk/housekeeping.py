@@ -42,11 +42,12 @@ class Housekeeping:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> None:
-        """Every chore that is due, now (if no citizen is being served)."""
+    def run_once(self, *, chores: bool = True) -> None:
+        """Every chore that is due, now (if no citizen is being served); `chores=False` runs
+        only the retention (at start, right after the runtime did the others itself)."""
         if self._in_session():
             return
-        for chore in self._chores:
+        for chore in self._chores if chores else ():
             try:
                 chore()
             except Exception:  # noqa: BLE001 - one failing chore must not stop the others

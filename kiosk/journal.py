@@ -126,18 +126,28 @@ class Journal:
     on_write_failed: Callable[[Exception], None] | None = None
     on_unwritten_event: Callable[[Event], None] | None = None
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, stand_in_for: str | None = None) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.unavailable = stand_in_for          # why the real journal could not be opened
         self.reserve = Reserve(self.path.parent / RESERVE_FILE)
-        self.reserve.ensure()
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
-                                   timeout=10.0)
+        if stand_in_for is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.reserve.ensure()
+        self._db = sqlite3.connect(":memory:" if stand_in_for else str(self.path), isolation_level=None,
+                                   check_same_thread=False, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         upgrade(self._db)
-        os.chmod(self.path, 0o600)
+        if stand_in_for is None:
+            os.chmod(self.path, 0o600)
+
+    @classmethod
+    def stand_in(cls, path: str | Path, reason: str) -> Journal:
+        """An empty journal in memory for a kiosk whose journal at `path` cannot be opened (a
+        read-only or failing state folder): the kiosk can start, show why it is out of
+        service and report it, and prints nothing until restarted on a healthy folder."""
+        return cls(path, stand_in_for=reason)
 
     def close(self) -> None:
         with self._lock:

@@ -101,8 +101,10 @@ class Reserve:
 
 
 class StorageGuard:
-    def __init__(self, directory: str | Path, min_free_mb: int, reserve: Reserve | None = None) -> None:
+    def __init__(self, directory: str | Path, min_free_mb: int, reserve: Reserve | None = None,
+                 journal_unavailable: str | None = None) -> None:
         self.directory = Path(directory)
+        self._journal_unavailable = journal_unavailable     # the kiosk runs on a stand-in journal
         self.min_free_mb = min_free_mb
         self._reserve = reserve
         self.status_events: Publisher[DeviceStatus] = Publisher("storage.status")
@@ -135,6 +137,10 @@ class StorageGuard:
         return status
 
     def _problem(self) -> tuple[Fault | None, int | None]:
+        if self._journal_unavailable:           # stays until a restart opens the real journal
+            return Fault(FaultCode.STORAGE_UNWRITABLE, f"the journal could not be opened "
+                         f"({self._journal_unavailable}); restart the kiosk once {self.directory} "
+                         "can be written"), _free_or_none(self.directory)
         try:
             self._probe()
         except OSError as exc:

@@ -264,3 +264,33 @@ def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
         assert runtime.engine.view.message.key == "out_of_service.storage"
     finally:
         runtime.stop()
+
+
+def test_a_state_folder_read_only_at_start_shows_out_of_service_and_heals_only_with_a_restart(
+        reference_server, small_tmpfs, card_printer, tmp_path):
+    _, url = card_printer
+    config = kiosk_config(reference_server, tmp_path, small_tmpfs, url, min_free_mb=1)
+    start(config).stop()                                    # a journal as a kiosk leaves it
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], capture_output=True).returncode == 0
+
+    runtime = start(config)                                 # the real journal cannot be opened
+    try:
+        assert runtime.journal.unavailable
+        view = runtime.engine.view
+        assert view.screen == Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.storage"
+        assert storage_fault(runtime) == "storage_unwritable"
+        assert runtime.heartbeat.send_now()                 # the dinas hears of it
+        [kiosk] = reference_server.query("SELECT devices FROM kiosks WHERE kiosk_id = ?",
+                                         reference_server.kiosks[0]["kiosk_id"])
+        assert json.loads(kiosk["devices"])["storage"]["faults"][0]["code"] == "storage_unwritable"
+        subprocess.run(["mount", "-o", "remount,rw", str(small_tmpfs)], check=True, capture_output=True)
+        runtime.housekeeping.run_once()                     # writable again, but this run has no journal
+        runtime.engine.wait_idle()
+        assert runtime.engine.view.screen == Screen.OUT_OF_SERVICE
+    finally:
+        runtime.stop()
+    runtime = start(config)
+    try:
+        assert runtime.journal.unavailable is None and runtime.engine.view.screen == Screen.ATTRACT
+    finally:
+        runtime.stop()
