@@ -126,3 +126,18 @@ def test_a_report_the_dinas_did_not_take_is_sent_with_the_next_sync(reference_se
     assert ConfigStore(cfg.kiosk.state_dir).load().unreported is None
     assert reference_server.query("SELECT version, result, reason FROM config_reports") == \
         [{"version": 10, "result": "rejected", "reason": "signature"}]
+
+
+def test_a_pushed_technician_pin_hash_is_the_one_the_technician_commands_ask_for(reference_server, config_path,
+                                                                                 capsys):
+    from kiosk.remote_config.store import with_running_settings
+    from kiosk.settings import hash_technician_pin
+
+    push(reference_server, 11, {"technician_pin_hash": hash_technician_pin("246810"),
+                                "operator_pin_hash": hash_technician_pin("1357")})
+    assert cli(capsys, config_path, "sync", "--once", "--device-timeout", "5")[0] == 0
+    settings = with_running_settings(load_config(config_path)).settings
+    assert settings.check_technician_pin("246810") and not settings.check_technician_pin("000000")
+    assert settings.check_operator_pin("1357")
+    shown = json.loads(cli(capsys, config_path, "show", "--json")[1])
+    assert shown["settings"]["technician_pin_hash"] == "(set)"          # the hash is not printed
