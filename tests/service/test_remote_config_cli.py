@@ -141,3 +141,17 @@ def test_a_pushed_technician_pin_hash_is_the_one_the_technician_commands_ask_for
     assert settings.check_operator_pin("1357")
     shown = json.loads(cli(capsys, config_path, "show", "--json")[1])
     assert shown["settings"]["technician_pin_hash"] == "(set)"          # the hash is not printed
+
+
+def test_a_replayed_older_version_is_refused_by_a_new_os_process(reference_server, config_path, capsys):
+    import subprocess
+    import sys
+
+    push(reference_server, 20, {"announcement": "current"})
+    assert cli(capsys, config_path, "sync", "--once", "--device-timeout", "5")[0] == 0
+    push(reference_server, 19, {"announcement": "an old push replayed"})
+    done = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config_path), "config", "sync",
+                           "--once", "--device-timeout", "5"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "rejected v19: rollback" in done.stderr
+    shown = json.loads(cli(capsys, config_path, "show", "--json")[1])
+    assert shown["applied_version"] == 20 and shown["settings"]["announcement"] == "current"
