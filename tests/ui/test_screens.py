@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import re
 import time
 
 import pytest
@@ -101,22 +102,49 @@ def problems_on_screen(ui: KioskDriver, language: str) -> list[str]:
     return problems
 
 
+TYPED_NIK = "3201014501900003"
+
+
+def primary_place(ui: KioskDriver) -> tuple[int, int, int, int] | None:
+    """Where the screen's primary button is on the glass (x, y, width, height), if it shows."""
+    for widget in ui.visible_widgets():
+        if isinstance(widget, BigButton) and widget.kind == "primary" and not ui.open_overlays():
+            x, y = widget.to_window(*widget.pos)
+            return round(x), round(y), round(widget.width), round(widget.height)
+    return None
+
+
 @pytest.mark.parametrize("orientation", list(ORIENTATIONS))
 def test_every_screen_in_both_languages(ui, orientation, artifacts_dir):
+    """Includes the help (attract), closed and error screens; a NIK typed on identify is never
+    shown in full afterwards; the primary button is in one place on every screen."""
     ui.resize(ORIENTATIONS[orientation])
     assert ui.app.portrait == (orientation == "portrait")
-    problems = []
+    problems, places = [], {}
     for language in ("id", "en"):
+        typed = False
         for name, view in sample_views(preview_png(), language).items():
             ui.engine.publish(view)
             ui.wait_until(lambda: ui.app.view == view, what=f"{name} view")
+            if name == "identify":
+                ui.screen().clear()
+                ui.tap_digits(TYPED_NIK)
+                typed = ui.screen().digits == TYPED_NIK
             if name == "idle":
                 assert ui.app.idle_overlay._window is not None
             ui.screenshot(artifacts_dir / "ui" / f"{orientation}-{language}-{name}.png")
             problems += [f"{orientation}/{language}/{name}: {p}" for p in problems_on_screen(ui, language)]
+            if typed and name != "identify":
+                problems += [f"{orientation}/{language}/{name}: the full NIK on the glass: {t!r}"
+                             for t in ui.visible_texts() if re.search(r"\d{16}", t) or TYPED_NIK[6:12] in t]
+            if (place := primary_place(ui)) is not None:
+                places.setdefault(place, []).append(f"{language}/{name}")
+        assert typed
     ui.engine.publish(sample_views(None)["attract"])
     ui.wait_until(lambda: ui.app.idle_overlay._window is None, what="the overlay to close")
     assert not problems, "\n".join(problems)
+    assert len(places) == 1, f"the primary button moves: {places}"
+    assert len(next(iter(places.values()))) >= 14, "most screens have a primary, all in the same place"
 
 
 def test_the_checks_see_a_missing_translation_and_a_small_target(ui):
@@ -299,3 +327,74 @@ def test_a_full_or_read_only_state_folder_has_its_own_out_of_service_words(ui, l
     ui.screenshot(artifacts_dir / "ui" / f"portrait-{language}-out_of_service-storage.png")
     assert not problems_on_screen(ui, language)
     ui.engine.publish(base)
+
+
+def test_a_disabled_primary_says_why_on_the_glass_and_aloud(ui):
+    from tests.ui.speech import HeardGuide
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    guide, ui.app.guide = ui.app.guide, HeardGuide()
+    try:
+        ui.engine.publish(dataclasses.replace(views["identify"], message=None))
+        ui.wait_until(lambda: ui.screen_name() == "identify")
+        ui.screen().clear()
+        primary = ui.screen().ids.actions.ids.primary
+        assert primary.text == "Ketik 16 angka dulu" and not primary.usable
+        ui.engine.calls.clear()
+        ui.tap_widget(primary)
+        assert ui.app.guide.said()[-1] == "Ketik 16 angka dulu"
+        assert ui.engine.commands("submit_nik") == []
+        ui.tap_digits(TYPED_NIK)
+        assert ui.app.guide.said()[-1] == "16 dari 16", "a NIK typed is counted aloud, never read"
+        assert primary.text == "Lanjut" and primary.usable
+        ui.tap_widget(primary)
+        assert ui.engine.commands("submit_nik") == [(TYPED_NIK,)]
+    finally:
+        ui.app.guide = guide
+
+
+def test_batal_asks_before_dropping_documents_on_the_screen(ui):
+    views = sample_views(preview_png())
+    ui.resize(PORTRAIT)
+    ui.engine.publish(views["documents"])
+    ui.wait_until(lambda: ui.screen_name() == "documents")
+    ui.engine.calls.clear()
+    ui.tap("Batal")
+    ui.wait_until(lambda: "Berhenti sekarang?" in ui.visible_texts(), what="the question")
+    assert ui.engine.commands("cancel") == []
+    assert len([w for w in ui.visible_widgets() if isinstance(w, BigButton) and w.kind == "primary"
+                and in_front(ui, w)]) == 1
+    ui.tap("Tidak, lanjutkan")
+    ui.wait_until(lambda: not ui.open_overlays(), what="the question to close")
+    assert ui.engine.commands("cancel") == [] and ui.screen_name() == "documents"
+    ui.tap("Batal")
+    ui.wait_until(lambda: "Ya, berhenti" in ui.visible_texts(), what="the question again")
+    ui.tap("Ya, berhenti")
+    assert ui.engine.commands("cancel") == [()]
+    ui.wait_until(lambda: not ui.open_overlays(), what="the question to close")
+    ui.engine.publish(dataclasses.replace(views["identify"], message=None))     # nothing on the screen yet:
+    ui.wait_until(lambda: ui.screen_name() == "identify")
+    ui.tap("Batal")                                                             # no question
+    assert ui.engine.commands("cancel") == [(), ()] and not ui.open_overlays()
+
+
+def test_previews_are_blurred_until_held_and_holding_does_not_choose(ui):
+    from kivy.tests.common import UnitTestTouch
+    views = sample_views(preview_png())
+    ui.resize(PORTRAIT)
+    ui.engine.publish(views["documents"])
+    ui.wait_until(lambda: ui.screen_name() == "documents")
+    ui.step(3)
+    card = ui.screen()._cards["d-kk"]
+    image = next(w for w in card.ids.see.children if type(w).__name__ == "Image")
+    assert card.blurred is not None and image.texture is card.blurred
+    assert card.document.title not in ui.visible_texts(), "the dinas title (a KK number) is not shown"
+    ui.engine.calls.clear()
+    touch = UnitTestTouch(*card.ids.see.to_window(*card.ids.see.center))
+    touch.touch_down()
+    # The list's ScrollView holds a touch for its scroll_timeout before it reaches the card.
+    ui.wait_until(lambda: image.texture is card.preview, timeout=2, what="sharp while held")
+    touch.touch_up()
+    ui.step(2)
+    assert image.texture is card.blurred
+    assert ui.engine.commands("toggle_document") == []

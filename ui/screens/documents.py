@@ -92,6 +92,12 @@ class DocumentsScreen(KioskScreen):
         if card.available:
             self.commands.toggle_document(card.document.id)
 
+    def on_pre_enter(self, *args) -> None:
+        # Back from confirm, the view can equal the one before (no on_view), but on_leave
+        # dropped the cards: build them again.
+        if self.view is not None and not self._cards:
+            self.on_view(self, self.view)
+
     def ask_cancel(self) -> None:
         """Documents are on the screen: ask before dropping them."""
         if self.view is not None and self.view.documents:
