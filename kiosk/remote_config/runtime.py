@@ -4,8 +4,9 @@
 only between citizen sessions (never during one), and waits for that; then the heartbeat
 interval follows. `health` answers three questions after applying:
 
-- does the engine accept a session? (out of service is healthy only for the reasons the
-  settings chose on purpose: maintenance mode, outside opening hours or a closed date);
+- does the engine accept a session, if it did before? (out of service is healthy for the
+  reasons the settings chose on purpose: maintenance mode, outside opening hours, a closed
+  date);
 - does the dinas answer, taking a heartbeat that carries the new version?
 - are the required devices no worse than before?
 """
@@ -13,6 +14,7 @@ interval follows. `health` answers three questions after applying:
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from ..session_model import Screen
 from ..settings import Settings
@@ -28,10 +30,25 @@ class RuntimeApplier:
         self.device_timeout = device_timeout
         self.sync: ConfigSync | None = None
 
-    def snapshot(self) -> dict[str, bool]:
+    def snapshot(self) -> dict[str, Any]:
         devices = self.runtime.devices
         statuses = devices.statuses()
-        return {role: bool(statuses.get(role) and statuses[role].usable) for role in devices.required_roles}
+        return {"serving": self._refusal() is None,
+                "devices": {role: bool(statuses.get(role) and statuses[role].usable)
+                            for role in devices.required_roles}}
+
+    def _refusal(self) -> str | None:
+        """Why the engine accepts no session now (None when it does, or when it is out of
+        service only for a reason the settings chose on purpose)."""
+        engine = self.runtime.engine
+        if engine is None:
+            return None
+        engine.wait_idle(10.0)
+        view = engine.view
+        if view.screen is not Screen.OUT_OF_SERVICE:
+            return None
+        key = view.message.key if view.message else "unknown"
+        return None if key in DELIBERATE_OUT_OF_SERVICE else key
 
     def apply(self, settings: Settings) -> None:
         engine = self.runtime.engine
@@ -43,20 +60,17 @@ class RuntimeApplier:
                     raise Interrupted()
         self.runtime.heartbeat.set_interval(settings.heartbeat_s)
 
-    def health(self, settings: Settings, before: dict[str, bool]) -> str | None:
-        engine = self.runtime.engine
-        if engine is not None:
-            engine.wait_idle(10.0)
-            view = engine.view
-            if view.screen is Screen.OUT_OF_SERVICE:
-                key = view.message.key if view.message else "unknown"
-                if key not in DELIBERATE_OUT_OF_SERVICE:
-                    return f"the engine accepts no session ({key})"
+    def health(self, settings: Settings, before: dict[str, Any]) -> str | None:
+        # A kiosk already out of service (a printer down) is not made worse by new settings:
+        # each check compares with before, so a push still reaches a kiosk waiting for repair.
+        refusal = self._refusal()
+        if refusal is not None and before["serving"]:
+            return f"the engine accepts no session ({refusal})"
         if not self.runtime.heartbeat.send_now():
             return "the dinas did not take a heartbeat with the new version"
         self.runtime.devices.refresh(self.device_timeout)
-        after = self.snapshot()
-        worse = sorted(role for role, usable in before.items() if usable and not after.get(role))
+        after = self.snapshot()["devices"]
+        worse = sorted(role for role, usable in before["devices"].items() if usable and not after.get(role))
         if worse:
             return f"required devices worse than before: {', '.join(worse)}"
         return None

@@ -228,3 +228,12 @@ def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_s
     assert runtime.config_sync.version is None
     push(reference_server, signed(17, settings=GOOD))
     assert runtime.config_sync.sync_once().reason == "rollback"          # the failed version stays spent
+
+
+def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, kiosk):
+    runtime = kiosk(card="none", a4="none")            # no printer at all: out of service before
+    runtime.engine.wait_idle()
+    assert runtime.engine.view.screen is Screen.OUT_OF_SERVICE
+    push(reference_server, signed(18))
+    assert runtime.config_sync.sync_once().result == "applied"       # not made worse: no rollback
+    assert runtime.engine.settings.idle_timeout_s == 120
