@@ -132,6 +132,9 @@ class ConfigSync:
 
     def _apply(self, state: ConfigState, verified, **seen: str | None) -> SyncResult:
         version, settings = verified.payload.version, verified.settings
+        # Nothing runs that could not be remembered: a read-only state folder fails here,
+        # before the engine has the new settings (the version floor must survive a restart).
+        self.store.save(state)
         before = self.applier.snapshot()
         old_settings, old_version = self.settings, self.version
         self.applier.apply(settings)          # waits for the citizen's session to end

@@ -237,3 +237,16 @@ def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, kio
     push(reference_server, signed(18))
     assert runtime.config_sync.sync_once().result == "applied"       # not made worse: no rollback
     assert runtime.engine.settings.idle_timeout_s == 120
+
+
+def test_settings_that_cannot_be_remembered_do_not_run(reference_server, kiosk):
+    runtime = kiosk()
+    push(reference_server, signed(19))
+    # the state file cannot be written (here: its temporary name is taken by a folder; a
+    # read-only or full state folder fails the same way)
+    (runtime.cfg.kiosk.state_dir / "remote-config.json.tmp").mkdir()
+    with pytest.raises(OSError):
+        runtime.config_sync.sync_once()
+    assert runtime.engine.settings.idle_timeout_s != 120 and runtime.config_sync.version is None
+    (runtime.cfg.kiosk.state_dir / "remote-config.json.tmp").rmdir()
+    assert runtime.config_sync.sync_once().result == "applied"          # the next poll gets it
