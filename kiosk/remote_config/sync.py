@@ -69,6 +69,14 @@ def claimed_version(envelope: Any) -> int:
     return version if version is not None else UNKNOWN_VERSION
 
 
+def _proven(state: ConfigState) -> ConfigState:
+    """The state to run from: a version whose health check never finished (the kiosk stopped
+    during it) does not run again; what ran before it does, until the rollback is reported."""
+    if not state.checking:
+        return state
+    return ConfigState(applied_version=state.previous_version, applied_settings=state.previous_settings)
+
+
 class ConfigSync:
     def __init__(self, cfg, client, store: ConfigStore, applier: Applier, *,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
@@ -77,7 +85,7 @@ class ConfigSync:
         self.local_settings: Settings = cfg.settings
         self.client, self.store, self.applier, self.now = client, store, applier, now
         try:
-            self.settings, self.version = running_settings(store.load(), self.local_settings)
+            self.settings, self.version = running_settings(_proven(store.load()), self.local_settings)
         except RuntimeError as exc:     # a damaged state file: kiosk.toml's settings, no remote ones
             log.error("%s", exc)
             self.settings, self.version = self.local_settings, None
@@ -168,8 +176,7 @@ class ConfigSync:
         if not state.checking:
             return state
         failed = state.applied_version
-        previous, _ = running_settings(ConfigState(applied_version=state.previous_version,
-                                                   applied_settings=state.previous_settings), self.local_settings)
+        previous, _ = running_settings(_proven(state), self.local_settings)
         log.warning("config v%s was being checked when the kiosk stopped; rolling back", failed)
         state = self._roll_back(state, previous)
         self._report(state, failed or UNKNOWN_VERSION, "rolled_back", "health_check")

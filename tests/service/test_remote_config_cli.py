@@ -14,6 +14,7 @@ from kiosk.app import KioskRuntime
 from kiosk.cli import main as adm_kiosk
 from kiosk.config import load_config
 from kiosk.remote_config.store import ConfigStore
+from kiosk.remote_config.sync import ConfigSync
 from tests.fixtures.config_envelopes import TestKey, kiosk_toml, payload, spec_sign
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 
@@ -100,6 +101,8 @@ def test_a_restart_during_the_health_check_rolls_back(reference_server, config_p
     cfg = load_config(config_path)
     store = ConfigStore(cfg.kiosk.state_dir)
     store.update(store.load(), checking=True)               # as if the kiosk died mid-check
+    starting = ConfigSync(cfg, client=None, store=store, applier=None)   # what a restarted kiosk runs first
+    assert starting.settings.announcement == "" and starting.version is None
     status, _, err = cli(capsys, config_path, "sync", "--once", "--device-timeout", "5")
     shown = json.loads(cli(capsys, config_path, "show", "--json")[1])
     assert shown["applied_version"] is None and shown["settings"]["announcement"] == ""
