@@ -52,3 +52,28 @@ def test_a_new_screen_stops_the_sentence_still_playing(tmp_path):
     assert wait_for(lambda: first.poll() is not None)
     assert wait_for(lambda: guide.spoken == 2)
     guide.close()
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is a listed Debian dependency")
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_a_spoken_message_renders_at_each_volume(tmp_path, language):
+    """What the kiosk says for a wrong NIK or PIN, through espeak-ng into a WAV file: the quiet
+    volume gives a quieter file than the loud one."""
+    import array
+
+    from kiosk.session_model import Message
+    from ui.i18n import spoken_message
+
+    sentence = spoken_message(Message("pin.no_match", {"attempts_left": 4, "nik": "320101******0003"}), language)
+    assert "******" not in sentence and "bintang" not in sentence
+    peaks = {}
+    for volume in ("low", "high"):
+        wav = tmp_path / f"{volume}.wav"
+        guide = Guide(extra_args=["-w", str(wav)], volume=volume)
+        guide.say(sentence, language)
+        assert wait_for(lambda: guide.spoken == 1 and guide._current is None and wav.exists())
+        guide.close()
+        samples = array.array("h", wav.read_bytes()[44:])      # 16-bit PCM after the RIFF header
+        assert len(samples) > 16000 * 3, "a sentence of several seconds"
+        peaks[volume] = max(abs(s) for s in samples)
+    assert peaks["low"] < peaks["high"]

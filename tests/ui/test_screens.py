@@ -398,3 +398,39 @@ def test_previews_are_blurred_until_held_and_holding_does_not_choose(ui):
     ui.step(2)
     assert image.texture is card.blurred
     assert ui.engine.commands("toggle_document") == []
+
+
+def test_hear_again_says_what_each_screen_shows(ui, artifacts_dir):
+    """"Dengar lagi": the whole screen, its messages included, in the citizen's language."""
+    from tests.ui.speech import HeardGuide
+    views = sample_views(preview_png())
+    ui.resize(PORTRAIT)
+    guide, ui.app.guide = ui.app.guide, HeardGuide()
+    try:
+        expected = {
+            "attract": ("Layanan ADM buka setiap hari kerja. Selamat datang.", "Hubungi Disdukcapil Kab. Contoh"),
+            "documents": ("Ini dokumen Anda.", "Kartu Keluarga (KK): Siap dicetak. Kartu Identitas Anak (KIA): "
+                          "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis."),
+            "confirm": ("Kartu Keluarga (KK), di kertas A4. Kartu Identitas Anak (KIA), di kartu plastik.",
+                        "tekan Cetak sekarang."),
+            "closed": ("ADM sedang tutup. Buka lagi besok pukul 08:00.", "hubungi Disdukcapil Kab. Contoh"),
+        }
+        for name, (start, part) in expected.items():
+            ui.engine.publish(views[name])
+            ui.wait_until(lambda: ui.app.view == views[name], what=name)
+            ui.app.guide.clear()
+            ui.tap("Dengar lagi")
+            said = ui.app.guide.said()
+            assert len(said) == 1 and said[0].startswith(start) and part in said[0], (name, said)
+        ui.engine.publish(views["documents"])
+        ui.wait_until(lambda: ui.screen_name() == "documents")
+        ui.tap("Batal")
+        ui.wait_until(lambda: "Berhenti sekarang?" in ui.visible_texts(), what="the question")
+        assert ui.app.guide.said()[-1].startswith("Berhenti sekarang? Dokumen Anda tidak dicetak sekarang")
+        ui.screenshot(artifacts_dir / "ui" / "portrait-id-cancel-question.png")
+        ui.engine.calls.clear()
+        ui.enter()                                  # a stray Enter does not answer the question
+        assert ui.engine.commands("review") == [] and ui.open_overlays()
+        ui.tap("Tidak, lanjutkan")
+    finally:
+        ui.app.guide = guide

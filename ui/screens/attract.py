@@ -29,6 +29,10 @@ class AttractScreen(KioskScreen):
             return _("attract.none_available", language)
         return "\n".join("•  " + _(f"kind.{kind}", language) for kind in view.available_kinds)
 
+    def spoken_guide(self, view, language: str) -> str:
+        said = super().spoken_guide(view, language)
+        return f"{view.announcement} {said}" if view.announcement else said
+
     def hardware_key(self, key: str) -> bool:
         if key == "enter":
             self.commands.start()

@@ -16,6 +16,10 @@ class ConfirmScreen(KioskScreen):
         ]
         return "\n".join(lines)
 
+    def spoken_guide(self, view, language: str) -> str:
+        lines = [" ".join(line.replace("•", "").split()) + "." for line in self.summary(view, language).splitlines()]
+        return " ".join([*lines, super().spoken_guide(view, language)])
+
     def hardware_key(self, key: str) -> bool:
         if key == "enter":
             self.commands.confirm()

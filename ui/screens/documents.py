@@ -11,6 +11,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
+from ..i18n import _, message_text
 from .base import KioskScreen
 from .cancel_question import CancelQuestion
 
@@ -112,7 +113,20 @@ class DocumentsScreen(KioskScreen):
         self._cards = {}
         self._previews.clear()
 
+    def spoken_guide(self, view, language: str) -> str:
+        """The screen's sentence, then each document and whether it can be printed (why not)."""
+        lines = [super().spoken_guide(view, language)]
+        for document in view.documents:
+            state = (_("documents.available", language) if document.available else
+                     message_text(document.unavailable, language, view.dinas_contact)
+                     or _("documents.unavailable", language))
+            lines.append(_("step.line", language, kind=_(f"kind.{document.kind}", language), step=state).rstrip(".")
+                         + ".")
+        return " ".join(lines)
+
     def hardware_key(self, key: str) -> bool:
+        if self.question.is_open:
+            return True                # the question is answered by touch, not by a stray Enter
         if key == "enter" and self.any_selected:
             self.commands.review()
             return True
