@@ -15,6 +15,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+from .card_count import CardCount
 from .devices_runtime import DeviceBoard
 from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
@@ -52,12 +53,16 @@ class KioskRuntime:
         journal.reserve.on_spent = self.storage.check
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
         self.config_sync = config_sync_for(self)      # the running settings: remote ones once applied
+        # A feeder that cannot sense its level: the kiosk's own card count gates the KIA.
+        devices.count_supplies(CardCount(journal, lambda: self.config_sync.settings.cards_low).apply)
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
                                    interval_s=heartbeat_s or self.config_sync.settings.heartbeat_s,
                                    config_version=lambda: self.config_sync.version,
                                    config_stale=lambda: self.config_sync.stale,
                                    config_etag=lambda: self.config_sync.etag,
-                                   on_reply=self.config_sync.on_heartbeat_reply, storage=self.storage)
+                                   on_reply=self.config_sync.on_heartbeat_reply, storage=self.storage,
+                                   cards_low=lambda: self.config_sync.settings.cards_low)
+        self.diagnostics = self.heartbeat.diagnostics
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(
             journal, in_session=lambda: self.engine is not None and self.engine.in_session,

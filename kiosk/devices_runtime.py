@@ -30,10 +30,11 @@ class DeviceBoard:
         self._printers = dict(printers)
         self.required_roles = tuple(required)
         self.status_events: Publisher[DeviceStatus] = Publisher("devices.status")
+        self._adjust: Callable[[DeviceStatus], DeviceStatus] = lambda status: status
         self._workers = {role: DeviceWorker(role, printer.status, poll_interval)
                          for role, printer in self._printers.items()}
         for worker in self._workers.values():
-            worker.status_events.subscribe(self.status_events.publish, replay=False)
+            worker.status_events.subscribe(self._publish, replay=False)
         self._attached: dict[str, Callable[[], DeviceStatus]] = {}
 
     @classmethod
@@ -77,12 +78,19 @@ class DeviceBoard:
     def attach(self, role: str, status: Callable[[], DeviceStatus], events: Publisher[DeviceStatus]) -> None:
         """A device with a reader thread of its own (the serial scanner): its snapshots on the board."""
         self._attached[role] = status
-        events.subscribe(self.status_events.publish, replay=False)
+        events.subscribe(self._publish, replay=False)
+
+    def _publish(self, status: DeviceStatus) -> None:
+        self.status_events.publish(self._adjust(status))
+
+    def count_supplies(self, adjust: Callable[[DeviceStatus], DeviceStatus]) -> None:
+        """What the kiosk counts itself (kiosk/card_count.py) on every snapshot handed out."""
+        self._adjust = adjust
 
     def statuses(self) -> dict[str, DeviceStatus]:
         snapshots = {role: worker.status for role, worker in self._workers.items()}
         snapshots.update({role: status() for role, status in self._attached.items()})
-        return snapshots
+        return {role: self._adjust(status) for role, status in snapshots.items()}
 
     def printer(self, role: str) -> Printer:
         return self._printers[role]

@@ -290,6 +290,12 @@ class DinasClient:
         if raw.status != 204:
             raise self._error(raw, call)
 
+    def probe(self) -> int:
+        """One unretried GET of the published contract: the HTTP status (raises
+        DinasUnavailable, DinasTlsFailed when the certificate did not verify). Technician
+        diagnostics time it; it carries nothing about the kiosk."""
+        return self._http.request("GET", "/openapi.yaml", retry=False, accept="application/yaml").status
+
     def heartbeat(self, payload: dict) -> dict:
         call = "POST /kiosk/heartbeat"
         raw = self._http.request("POST", "/kiosk/heartbeat", json_body=payload)

@@ -119,6 +119,10 @@ class DinasUnavailable(DinasError):
     code = "unavailable"
 
 
+class DinasTlsFailed(DinasUnavailable):
+    """The dinas's certificate did not verify (wrong CA, expired, another name)."""
+
+
 class ContractError(DinasError):
     """The dinas answered, but not what the contract says (bad JSON, missing or mistyped
     fields, unknown error code, unexpected status)."""

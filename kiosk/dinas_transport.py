@@ -31,7 +31,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
-from .dinas_errors import ContractError, DinasUnavailable, DocumentIntegrityError
+from .dinas_errors import ContractError, DinasTlsFailed, DinasUnavailable, DocumentIntegrityError
 
 log = logging.getLogger("kiosk.dinas")
 
@@ -216,7 +216,7 @@ class DinasTransport:
                                         timeout=self.timeout, verify=self._verify, stream=True,
                                         allow_redirects=False)
             except requests.exceptions.SSLError as exc:
-                raise DinasUnavailable(detail=f"{call}: TLS verification failed ({_reason(exc)})") from None
+                raise DinasTlsFailed(detail=f"{call}: TLS verification failed ({_reason(exc)})") from None
             except (requests.exceptions.RequestException, Urllib3Error, OSError) as exc:
                 why = "no reply within the deadline" if deadline.fired.is_set() else f"no answer ({_reason(exc)})"
                 log.warning("dinas %s: %s", call, why)

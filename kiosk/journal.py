@@ -284,6 +284,18 @@ class Journal:
         with self._lock:
             return self._db.execute(f"SELECT COUNT(*) FROM outbox WHERE {PENDING_CLAUSE}").fetchone()[0]
 
+    def outbox_summary(self) -> dict[str, Any]:
+        """{depth, oldest_at, oldest_attempts, last_error} of the events still to deliver
+        (the index on pending rows keeps this cheap at any journal size)."""
+        with self._lock:
+            depth = self._db.execute(f"SELECT COUNT(*) FROM outbox WHERE {PENDING_CLAUSE}").fetchone()[0]
+            oldest = self._db.execute(f"SELECT at, attempts FROM outbox WHERE {PENDING_CLAUSE}"
+                                      " ORDER BY seq LIMIT 1").fetchone()
+            error = self._db.execute(f"SELECT last_error FROM outbox WHERE {PENDING_CLAUSE}"
+                                     " AND last_error IS NOT NULL ORDER BY seq DESC LIMIT 1").fetchone()
+        return {"depth": depth, "oldest_at": oldest[0] if oldest else None,
+                "oldest_attempts": oldest[1] if oldest else 0, "last_error": error[0] if error else None}
+
     def outbox_rows(self) -> list[dict[str, Any]]:
         with self._lock:
             cursor = self._db.execute("SELECT seq, event_id, job_id, state, reason, attempts, last_error,"

@@ -22,8 +22,10 @@ from typing import Any, Callable
 from devices.status import DeviceStatus, Severity
 
 from .devices_runtime import DeviceBoard
-from .journal import Journal, local_day, utc_iso
+from .diagnostics import Diagnostics
+from .journal import Journal, utc_iso
 from .outbox import Outbox
+from .settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ class Heartbeat:
                  config_stale: Callable[[], bool] = lambda: False,
                  config_etag: Callable[[], str | None] = lambda: None,
                  on_reply: Callable[[dict[str, Any]], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, storage=None) -> None:
+                 clock: Callable[[], float] = time.monotonic, storage=None,
+                 cards_low: Callable[[], int] = lambda: Settings().cards_low) -> None:
         self.kiosk_id = kiosk_id
         self.interval_s = interval_s
         self.alarm_debounce_s = alarm_debounce_s
@@ -67,6 +70,10 @@ class Heartbeat:
         self._config_etag = config_etag
         self._on_reply = on_reply
         self._storage = storage            # kiosk.storage.StorageGuard, reported as the device "storage"
+        # Every figure of the beat comes from the one diagnostics module (the screens and
+        # `adm-kiosk diag` read the same).
+        self.diagnostics = Diagnostics(devices, journal, cards_low=cards_low, outbox_depth=outbox.depth,
+                                       storage=storage)
         self._clock = clock
         self._started_at = clock()
         self._lock = threading.Lock()
@@ -82,9 +89,6 @@ class Heartbeat:
     # --- the payload ---------------------------------------------------------------------------
     def payload(self) -> dict[str, Any]:
         """What one heartbeat says (the OpenAPI `Heartbeat` schema)."""
-        today = local_day()
-        with self._lock:
-            last_faults = list(self._last_faults)
         return {
             "kiosk_id": self.kiosk_id,
             "software_version": software_version(),
@@ -92,12 +96,14 @@ class Heartbeat:
             "config_stale": self._config_stale(),       # an expired envelope still running
             "config_etag": self._config_etag(),         # the reply's config_waiting compares it
             "uptime_s": round(max(self._clock() - self._started_at, 0.0), 1),
-            "devices": {role: status.as_dict() for role, status in self._statuses().items()},
-            "counters": {"day": today, "today": self._journal.counters(today),
-                         "card_stock": self._journal.card_stock()},
-            "outbox_depth": self._outbox.depth(),
-            "last_faults": last_faults,
+            **self.diagnostics.heartbeat_figures(),     # devices, counters, outbox_depth, cards_low
+            "last_faults": self.last_faults(),
         }
+
+    def last_faults(self) -> list[dict[str, Any]]:
+        """The alarms seen since start, oldest first (the screens show them too)."""
+        with self._lock:
+            return list(self._last_faults)
 
     def send_now(self) -> bool:
         """Build and post one heartbeat; True when the dinas took it. Never raises."""
@@ -127,10 +133,7 @@ class Heartbeat:
         self._wake.set()
 
     def _statuses(self) -> dict[str, DeviceStatus]:
-        statuses = dict(self._devices.statuses())
-        if self._storage is not None:
-            statuses[self._storage.status.device] = self._storage.status
-        return statuses
+        return self.diagnostics.statuses()
 
     # --- faults as they happen -----------------------------------------------------------------
     def _on_status(self, status: DeviceStatus) -> None:

@@ -174,11 +174,11 @@ def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
         board.stop()
     for role in registry.roles_with(registry.SCANS):
         if (scanner := config.device(role)) is not None:
-            snapshots[role] = _scanner_snapshot(role, scanner)
+            snapshots[role] = scanner_snapshot(role, scanner)
     return {role: snapshots[role] for role in config.devices if role in snapshots}
 
 
-def _scanner_snapshot(role: str, device) -> DeviceStatus:
+def scanner_snapshot(role: str, device) -> DeviceStatus:
     """A scanner only speaks while read: listen briefly for its first status."""
     try:
         reader = open_device(role, device.url, **device.options)
