@@ -26,8 +26,8 @@ from pathlib import Path
 
 import requests
 
-from dinas import auth, db
-from dinas.vault import Vault, load_or_create_secret
+from dinas import auth
+from dinas.storage import open_store
 
 BUDGET_P99_MS = 100.0
 NEEDED_PER_SECOND = 5000 / 60
@@ -49,13 +49,11 @@ def heartbeat(kiosk_id: str, n: int) -> dict:
 
 
 def register(db_path: str, count: int) -> list[tuple[str, str]]:
-    db.initialise(db_path)
-    vault = Vault(load_or_create_secret(db_path))
-    connection = db.connect(db_path)
-    with db.transaction(connection):
-        kiosks = [(f"ADM-{i:05d}", auth.add_kiosk(connection, vault, f"ADM-{i:05d}", f"g{i % 50}", time.time()))
+    store = open_store(db_path)
+    with store.database.write() as connection:
+        kiosks = [(f"ADM-{i:05d}", auth.add_kiosk(connection, store.vault, f"ADM-{i:05d}", f"g{i % 50}", time.time()))
                   for i in range(count)]
-    connection.close()
+    store.close()
     return kiosks
 
 

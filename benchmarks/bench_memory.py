@@ -35,7 +35,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.support import write_kiosk_config
+from benchmarks.support import recorded_pin, write_kiosk_config
 
 STEADY_BUDGET_MB = 200.0
 GROWTH_BUDGET_MB = 5.0
@@ -110,7 +110,7 @@ def new_nik(serial: int) -> str:
     return f"32730217059{serial // 9999 % 10}{serial % 9999 + 1:04d}"
 
 
-def issue_all(url: str, admin_token: str, plan: list[str], pdfs: dict[str, bytes]) -> list[Planned]:
+def issue_all(url: str, admin_token: str, plan: list[str], pdfs: dict[str, bytes], db_path: Path) -> list[Planned]:
     """One application per session that needs a right PIN (a printed document cannot be
     printed again); a wrong-PIN session uses a NIK with no application, which the dinas
     answers exactly like a wrong PIN."""
@@ -130,7 +130,7 @@ def issue_all(url: str, admin_token: str, plan: list[str], pdfs: dict[str, bytes
             "documents": [{"kind": k, "title": k, "pdf_base64": encoded[k]} for k in kinds]})
         if reply.status_code != 201:
             raise SystemExit(f"issuing an application failed: {reply.status_code} {reply.text[:200]}")
-        pin = reply.json()["message"]["text"].split("PIN: *", 1)[1][:6]
+        pin = recorded_pin(db_path, reply.json()["request_no"])
         planned.append(Planned(kind, nik, pin))
     http.close()
     return planned
@@ -283,7 +283,8 @@ def main() -> int:
         try:
             runtime = start_kiosk(directory, dinas.url, dinas.seed["kiosks"][0])
             both = next(c for c in dinas.seed["citizens"] if len(c["documents"]) == 2)
-            planned = issue_all(dinas.url, dinas.seed["admin_token"], plan, sample_pdfs(runtime, both))
+            planned = issue_all(dinas.url, dinas.seed["admin_token"], plan, sample_pdfs(runtime, both),
+                                directory / "dinas.db")
             issued_at = time.monotonic()
             runner = Runner(runtime.engine, runtime, planned)
             runner.run(args.warmup, record=False)

@@ -18,3 +18,22 @@ def write_kiosk_config(directory: Path, url: str, kiosk: dict, *, card_options: 
                     f'[devices.a4_printer]\nurl = "sim:a4_printer?out={directory / "a4"}"\n\n'
                     '[devices.receipt_printer]\nurl = "sim:receipt_printer"\n')
     return path
+
+
+def recorded_pin(db_path: str | Path, request_no: str) -> str:
+    """The PIN of an application, from the reference server's recorded WhatsApp outbox (the
+    admin reply does not carry it; only the notifier gets it)."""
+    import re
+
+    from dinas.db import Database
+    from dinas.notifier import RecordingNotifier
+    from dinas.vault import Vault, load_or_create_secret, secret_path
+
+    database = Database(str(db_path), pool_size=1)
+    try:
+        messages = RecordingNotifier(database, Vault(load_or_create_secret(secret_path(db_path),
+                                                                          may_create=False))).messages(20)
+    finally:
+        database.dispose()
+    text = [m.text for m in messages if m.request_no == request_no][-1]
+    return re.search(r"PIN: \*([0-9]{6})\*", text).group(1)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import sqlite3
 import string
 import threading
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 import pypdfium2
 
 from . import db, settings
+from .db import Connection
 from .errors import ApiError, invalid_request
 from .message import OutgoingMessage, compose
 from .notifier import Notifier, NotifierError
@@ -95,7 +95,7 @@ def inspect_pdf(kind: str, pdf: bytes, index: int) -> int:
     return len(sizes)
 
 
-def issue(connection: sqlite3.Connection, vault: Vault, notifier: Notifier, now: float, *, nik: str, name: str,
+def issue(connection: Connection, vault: Vault, notifier: Notifier, now: float, *, nik: str, name: str,
           phone: str, documents: list[NewDocument], request_no: str | None = None,
           valid_days: int = DEFAULT_VALID_DAYS) -> IssuedApplication:
     phone = normalise_phone(phone)
@@ -107,22 +107,23 @@ def issue(connection: sqlite3.Connection, vault: Vault, notifier: Notifier, now:
     expires_at = now + valid_days * 86400
     stored: list[dict[str, Any]] = []
     with db.transaction(connection):
-        if connection.execute("SELECT 1 FROM applications WHERE request_no = ?", (request_no,)).fetchone():
-            raise invalid_request(f"request_no {request_no} already exists")
-        connection.execute(
+        inserted = connection.run(
             "INSERT INTO applications (request_no, nik_hash, nik_masked, name_masked, phone_masked, pin_hash, "
-            "pin_expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (request_no, vault.nik_hash(nik), mask_nik(nik), mask_name(name), mask_phone(phone),
-             vault.pin_hash(request_no, pin), expires_at, now))
+            "pin_expires_at, created_at) VALUES (:r, :nik, :nik_masked, :name, :phone, :pin, :exp, :now) "
+            "ON CONFLICT (request_no) DO NOTHING",
+            r=request_no, nik=vault.nik_hash(nik), nik_masked=mask_nik(nik), name=mask_name(name),
+            phone=mask_phone(phone), pin=vault.pin_hash(request_no, pin), exp=expires_at, now=now)
+        if not inserted:
+            raise invalid_request(f"request_no {request_no} already exists")
         for position, (doc, page_count) in enumerate(zip(documents, pages)):
             row = {"id": "doc-" + secrets.token_hex(8), "kind": doc.kind, "media": MEDIA[doc.kind],
                    "title": doc.title, "pages": page_count, "size": len(doc.pdf),
                    "sha256": hashlib.sha256(doc.pdf).hexdigest(), "status": "ready"}
-            connection.execute(
+            connection.run(
                 "INSERT INTO documents (id, request_no, position, kind, media, title, pages, size, sha256, sealed_pdf) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (row["id"], request_no, position, doc.kind, row["media"], doc.title, page_count, row["size"],
-                 row["sha256"], vault.seal(doc.pdf)))
+                "VALUES (:id, :r, :position, :kind, :media, :title, :pages, :size, :sha, :sealed)",
+                id=row["id"], r=request_no, position=position, kind=doc.kind, media=row["media"], title=doc.title,
+                pages=page_count, size=row["size"], sha=row["sha256"], sealed=vault.seal(doc.pdf))
             stored.append(row)
         dinas = settings.read(connection)
     message = compose(dinas, phone=phone, name=name, request_no=request_no, pin=pin, pin_expires_at=expires_at,
@@ -132,8 +133,50 @@ def issue(connection: sqlite3.Connection, vault: Vault, notifier: Notifier, now:
     except NotifierError as exc:
         # Without the message the citizen has no PIN: keep nothing, so the admin simply retries.
         with db.transaction(connection):
-            connection.execute("DELETE FROM documents WHERE request_no = ?", (request_no,))
-            connection.execute("DELETE FROM applications WHERE request_no = ?", (request_no,))
+            connection.run("DELETE FROM documents WHERE request_no = :r", r=request_no)
+            connection.run("DELETE FROM applications WHERE request_no = :r", r=request_no)
         raise ApiError(502, "notifier_failed", f"the WhatsApp message was not sent ({exc}); nothing was stored") \
             from None
     return IssuedApplication(request_no, pin, expires_at, stored, message)
+
+
+def reissue(connection: Connection, vault: Vault, notifier: Notifier, now: float, *, request_no: str, name: str,
+            phone: str, valid_days: int = DEFAULT_VALID_DAYS) -> IssuedApplication:
+    """A new PIN for an application (after a lockout block, a lost message, an expiry): the old
+    PIN stops, lockouts and lock periods are cleared, the citizen gets a new message. The name
+    and phone must match the masked ones stored (the dinas reads them from its own records)."""
+    phone = normalise_phone(phone)
+    pin = new_pin()
+    expires_at = now + valid_days * 86400
+    with db.transaction(connection):
+        application = connection.lock("applications", ["nik_hash", "name_masked", "phone_masked", "pin_hash",
+                                                        "pin_expires_at", "pin_blocked_at", "lock_periods"],
+                                      request_no=request_no)
+        if application is None:
+            raise invalid_request(f"no application {request_no}")
+        if (mask_name(name), mask_phone(phone)) != (application["name_masked"], application["phone_masked"]):
+            raise invalid_request("the name or phone does not match the application's")
+        documents = connection.all("SELECT kind, status FROM documents WHERE request_no = :r ORDER BY position",
+                                   r=request_no)
+        if all(document["status"] == "printed" for document in documents):
+            raise invalid_request(f"every document of {request_no} is printed; nothing to reissue")
+        connection.run("UPDATE applications SET pin_hash = :pin, pin_expires_at = :exp, pin_blocked_at = NULL, "
+                       "lock_periods = 0 WHERE request_no = :r", pin=vault.pin_hash(request_no, pin), exp=expires_at,
+                       r=request_no)
+        connection.run("DELETE FROM lockouts WHERE subject IN :subjects",
+                       subjects=[f"req:{request_no}", f"nik:{application['nik_hash']}"])
+        dinas = settings.read(connection)
+    message = compose(dinas, phone=phone, name=name, request_no=request_no, pin=pin, pin_expires_at=expires_at,
+                      kinds=[document["kind"] for document in documents if document["status"] != "printed"])
+    try:
+        notifier.send(message)
+    except NotifierError as exc:
+        # The citizen did not get the new PIN: the old one stands as it was.
+        with db.transaction(connection):
+            connection.run("UPDATE applications SET pin_hash = :pin, pin_expires_at = :exp, pin_blocked_at = :blocked, "
+                           "lock_periods = :periods WHERE request_no = :r", pin=application["pin_hash"],
+                           exp=application["pin_expires_at"], blocked=application["pin_blocked_at"],
+                           periods=application["lock_periods"], r=request_no)
+        raise ApiError(502, "notifier_failed", f"the WhatsApp message was not sent ({exc}); the PIN is unchanged") \
+            from None
+    return IssuedApplication(request_no, pin, expires_at, [dict(d) for d in documents], message)

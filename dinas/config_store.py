@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from typing import Any
 
 from .clock import iso
+from .db import Connection
 from .errors import invalid_request
 
 
@@ -21,53 +21,55 @@ def etag_of(envelope: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()[:32]
 
 
-def store(connection: sqlite3.Connection, now: float, kiosks: list[str], groups: list[str],
+def store(connection: Connection, now: float, kiosks: list[str], groups: list[str],
           envelope: dict[str, Any]) -> str:
     etag = etag_of(envelope)
     body = json.dumps(envelope)
     for kind, names in (("kiosk", kiosks), ("group", groups)):
         for name in names:
-            connection.execute("INSERT INTO config_envelopes (target_kind, target_name, envelope, etag, stored_at) "
-                               "VALUES (?, ?, ?, ?, ?)", (kind, name, body, etag, now))
+            connection.run("INSERT INTO config_envelopes (target_kind, target_name, envelope, etag, stored_at) "
+                           "VALUES (:kind, :name, :body, :etag, :now)", kind=kind, name=name, body=body, etag=etag,
+                           now=now)
     return etag
 
 
-_LATEST = ("FROM config_envelopes WHERE (target_kind = 'kiosk' AND target_name = ?) "
-           "OR (target_kind = 'group' AND target_name = (SELECT grp FROM kiosks WHERE kiosk_id = ?)) "
+_LATEST = ("FROM config_envelopes WHERE (target_kind = 'kiosk' AND target_name = :k) "
+           "OR (target_kind = 'group' AND target_name = (SELECT grp FROM kiosks WHERE kiosk_id = :k)) "
            "ORDER BY seq DESC LIMIT 1")
 
 
-def latest_for(connection: sqlite3.Connection, kiosk_id: str) -> tuple[dict[str, Any], str] | None:
-    row = connection.execute(f"SELECT envelope, etag {_LATEST}", (kiosk_id, kiosk_id)).fetchone()
+def latest_for(connection: Connection, kiosk_id: str) -> tuple[dict[str, Any], str] | None:
+    row = connection.one(f"SELECT envelope, etag {_LATEST}", k=kiosk_id)
     return None if row is None else (json.loads(row["envelope"]), row["etag"])
 
 
-def newer_waits(connection: sqlite3.Connection, kiosk_id: str, kiosk_etag: str | None) -> bool:
+def newer_waits(connection: Connection, kiosk_id: str, kiosk_etag: str | None) -> bool:
     """Whether the kiosk's latest envelope differs from the one it last fetched (the ETag it
     sends in its heartbeat): the heartbeat reply's `config_waiting`."""
-    row = connection.execute(f"SELECT etag {_LATEST}", (kiosk_id, kiosk_id)).fetchone()
-    if row is None:
+    etag = connection.value(f"SELECT etag {_LATEST}", k=kiosk_id)
+    if etag is None:
         return False
-    return (kiosk_etag or "").removeprefix("W/").strip('"') != row["etag"]
+    return (kiosk_etag or "").removeprefix("W/").strip('"') != etag
 
 
-def store_report(connection: sqlite3.Connection, now: float, kiosk_id: str, version: int, result: str,
+def store_report(connection: Connection, now: float, kiosk_id: str, version: int, result: str,
                  reason: str | None) -> None:
-    connection.execute("INSERT INTO config_reports (kiosk_id, version, result, reason, received_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (kiosk_id, version, result, reason, now))
+    connection.run("INSERT INTO config_reports (kiosk_id, version, result, reason, received_at) "
+                   "VALUES (:k, :v, :result, :reason, :now)", k=kiosk_id, v=version, result=result, reason=reason,
+                   now=now)
 
 
-def save_rollout(connection: sqlite3.Connection, now: float, rollout_id: str, body: dict[str, Any]) -> dict[str, Any]:
+def save_rollout(connection: Connection, now: float, rollout_id: str, body: dict[str, Any]) -> dict[str, Any]:
     document = {"rollout_id": rollout_id, **body, "updated_at": iso(now)}
     if len(json.dumps(document)) > 256 * 1024:
         raise invalid_request("a rollout record is at most 256 KiB")
-    connection.execute("INSERT INTO config_rollouts (rollout_id, body, updated_at) VALUES (:id, :body, :now) "
-                       "ON CONFLICT (rollout_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-                       {"id": rollout_id, "body": json.dumps(document), "now": now})
+    connection.run("INSERT INTO config_rollouts (rollout_id, body, updated_at) VALUES (:id, :body, :now) "
+                   "ON CONFLICT (rollout_id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                   id=rollout_id, body=json.dumps(document), now=now)
     return document
 
 
-def rollouts(connection: sqlite3.Connection, limit: int = 20) -> list[dict[str, Any]]:
+def rollouts(connection: Connection, limit: int = 20) -> list[dict[str, Any]]:
     """The most recently updated rollouts first."""
-    rows = connection.execute("SELECT body FROM config_rollouts ORDER BY updated_at DESC LIMIT :n", {"n": limit})
+    rows = connection.all("SELECT body FROM config_rollouts ORDER BY updated_at DESC LIMIT :n", n=limit)
     return [json.loads(row["body"]) for row in rows]

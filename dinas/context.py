@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from flask import current_app, g, request
 
-from . import db
 from .auth import Caller, authenticate
 from .clock import Clock
+from .db import Connection, Database
 from .notifier import Notifier
-from .pins import SessionRateLimiter
+from .ratelimit import RateLimiter
 from .vault import Vault
 
 
 @dataclass
 class Dinas:
-    db_path: str
+    database: Database
     vault: Vault
     clock: Clock
     notifier: Notifier
-    limiter: SessionRateLimiter
-    pool: db.ConnectionPool
+    session_limiter: RateLimiter
+    heartbeat_limiter: RateLimiter
 
     def now(self) -> float:
         return self.clock()
@@ -32,9 +31,10 @@ def dinas() -> Dinas:
     return current_app.extensions["dinas"]
 
 
-def connection() -> sqlite3.Connection:
+def connection() -> Connection:
+    """This request's connection (one per request, back to the pool when it ends)."""
     if "db" not in g:
-        g.db = dinas().pool.take()
+        g.db = dinas().database.connect()
     return g.db
 
 

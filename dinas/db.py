@@ -1,212 +1,197 @@
-"""The one SQLite file: schema, connections and transactions.
+"""The database: one SQLite file (a sandbox, a small dinas) or PostgreSQL (a province), from one
+`--db` value, through SQLAlchemy Core.
 
-WAL lets the heartbeat writes and the kiosks' reads go on together; every request opens its
-own connection, and anything that reads then writes (PIN tries, reservations) runs inside
-`BEGIN IMMEDIATE` so two kiosks cannot both win the same document.
+Every query is written once, in the SQL both speak, with named parameters. What differs is how
+a writing transaction keeps out a concurrent writer:
+- SQLite: `BEGIN IMMEDIATE` takes the file's write lock, so read-then-write is serial;
+- PostgreSQL (READ COMMITTED, many workers and machines): a transaction that reads and then
+  writes first locks the rows it decides on (`lock()`, a conditional UPDATE, or an upsert), and
+  every later statement sees what the previous holder committed.
+Connections run in the driver's autocommit mode and `transaction()` says BEGIN and COMMIT
+itself, so a single statement outside one is committed at once, as the server expects.
+
+Durability: SQLite runs `synchronous = FULL` (a commit is on disk before the reply); on
+PostgreSQL `synchronous_commit = on`, so an acknowledged request is a committed one.
 """
 
 from __future__ import annotations
 
 import contextlib
-import queue
-import sqlite3
-from typing import Any, Iterator
+import functools
+import os
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash TEXT PRIMARY KEY,
-    kind TEXT NOT NULL CHECK (kind IN ('admin', 'kiosk')),
-    kiosk_id TEXT,
-    created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS kiosks (
-    kiosk_id TEXT PRIMARY KEY,
-    grp TEXT,
-    created_at REAL NOT NULL,
-    last_seen REAL,
-    software_version TEXT,
-    config_version INTEGER,
-    uptime_s REAL,
-    devices TEXT,
-    counters TEXT,
-    outbox_depth INTEGER,
-    last_faults TEXT,
-    heartbeat_count INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS heartbeats (
-    id INTEGER PRIMARY KEY,
-    kiosk_id TEXT NOT NULL,
-    received_at REAL NOT NULL,
-    body TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS heartbeats_by_time ON heartbeats (received_at);
-CREATE TABLE IF NOT EXISTS applications (
-    request_no TEXT PRIMARY KEY,
-    nik_hash TEXT NOT NULL,
-    nik_masked TEXT NOT NULL,
-    name_masked TEXT NOT NULL,
-    phone_masked TEXT NOT NULL,
-    pin_hash TEXT NOT NULL,
-    pin_expires_at REAL NOT NULL,
-    pin_used_at REAL,
-    created_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS applications_by_nik ON applications (nik_hash);
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
-    request_no TEXT NOT NULL REFERENCES applications (request_no),
-    position INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    media TEXT NOT NULL,
-    title TEXT NOT NULL,
-    pages INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    sealed_pdf BLOB NOT NULL,
-    status TEXT NOT NULL DEFAULT 'ready' CHECK (status IN ('ready', 'reserved', 'printed')),
-    printed_at REAL);
-CREATE TABLE IF NOT EXISTS lockouts (
-    subject TEXT PRIMARY KEY,
-    failures INTEGER NOT NULL,
-    last_failure_at REAL NOT NULL,
-    locked_until REAL);
-CREATE TABLE IF NOT EXISTS sessions (
-    session_id TEXT PRIMARY KEY,
-    kiosk_id TEXT NOT NULL,
-    request_no TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    ended_at REAL);
-CREATE TABLE IF NOT EXISTS jobs (
-    job_id TEXT PRIMARY KEY,
-    document_id TEXT NOT NULL,
-    session_id TEXT NOT NULL,
-    kiosk_id TEXT NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('reserved', 'printing', 'printed', 'failed', 'lapsed')),
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS jobs_by_document ON jobs (document_id);
-CREATE TABLE IF NOT EXISTS job_events (
-    event_id TEXT PRIMARY KEY,
-    job_id TEXT NOT NULL,
-    state TEXT NOT NULL,
-    at TEXT NOT NULL,
-    reason TEXT,
-    detail TEXT,
-    received_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS config_envelopes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    target_kind TEXT NOT NULL CHECK (target_kind IN ('kiosk', 'group')),
-    target_name TEXT NOT NULL,
-    envelope TEXT NOT NULL,
-    etag TEXT NOT NULL,
-    stored_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS config_by_target ON config_envelopes (target_kind, target_name);
-CREATE TABLE IF NOT EXISTS config_reports (
-    id INTEGER PRIMARY KEY,
-    kiosk_id TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    result TEXT NOT NULL,
-    reason TEXT,
-    received_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS kiosk_days (
-    kiosk_id TEXT NOT NULL,
-    day TEXT NOT NULL,
-    printed INTEGER NOT NULL,
-    failed INTEGER NOT NULL,
-    PRIMARY KEY (kiosk_id, day));
-CREATE INDEX IF NOT EXISTS kiosk_days_by_day ON kiosk_days (day);
-CREATE INDEX IF NOT EXISTS heartbeats_by_kiosk ON heartbeats (kiosk_id, received_at);
-CREATE TABLE IF NOT EXISTS admin_sessions (
-    session_hash TEXT PRIMARY KEY,
-    token_hash TEXT NOT NULL,
-    csrf_token TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    last_used_at REAL NOT NULL,
-    expires_at REAL NOT NULL);
--- remote configuration (issue 10): staged rollouts, their progress as one JSON document each.
-CREATE TABLE IF NOT EXISTS config_rollouts (
-    rollout_id TEXT PRIMARY KEY,
-    body TEXT NOT NULL,
-    updated_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS outbox_messages (
-    id INTEGER PRIMARY KEY,
-    request_no TEXT NOT NULL,
-    to_masked TEXT NOT NULL,
-    sealed_message BLOB NOT NULL,
-    created_at REAL NOT NULL);
-"""
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, RowMapping
+
+_POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
-def connect(db_path: str) -> sqlite3.Connection:
-    connection = sqlite3.connect(db_path, timeout=10.0, isolation_level=None, check_same_thread=False)
-    connection.row_factory = sqlite3.Row
-    connection.execute("PRAGMA busy_timeout = 10000")
-    connection.execute("PRAGMA foreign_keys = ON")
-    # NORMAL is durable across a process crash in WAL mode; fsync per commit is not needed here.
-    connection.execute("PRAGMA synchronous = NORMAL")
+class DatabaseUnavailable(Exception):
+    """The `--db` value names no usable database (bad URI, missing folder, server down)."""
+
+
+def is_postgres(target: str) -> bool:
+    return str(target).startswith(_POSTGRES_SCHEMES)
+
+
+def engine_url(target: str) -> str:
+    """A SQLite path or a PostgreSQL URI -> the SQLAlchemy URL (psycopg 3 for PostgreSQL)."""
+    target = str(target)
+    if is_postgres(target):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    return "sqlite:///" + str(Path(target).resolve())
+
+
+def describe(target: str) -> str:
+    """The target for messages and logs, without a password."""
+    if not is_postgres(target):
+        return str(target)
+    return sa.engine.make_url(engine_url(target)).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA busy_timeout = 10000")
+    cursor.execute("PRAGMA foreign_keys = ON")
+    # FULL: a commit is on disk before the server acknowledges it (a power cut loses nothing
+    # that was answered); NORMAL in WAL mode could lose the last transactions.
+    cursor.execute("PRAGMA synchronous = FULL")
     # Freed pages are zeroed, so nothing deleted lingers in the file.
-    connection.execute("PRAGMA secure_delete = ON")
-    return connection
+    cursor.execute("PRAGMA secure_delete = ON")
+    cursor.close()
 
 
-class ConnectionPool:
-    """Open connections kept for reuse. Opening one per request costs a millisecond, and
-    closing the last one makes SQLite checkpoint and delete the WAL (an fsync each time)."""
+@functools.lru_cache(maxsize=2048)
+def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
+    statement = sa.text(sql)
+    if expanding:
+        statement = statement.bindparams(*(sa.bindparam(name, expanding=True) for name in expanding))
+    return statement
 
-    def __init__(self, db_path: str, size: int = 16) -> None:
-        self._db_path = db_path
-        self._idle: queue.LifoQueue[sqlite3.Connection] = queue.LifoQueue(maxsize=size)
 
-    def take(self) -> sqlite3.Connection:
-        try:
-            return self._idle.get_nowait()
-        except queue.Empty:
-            return connect(self._db_path)
+class Connection:
+    """One pooled connection. Queries are plain SQL with `:name` parameters; a list or tuple
+    value expands for `IN :name`."""
 
-    def give_back(self, connection: sqlite3.Connection) -> None:
-        if connection.in_transaction:       # a request that died mid-transaction
-            connection.execute("ROLLBACK")
-        try:
-            self._idle.put_nowait(connection)
-        except queue.Full:
-            connection.close()
+    def __init__(self, database: "Database", raw: sa.Connection) -> None:
+        self.database = database
+        self._raw = raw
+        self.in_transaction = False
+
+    def _execute(self, sql: str, params: dict[str, Any]) -> sa.CursorResult:
+        expanding = tuple(sorted(k for k, v in params.items() if isinstance(v, (list, tuple))))
+        return self._raw.execute(_statement(sql, expanding), params)
+
+    def one(self, sql: str, **params: Any) -> RowMapping | None:
+        return self._execute(sql, params).mappings().first()
+
+    def all(self, sql: str, **params: Any) -> list[RowMapping]:
+        return list(self._execute(sql, params).mappings())
+
+    def value(self, sql: str, **params: Any) -> Any:
+        return self._execute(sql, params).scalar()
+
+    def run(self, sql: str, **params: Any) -> int:
+        """Runs a statement; returns the number of rows it changed."""
+        return self._execute(sql, params).rowcount
+
+    def core(self, statement: sa.Executable) -> sa.CursorResult:
+        """A SQLAlchemy Core statement, e.g. a `lock()` select."""
+        return self._raw.execute(statement)
+
+    def lock(self, table: str, columns: Sequence[str], **where: Any) -> RowMapping | None:
+        """SELECT columns ... WHERE k = v ... FOR UPDATE (on SQLite, where BEGIN IMMEDIATE already
+        holds the whole file, a plain SELECT): read a row and keep it until the transaction ends."""
+        target = sa.table(table, *(sa.column(name) for name in {*columns, *where}))
+        statement = sa.select(*(target.c[name] for name in columns)).where(
+            *(target.c[name] == value for name, value in where.items())).with_for_update()
+        return self._raw.execute(statement).mappings().first()
+
+    @property
+    def raw(self) -> sa.Connection:
+        return self._raw
 
     def close(self) -> None:
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
+        if self.in_transaction:       # a request that died mid-transaction
+            self._raw.exec_driver_sql("ROLLBACK")
+            self.in_transaction = False
+        self._raw.close()
 
 
-def initialise(db_path: str) -> None:
-    connection = connect(db_path)
-    try:
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.executescript(SCHEMA)
-        # remote configuration (issue 10): a column added after the first release.
-        columns = {row["name"] for row in connection.execute("PRAGMA table_info(kiosks)")}
-        if "config_stale" not in columns:
-            connection.execute("ALTER TABLE kiosks ADD COLUMN config_stale INTEGER")
-    finally:
-        connection.close()
+class Database:
+    """The engine for one `--db` value, with its connection pool."""
+
+    def __init__(self, target: str | os.PathLike, *, pool_size: int = 8) -> None:
+        self.target = str(target)
+        self.is_sqlite = not is_postgres(self.target)
+        if self.is_sqlite and not Path(self.target).resolve().parent.is_dir():
+            raise DatabaseUnavailable(f"folder {Path(self.target).resolve().parent} does not exist")
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_size": pool_size,
+                                   "max_overflow": pool_size, "pool_pre_ping": not self.is_sqlite}
+        if self.is_sqlite:
+            options["connect_args"] = {"timeout": 10.0, "check_same_thread": False}
+        else:
+            options["connect_args"] = {"options": "-c synchronous_commit=on", "connect_timeout": 10}
+        try:
+            self.engine: Engine = sa.create_engine(engine_url(self.target), **options)
+        except (sa.exc.ArgumentError, ValueError) as exc:
+            raise DatabaseUnavailable(f"{describe(self.target)} is not a SQLite path or PostgreSQL URI: {exc}") from None
+        if self.is_sqlite:
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._begin = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
+
+    def connect(self) -> Connection:
+        try:
+            return Connection(self, self.engine.connect())
+        except sa.exc.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot open {describe(self.target)}: {exc.orig}") from None
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Connection]:
+        """A connection for a few statements, given back to the pool afterwards."""
+        connection = self.connect()
+        try:
+            yield connection
+        finally:
+            connection.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection inside one writing transaction."""
+        with self.session() as connection, transaction(connection):
+            yield connection
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 @contextlib.contextmanager
-def transaction(connection: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception."""
-    connection.execute("BEGIN IMMEDIATE")
+def transaction(connection: Connection) -> Iterator[Connection]:
+    """BEGIN (IMMEDIATE on SQLite) ... COMMIT, or ROLLBACK on any exception."""
+    connection.raw.exec_driver_sql(connection.database._begin)
+    connection.in_transaction = True
     try:
         yield connection
     except BaseException:
-        connection.execute("ROLLBACK")
+        connection.in_transaction = False
+        connection.raw.exec_driver_sql("ROLLBACK")
         raise
-    connection.execute("COMMIT")
+    connection.in_transaction = False
+    connection.raw.exec_driver_sql("COMMIT")
 
 
-def get_setting(connection: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
-    row = connection.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-    return row["value"] if row else default
+def is_conflict(error: BaseException) -> bool:
+    """A unique key a concurrent writer took first."""
+    return isinstance(error, sa.exc.IntegrityError)
 
 
-def put_setting(connection: sqlite3.Connection, key: str, value: Any) -> None:
-    connection.execute("INSERT INTO settings (key, value) VALUES (?, ?) "
-                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, str(value)))
+def get_setting(connection: Connection, key: str, default: str | None = None) -> str | None:
+    value = connection.value("SELECT value FROM settings WHERE key = :key", key=key)
+    return default if value is None else value
+
+
+def put_setting(connection: Connection, key: str, value: Any) -> None:
+    connection.run("INSERT INTO settings (key, value) VALUES (:key, :value) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value", key=key, value=str(value))

@@ -1,7 +1,9 @@
 """Heartbeats in, the fleet listing out.
 
 Each kiosk row keeps the latest heartbeat and a count of all; the `heartbeats` table keeps
-the recent history.
+the recent history, bounded two ways: rows older than `HISTORY_SECONDS` go, and each kiosk
+keeps at most `HISTORY_ROWS_PER_KIOSK` (pruned every `PRUNE_EVERY` of its heartbeats, so the
+bound is that plus `PRUNE_EVERY`), whatever rate it sends at.
 `needs` is what a technician should bring: every supply that is low or out and every alarm,
 as "role:consumable_level" / "role:fault_code" (e.g. "card_printer:cards_out").
 `kiosk_days` keeps each kiosk's own count of prints and failures per day (its local day, as
@@ -13,44 +15,52 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from .clock import iso
+from .db import Connection
 
 ONLINE_SECONDS = 3 * 60
-# A 5,000-kiosk fleet sends 7 million heartbeats a day: keep two days of history, pruned
-# every `PRUNE_EVERY` heartbeats rather than by a separate job.
+# A 5,000-kiosk fleet sends 7 million heartbeats a day: keep two days of history.
 HISTORY_SECONDS = 2 * 86400
-PRUNE_EVERY = 1000
+HISTORY_ROWS_PER_KIOSK = 2 * 24 * 60        # two days at one a minute
+PRUNE_EVERY = 100
 DAYS_KEPT = 400                      # a year of daily counts, and some
 DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 NOT_PRINTS = frozenset({"maintenance"})      # the kiosk's counter kind for technician test cards
 MAX_DAY_COUNT = 1_000_000
 
 
-def store_heartbeat(connection: sqlite3.Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
-    connection.execute(
-        "UPDATE kiosks SET last_seen = ?, software_version = ?, config_version = ?, config_stale = ?, uptime_s = ?, "
-        "devices = ?, counters = ?, outbox_depth = ?, last_faults = ?, heartbeat_count = heartbeat_count + 1 "
-        "WHERE kiosk_id = ?",
-        (now, beat["software_version"], beat["config_version"], beat.get("config_stale"), beat["uptime_s"],
-         json.dumps(beat["devices"]), json.dumps(beat["counters"]), beat["outbox_depth"],
-         json.dumps(beat["last_faults"]), kiosk_id))
-    row_id = connection.execute("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (?, ?, ?)",
-                                (kiosk_id, now, json.dumps(beat))).lastrowid
+def store_heartbeat(connection: Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
+    count = connection.value(
+        "UPDATE kiosks SET last_seen = :now, software_version = :sv, config_version = :cv, config_stale = :stale, "
+        "uptime_s = :up, devices = :devices, counters = :counters, outbox_depth = :outbox, last_faults = :faults, "
+        "heartbeat_count = heartbeat_count + 1 WHERE kiosk_id = :k RETURNING heartbeat_count",
+        now=now, sv=beat["software_version"], cv=beat["config_version"],
+        stale=None if beat.get("config_stale") is None else int(beat["config_stale"]), up=beat["uptime_s"],
+        devices=json.dumps(beat["devices"]), counters=json.dumps(beat["counters"]), outbox=beat["outbox_depth"],
+        faults=json.dumps(beat["last_faults"]), k=kiosk_id)
+    connection.run("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :now, :body)",
+                   k=kiosk_id, now=now, body=json.dumps(beat))
     totals = day_totals(beat["counters"])
     # A kiosk's local day is within a day of UTC's: anything else is a wrong clock, and would
     # let one kiosk grow the table without bound.
     if totals is not None and abs((date.fromisoformat(totals[0]) - _utc_day(now)).days) <= 1:
-        connection.execute("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT (kiosk_id, day) DO UPDATE SET printed = excluded.printed, "
-                           "failed = excluded.failed", (kiosk_id, *totals))
-    if row_id % PRUNE_EVERY == 0:
-        connection.execute("DELETE FROM heartbeats WHERE received_at < ?", (now - HISTORY_SECONDS,))
-        connection.execute("DELETE FROM kiosk_days WHERE day < ?",
-                           ((_utc_day(now) - timedelta(days=DAYS_KEPT)).isoformat(),))
+        connection.run("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES (:k, :day, :printed, :failed) "
+                       "ON CONFLICT (kiosk_id, day) DO UPDATE SET printed = excluded.printed, "
+                       "failed = excluded.failed", k=kiosk_id, day=totals[0], printed=totals[1], failed=totals[2])
+    if count is not None and count % PRUNE_EVERY == 0:
+        prune_history(connection, now, kiosk_id)
+
+
+def prune_history(connection: Connection, now: float, kiosk_id: str) -> None:
+    connection.run("DELETE FROM heartbeats WHERE kiosk_id = :k AND (received_at < :old OR received_at < ("
+                   "SELECT received_at FROM heartbeats WHERE kiosk_id = :k "
+                   "ORDER BY received_at DESC LIMIT 1 OFFSET :keep))",
+                   k=kiosk_id, old=now - HISTORY_SECONDS, keep=HISTORY_ROWS_PER_KIOSK - 1)
+    connection.run("DELETE FROM kiosk_days WHERE kiosk_id = :k AND day < :first", k=kiosk_id,
+                   first=(_utc_day(now) - timedelta(days=DAYS_KEPT)).isoformat())
 
 
 def _utc_day(now: float) -> date:
@@ -79,24 +89,24 @@ def day_totals(counters: dict[str, Any]) -> tuple[str, int, int] | None:
     return day, printed, failed
 
 
-def counts_on(connection: sqlite3.Connection, day: str) -> dict[str, tuple[int, int]]:
+def counts_on(connection: Connection, day: str) -> dict[str, tuple[int, int]]:
     """{kiosk_id: (printed, failed)} for one day, for every kiosk that reported that day."""
     return {row["kiosk_id"]: (row["printed"], row["failed"]) for row in
-            connection.execute("SELECT kiosk_id, printed, failed FROM kiosk_days WHERE day = ?", (day,))}
+            connection.all("SELECT kiosk_id, printed, failed FROM kiosk_days WHERE day = :day", day=day)}
 
 
-def daily_counts(connection: sqlite3.Connection, kiosk_id: str, first_day: str) -> dict[str, tuple[int, int]]:
+def daily_counts(connection: Connection, kiosk_id: str, first_day: str) -> dict[str, tuple[int, int]]:
     """{day: (printed, failed)} for one kiosk from `first_day` on (days it reported)."""
-    return {row["day"]: (row["printed"], row["failed"]) for row in connection.execute(
-        "SELECT day, printed, failed FROM kiosk_days WHERE kiosk_id = ? AND day >= ? ORDER BY day",
-        (kiosk_id, first_day))}
+    return {row["day"]: (row["printed"], row["failed"]) for row in connection.all(
+        "SELECT day, printed, failed FROM kiosk_days WHERE kiosk_id = :k AND day >= :first ORDER BY day",
+        k=kiosk_id, first=first_day)}
 
 
-def history(connection: sqlite3.Connection, kiosk_id: str, limit: int) -> list[dict[str, Any]]:
+def history(connection: Connection, kiosk_id: str, limit: int) -> list[dict[str, Any]]:
     """The kiosk's last `limit` heartbeats, newest first: {received_at, beat}."""
-    return [{"received_at": iso(row["received_at"]), "beat": json.loads(row["body"])} for row in connection.execute(
-        "SELECT received_at, body FROM heartbeats WHERE kiosk_id = ? ORDER BY received_at DESC LIMIT ?",
-        (kiosk_id, limit))]
+    return [{"received_at": iso(row["received_at"]), "beat": json.loads(row["body"])} for row in connection.all(
+        "SELECT received_at, body FROM heartbeats WHERE kiosk_id = :k ORDER BY received_at DESC LIMIT :n",
+        k=kiosk_id, n=limit)]
 
 
 def needs(devices: dict[str, Any]) -> list[str]:
@@ -117,23 +127,23 @@ LATEST_REPORTS = ("SELECT r.kiosk_id, r.version, r.result, r.reason, r.received_
                   "JOIN (SELECT MAX(id) AS id FROM config_reports GROUP BY kiosk_id) latest ON latest.id = r.id")
 
 
-def listing(connection: sqlite3.Connection, now: float) -> list[dict[str, Any]]:
-    reports = {row["kiosk_id"]: row for row in connection.execute(LATEST_REPORTS)}
+def listing(connection: Connection, now: float) -> list[dict[str, Any]]:
+    reports = {row["kiosk_id"]: row for row in connection.all(LATEST_REPORTS)}
     return [_status(row, reports.get(row["kiosk_id"]), now)
-            for row in connection.execute("SELECT * FROM kiosks ORDER BY kiosk_id")]
+            for row in connection.all("SELECT * FROM kiosks ORDER BY kiosk_id")]
 
 
-def one(connection: sqlite3.Connection, now: float, kiosk_id: str) -> dict[str, Any] | None:
+def one(connection: Connection, now: float, kiosk_id: str) -> dict[str, Any] | None:
     """One kiosk as `listing` shows it, or None."""
-    row = connection.execute("SELECT * FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+    row = connection.one("SELECT * FROM kiosks WHERE kiosk_id = :k", k=kiosk_id)
     if row is None:
         return None
-    report = connection.execute("SELECT version, result, reason, received_at FROM config_reports "
-                                "WHERE kiosk_id = ? ORDER BY id DESC LIMIT 1", (kiosk_id,)).fetchone()
+    report = connection.one("SELECT version, result, reason, received_at FROM config_reports "
+                            "WHERE kiosk_id = :k ORDER BY id DESC LIMIT 1", k=kiosk_id)
     return _status(row, report, now)
 
 
-def _status(row: sqlite3.Row, report: sqlite3.Row | None, now: float) -> dict[str, Any]:
+def _status(row: Any, report: Any, now: float) -> dict[str, Any]:
     devices = json.loads(row["devices"]) if row["devices"] else {}
     return {
         "kiosk_id": row["kiosk_id"],
@@ -153,4 +163,5 @@ def _status(row: sqlite3.Row, report: sqlite3.Row | None, now: float) -> dict[st
             "version": report["version"], "result": report["result"], "reason": report["reason"],
             "at": iso(report["received_at"])},
         "needs": needs(devices),
+        "revoked": row["revoked_at"] is not None,
     }

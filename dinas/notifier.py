@@ -1,7 +1,8 @@
 """Where the WhatsApp message goes.
 
 `RecordingNotifier` is the reference server's stand-in for a WhatsApp gateway: it keeps the
-outgoing message in the database's outbox, sealed with the server key (the message holds the
+outgoing message in the database's outbox (a recorded message counts as delivered; `purge`
+deletes it `MESSAGE_RETENTION_SECONDS` later), sealed with the server key (the message holds the
 PIN, so it is never stored in clear); `adm-dinas messages` opens it for a demo operator.
 `WebhookNotifier` hands the message to a real gateway over HTTP and keeps nothing.
 """
@@ -17,8 +18,8 @@ from typing import Any
 
 import requests
 
-from . import db
 from .clock import Clock, iso, system_clock
+from .db import Database
 from .message import OutgoingMessage
 from .vault import Vault, mask_phone
 
@@ -47,8 +48,8 @@ class RecordedMessage:
 
 
 class RecordingNotifier(Notifier):
-    def __init__(self, db_path: str, vault: Vault, clock: Clock = system_clock) -> None:
-        self._db_path = db_path
+    def __init__(self, database: Database, vault: Vault, clock: Clock = system_clock) -> None:
+        self._database = database
         self._vault = vault
         self._clock = clock
 
@@ -56,26 +57,23 @@ class RecordingNotifier(Notifier):
         sealed = self._vault.seal(json.dumps({
             "to": message.to, "text": message.text, "qr_payload": message.qr_payload,
             "qr_png_base64": base64.b64encode(message.qr_png).decode()}).encode())
-        connection = db.connect(self._db_path)
-        try:
-            connection.execute("INSERT INTO outbox_messages (request_no, to_masked, sealed_message, created_at) "
-                               "VALUES (?, ?, ?, ?)", (message.request_no, mask_phone(message.to), sealed, self._clock()))
-        finally:
-            connection.close()
+        with self._database.session() as connection:
+            connection.run("INSERT INTO outbox_messages (request_no, to_masked, sealed_message, created_at) "
+                           "VALUES (:r, :to, :sealed, :now)", r=message.request_no, to=mask_phone(message.to),
+                           sealed=sealed, now=self._clock())
         log.info("recorded the WhatsApp message for %s to %s", message.request_no, mask_phone(message.to))
 
     def messages(self, last: int | None = None) -> list[RecordedMessage]:
         """The recorded outbox, oldest first (the last `last` of it when given)."""
-        connection = db.connect(self._db_path)
-        try:
-            rows = connection.execute("SELECT * FROM outbox_messages ORDER BY id DESC LIMIT ?",
-                                      (last if last is not None else -1,)).fetchall()
-        finally:
-            connection.close()
+        with self._database.session() as connection:
+            if last is None:
+                rows = connection.all("SELECT * FROM outbox_messages ORDER BY id DESC")
+            else:
+                rows = connection.all("SELECT * FROM outbox_messages ORDER BY id DESC LIMIT :n", n=last)
         return [self._open(row) for row in reversed(rows)]
 
     def _open(self, row: Any) -> RecordedMessage:
-        content = json.loads(self._vault.unseal(row["sealed_message"]))
+        content = json.loads(self._vault.unseal(bytes(row["sealed_message"])))
         return RecordedMessage(row["id"], row["request_no"], content["to"], content["text"], content["qr_payload"],
                                base64.b64decode(content["qr_png_base64"]), iso(row["created_at"]))
 

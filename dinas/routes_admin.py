@@ -58,10 +58,12 @@ def create_application() -> tuple[Response, int]:
                                 phone=phone, documents=_documents(body), request_no=request_no,
                                 valid_days=valid_days or applications.DEFAULT_VALID_DAYS)
     log.info("issued %s for %s, message to %s", issued.request_no, mask_nik(nik), mask_phone(issued.message.to))
+    # No PIN in the reply: the message says never to show the PIN to staff, and only the
+    # notifier (the citizen's WhatsApp) gets it. The admin sees where it went and its QR payload.
     return jsonify({"request_no": issued.request_no, "pin_expires_at": iso(issued.pin_expires_at),
                     "documents": issued.documents,
-                    "message": {"to": mask_phone(issued.message.to), "text": issued.message.text,
-                                "qr_payload": issued.message.qr_payload}}), 201
+                    "message": {"to": mask_phone(issued.message.to), "qr_payload": issued.message.qr_payload,
+                                "sent": True}}), 201
 
 
 def _names(target: dict, key: str) -> list[str]:
@@ -85,7 +87,7 @@ def _outside_signed_target(kiosks: list[str], groups: list[str], payload: Payloa
     only refuse it (not_for_this_kiosk)."""
     outside = [f"group {g}" for g in groups if g not in payload.groups]
     for kiosk_id in kiosks:
-        row = connection().execute("SELECT grp FROM kiosks WHERE kiosk_id = ?", (kiosk_id,)).fetchone()
+        row = connection().one("SELECT grp FROM kiosks WHERE kiosk_id = :k", k=kiosk_id)
         if row is None:
             raise not_found(f"no kiosk {kiosk_id}")
         if kiosk_id not in payload.kiosks and row["grp"] not in payload.groups:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from flask import Blueprint, Response, jsonify, request
@@ -29,7 +30,7 @@ def open_session() -> tuple[Response, int]:
     request_no = v.text(body, "request_no", pattern=v.REQUEST_NO, max_len=24,
                         what="a request number like REQ-20261122-AB12CD") if nik is None else None
     pin = v.text(body, "pin", pattern=v.PIN, max_len=6, what="6 digits")
-    dinas().limiter.admit(who.kiosk_id)
+    dinas().session_limiter.admit(connection(), f"sessions:{who.kiosk_id}")
     subject = mask_nik(nik) if nik else request_no
     try:
         opened = pins.open_session(connection(), dinas().vault, dinas().now(), who.kiosk_id, nik, request_no, pin)
@@ -44,11 +45,8 @@ def open_session() -> tuple[Response, int]:
 def download(session_id: str, document_id: str) -> Response:
     who = caller("kiosk")
     session = jobs.active_session(connection(), dinas().now(), who.kiosk_id, session_id)
-    row = connection().execute("SELECT sealed_pdf, sha256 FROM documents WHERE id = ? AND request_no = ?",
-                               (document_id, session["request_no"])).fetchone()
-    if row is None:
-        raise not_found("no such document in this session")
-    pdf = dinas().vault.unseal(row["sealed_pdf"])
+    row = jobs.downloadable(connection(), session, document_id)
+    pdf = dinas().vault.unseal(bytes(row["sealed_pdf"]))
     response = Response(pdf, mimetype="application/pdf")
     response.headers["Content-Length"] = str(len(pdf))
     response.headers["X-Content-SHA256"] = row["sha256"]
@@ -84,15 +82,17 @@ def job_event(job_id: str) -> Response:
         raise invalid_request("at must be an ISO 8601 time with a zone, like 2026-11-22T10:00:00Z") from None
     if event["detail"] is not None and not isinstance(event["detail"], dict):
         raise invalid_request("detail must be an object")
+    if event["detail"] is not None and len(json.dumps(event["detail"])) > jobs.MAX_DETAIL_BYTES:
+        raise invalid_request(f"detail must be at most {jobs.MAX_DETAIL_BYTES} bytes as JSON")
     return jsonify(jobs.record_event(connection(), dinas().now(), who.kiosk_id, job_id, event))
 
 
 @kiosk.delete("/sessions/<session_id>")
 def end_session(session_id: str) -> tuple[str, int]:
     who = caller("kiosk")
-    updated = connection().execute("UPDATE sessions SET ended_at = COALESCE(ended_at, ?) "
-                                   "WHERE session_id = ? AND kiosk_id = ?", (dinas().now(), session_id, who.kiosk_id))
-    if updated.rowcount == 0:
+    updated = connection().run("UPDATE sessions SET ended_at = COALESCE(ended_at, :now) "
+                               "WHERE session_id = :s AND kiosk_id = :k", now=dinas().now(), s=session_id, k=who.kiosk_id)
+    if updated == 0:
         raise not_found("no such session for this kiosk")
     return "", 204
 
@@ -147,6 +147,7 @@ def heartbeat() -> Response:
             "outbox_depth": v.integer(body, "outbox_depth", minimum=0, maximum=2**31),
             "last_faults": last_faults}
     kiosk_etag = v.text(body, "config_etag", max_len=200, required=False)
+    dinas().heartbeat_limiter.admit(connection(), f"heartbeats:{who.kiosk_id}")
     now = dinas().now()
     with db.transaction(connection()):
         fleet.store_heartbeat(connection(), now, who.kiosk_id, beat)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from . import applications, auth, db, settings
+from . import applications, auth, db, settings, storage
 from .applications import NewDocument
 from .clock import Clock, iso, system_clock
 from .documents import Family, Person, kia_pdf, kk_pdf
 from .notifier import Notifier, RecordingNotifier
-from .vault import Vault, load_or_create_secret
 
 DEMO_SETTINGS = {
     "dinas_name": "Dinas Kependudukan dan Pencatatan Sipil Kota Bandung",
@@ -96,19 +95,25 @@ def _documents(family: Family, wanted: list[str], dinas_name: str) -> list[NewDo
     return documents
 
 
-def seed_demo(db_path: str, *, clock: Clock = system_clock, notifier: Notifier | None = None,
-              pin_secret: bytes | str | None = None) -> dict[str, Any]:
-    """Fills a new database with the demo; returns the tokens, kiosks and citizens (with PINs)."""
-    db_path = str(db_path)
-    db.initialise(db_path)
-    vault = Vault(pin_secret if pin_secret is not None else load_or_create_secret(db_path))
-    notifier = notifier or RecordingNotifier(db_path, vault, clock)
-    connection = db.connect(db_path)
+def seed_demo(target: str, *, clock: Clock = system_clock, notifier: Notifier | None = None,
+              pin_secret: bytes | str | None = None, key_path: str | None = None) -> dict[str, Any]:
+    """Fills a new database (a SQLite path or a PostgreSQL URI) with the demo; returns the
+    tokens, kiosks and citizens (with PINs)."""
+    store = storage.open_store(str(target), key_path=key_path, pin_secret=pin_secret)
     try:
+        return _seed(store, clock, notifier)
+    finally:
+        store.close()
+
+
+def _seed(store: storage.Store, clock: Clock, notifier: Notifier | None) -> dict[str, Any]:
+    vault = store.vault
+    notifier = notifier or RecordingNotifier(store.database, vault, clock)
+    with store.database.session() as connection:
         now = clock()
         with db.transaction(connection):
             if auth.has_admin_token(connection):
-                raise ValueError(f"{db_path} already holds data; seed a new database file")
+                raise ValueError(f"{db.describe(store.database.target)} already holds data; seed a new database")
             settings.write(connection, **DEMO_SETTINGS)
             admin_token = auth.issue_admin_token(connection, vault, now)
             kiosks = [{"kiosk_id": kiosk_id, "group": group,
@@ -123,7 +128,4 @@ def seed_demo(db_path: str, *, clock: Clock = system_clock, notifier: Notifier |
                              "pin_expires_at": iso(issued.pin_expires_at),
                              "documents": [{"id": d["id"], "kind": d["kind"], "title": d["title"]}
                                            for d in issued.documents]})
-    finally:
-        connection.close()
     return {"admin_token": admin_token, "kiosks": kiosks, "citizens": citizens}
-

@@ -1,4 +1,5 @@
-"""The reference dinas server: `create_app(db_path)` gives the Flask app for the v1 API."""
+"""The reference dinas server: `create_app(db)` gives the Flask app for the v1 API, on a SQLite
+path or a PostgreSQL URI (`dinas.wsgi` runs it under gunicorn)."""
 
 from __future__ import annotations
 
@@ -8,35 +9,45 @@ from pathlib import Path
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from . import db
 from .clock import Clock, system_clock
 from .context import Dinas
 from .errors import ApiError
 from .notifier import Notifier, RecordingNotifier
-from .pins import SessionRateLimiter
+from .ratelimit import RateLimiter
+from .retention import DailyPurge
 from .routes_admin import admin
 from .routes_kiosk import kiosk
-from .vault import Vault, load_or_create_secret
+from .storage import Store, open_store
 from .web import register as register_fleet_page
 
 API = "/api/v1"
 OPENAPI_PATH = Path(__file__).with_name("openapi.yaml")
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024      # POST /admin/applications carries the PDFs
 MAX_BODY_BYTES = 1024 * 1024             # every other call
+MAX_HEARTBEAT_BYTES = 64 * 1024          # a heartbeat is a few KB; 1 MB ones were seen
+HEARTBEATS_PER_MINUTE = 20               # the kiosk sends one a minute (at most one per 5 s)
 log = logging.getLogger(__name__)
 
 
-def create_app(db_path: str, *, notifier: Notifier | None = None, clock: Clock | None = None,
-               pin_secret: bytes | str | None = None, session_attempts_per_minute: int = 30) -> Flask:
-    db_path = str(db_path)
-    db.initialise(db_path)
+def create_app(db: str, *, notifier: Notifier | None = None, clock: Clock | None = None,
+               pin_secret: bytes | str | None = None, session_attempts_per_minute: int = 30,
+               heartbeats_per_minute: int = HEARTBEATS_PER_MINUTE, key_path: str | None = None,
+               store: Store | None = None, daily_purge: bool = False) -> Flask:
+    """`db` is a SQLite path or a PostgreSQL URI; the schema is migrated and the key checked
+    (`storage.open_store`). `daily_purge` starts the retention thread (the CLI's serve does)."""
+    store = store or open_store(str(db), key_path=key_path, pin_secret=pin_secret)
     clock = clock or system_clock
-    vault = Vault(pin_secret if pin_secret is not None else load_or_create_secret(db_path))
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     app.json.sort_keys = False
-    app.extensions["dinas"] = Dinas(db_path, vault, clock, notifier or RecordingNotifier(db_path, vault, clock),
-                                    SessionRateLimiter(clock, session_attempts_per_minute), db.ConnectionPool(db_path))
+    app.extensions["dinas"] = Dinas(
+        store.database, store.vault, clock, notifier or RecordingNotifier(store.database, store.vault, clock),
+        RateLimiter(clock, session_attempts_per_minute, detail="too many PIN attempts from this kiosk; wait a moment"),
+        RateLimiter(clock, heartbeats_per_minute, detail="too many heartbeats from this kiosk; send one a minute"))
+    if daily_purge:
+        purger = DailyPurge(store.database, clock)
+        purger.start()
+        app.extensions["dinas_purge"] = purger
 
     app.register_blueprint(kiosk, url_prefix=f"{API}/kiosk")
     app.register_blueprint(admin, url_prefix=f"{API}/admin")
@@ -44,14 +55,16 @@ def create_app(db_path: str, *, notifier: Notifier | None = None, clock: Clock |
 
     @app.before_request
     def limit_body() -> None:
-        if request.path != f"{API}/admin/applications":
+        if request.path == f"{API}/kiosk/heartbeat":
+            request.max_content_length = MAX_HEARTBEAT_BYTES
+        elif request.path != f"{API}/admin/applications":
             request.max_content_length = MAX_BODY_BYTES
 
     @app.teardown_appcontext
     def close_db(_exc: BaseException | None) -> None:
         connection_ = g.pop("db", None)
         if connection_ is not None:
-            app.extensions["dinas"].pool.give_back(connection_)
+            connection_.close()
 
     @app.get(f"{API}/openapi.yaml")
     def openapi() -> Response:

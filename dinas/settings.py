@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from . import db
+from .db import Connection
 
 DEFAULTS = {
     "dinas_name": "Dinas Kependudukan dan Pencatatan Sipil",
@@ -29,13 +29,13 @@ class DinasSettings:
     timezone_label: str
 
 
-def read(connection: sqlite3.Connection) -> DinasSettings:
+def read(connection: Connection) -> DinasSettings:
     values = {key: db.get_setting(connection, key, default) for key, default in DEFAULTS.items()}
     return DinasSettings(values["dinas_name"], values["kiosk_locations"], values["contact"],
                          int(values["utc_offset_minutes"]), values["timezone_label"])
 
 
-def write(connection: sqlite3.Connection, **values: str) -> None:
+def write(connection: Connection, **values: str) -> None:
     for key, value in values.items():
         if key not in DEFAULTS:
             raise KeyError(f"unknown setting {key!r}")

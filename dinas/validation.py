@@ -11,19 +11,37 @@ from flask import request
 
 from .errors import invalid_request
 
-NIK = re.compile(r"\d{16}")
-PIN = re.compile(r"\d{6}")
-REQUEST_NO = re.compile(r"REQ-\d{8}-[A-Z0-9]{6}")
+# [0-9], not \d: \d takes any Unicode digit (Arabic-Indic, full-width ...), and int() reads them.
+NIK = re.compile(r"[0-9]{16}")
+PIN = re.compile(r"[0-9]{6}")
+REQUEST_NO = re.compile(r"REQ-[0-9]{8}-[A-Z0-9]{6}")
+MAX_JSON_DEPTH = 32
 NAME = re.compile(r"[A-Za-z][A-Za-z .,'-]{0,99}")
 KIOSK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MISSING = object()
 
 
 def json_object() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:
+        raise invalid_request(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(body, dict):
         raise invalid_request("the body must be a JSON object (Content-Type: application/json)")
+    _check_depth(body)
     return body
+
+
+def _check_depth(body: Any) -> None:
+    """Walks without recursion: a deep body must not reach code that recurses (json.dumps)."""
+    level = [body]
+    for _ in range(MAX_JSON_DEPTH):
+        level = [child for node in level
+                 for child in (node.values() if isinstance(node, dict) else node if isinstance(node, list) else ())
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return
+    raise invalid_request(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels")
 
 
 def reject_unknown(body: dict[str, Any], allowed: set[str], where: str = "body") -> None:
@@ -90,7 +108,7 @@ def uuid_text(body: dict[str, Any], key: str) -> str:
 def uuid_value(value: str, key: str) -> str:
     """A UUID in its 36-character form, returned lower-case (the form it is stored in)."""
     try:
-        parsed = uuid.UUID(value) if len(value) == 36 else None
+        parsed = uuid.UUID(value) if len(value) == 36 and value.isascii() else None
     except ValueError:
         parsed = None
     if parsed is None:

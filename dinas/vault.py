@@ -22,27 +22,38 @@ SECRET_BYTES = 32
 
 
 def secret_path(db_path: str | os.PathLike) -> Path:
+    """Where a SQLite database's key lives by default: `<db>.key` beside it."""
     db = Path(db_path)
     return db.with_name(db.name + ".key")
 
 
-def load_or_create_secret(db_path: str | os.PathLike) -> bytes:
-    path = secret_path(db_path)
+def load_or_create_secret(path: str | os.PathLike, *, may_create: bool = True) -> bytes:
+    """Reads the 32-byte key at `path`; makes it first when `may_create` (a new database)."""
+    path = Path(path)
     try:
         secret = path.read_bytes()
     except FileNotFoundError:
+        if not may_create:
+            raise
         secret = secrets.token_bytes(SECRET_BYTES)
         # O_EXCL: two processes starting on a new database must not write two secrets.
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            return load_or_create_secret(db_path)
+            return load_or_create_secret(path, may_create=False)
         with os.fdopen(fd, "wb") as handle:
             handle.write(secret)
         return secret
     if len(secret) != SECRET_BYTES:
         raise ValueError(f"{path} is not a {SECRET_BYTES}-byte server secret")
     return secret
+
+
+def missing_key_message(key_path: str | os.PathLike, database: str) -> str:
+    return (f"the server key {key_path} is missing, and the database {database} holds data made with it "
+            "(token, PIN and NIK hashes, sealed documents and messages). Restore that file from your key "
+            "backup (docs/DEPLOYMENT.md), mode 0600, then start again. Do not make a new key: with another "
+            "key every kiosk token, the admin token and every PIN stop working.")
 
 
 class Vault:
@@ -69,6 +80,10 @@ class Vault:
 
     def pin_matches(self, request_no: str, pin: str, stored_hash: str) -> bool:
         return hmac.compare_digest(self.pin_hash(request_no, pin), stored_hash)
+
+    def key_check(self) -> str:
+        """Stored in the database: tells whether a key file is the one the data was made with."""
+        return self._keyed(b"key-check", "adm-dinas")
 
     def token_hash(self, token: str) -> str:
         return self._keyed(b"token", token)

@@ -77,6 +77,12 @@ class Locked(_WithRetryAfter):
     code, status_expected = "locked", 423
 
 
+class PinBlocked(DinasError):
+    """Locked three times over: only the dinas can re-issue the PIN (no retry_after)."""
+
+    code, status_expected = "pin_blocked", 423
+
+
 class PinExpired(DinasError):
     code, status_expected = "pin_expired", 410
 
@@ -138,7 +144,7 @@ class DocumentIntegrityError(DinasError):
 
 ERRORS_BY_CODE: Mapping[str, type[DinasError]] = {
     cls.code: cls for cls in (
-        InvalidRequest, Unauthorized, Forbidden, NotFound, InvalidCredentials, Locked,
+        InvalidRequest, Unauthorized, Forbidden, NotFound, InvalidCredentials, Locked, PinBlocked,
         PinExpired, PinUsed, SessionExpired, AlreadyPrinted, ReservedElsewhere,
         InvalidTransition, RateLimited, PayloadTooLarge, ServerError,
     )

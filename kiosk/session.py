@@ -263,6 +263,8 @@ class SessionEngine(SessionCommands):
         elif isinstance(exc, de.Locked):
             self._slowdown.failed(session.identity)
             self._fail(Message("pin.locked", {"minutes": max(1, math.ceil(exc.retry_after / 60))}))
+        elif isinstance(exc, de.PinBlocked):
+            self._fail(Message("pin.blocked"))
         elif isinstance(exc, (de.PinExpired, de.PinUsed)):
             self._fail(Message(f"pin.{exc.code.split('_', 1)[1]}"))     # pin.expired, pin.used
         elif isinstance(exc, de.RateLimited):

@@ -26,3 +26,10 @@ def evolis_testdata() -> Path:
     if not path.is_dir():
         pytest.fail(f"captured Evolis streams not found at {path}: shared/ must sit beside the repo")
     return path
+
+
+@pytest.fixture
+def dinas_backend() -> str:
+    """The database the reference dinas server runs on: SQLite unless a module imports
+    `tests.fixtures.dinas_server.on_both_backends` (the dinas contract suite does)."""
+    return "sqlite"

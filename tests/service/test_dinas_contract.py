@@ -11,7 +11,7 @@ import pytest
 from tests.fixtures.config_envelopes import TestKey, payload, spec_sign
 import requests
 
-from tests.fixtures.dinas_server import reference_server, validate_response  # noqa: F401
+from tests.fixtures.dinas_server import on_both_backends, reference_server, validate_response  # noqa: F401
 
 TIMEOUT = 10
 

@@ -16,7 +16,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from dinas.documents import kia_pdf, kk_pdf
 from dinas.seed import demo_families
-from tests.fixtures.dinas_server import pin_of, reference_server, validate_response  # noqa: F401
+from tests.fixtures.dinas_server import on_both_backends, reference_server, validate_response  # noqa: F401
 
 FAMILY = demo_families()[2][0]
 DOCUMENTS = [("KK", "Kartu Keluarga", kk_pdf(FAMILY, "Disdukcapil")),
@@ -53,7 +53,7 @@ class JobMachine(RuleBasedStateMachine):
         self.sessions = []
         for kiosk in (0, 1):
             reply = self.call("POST", "/kiosk/sessions", "/kiosk/sessions", kiosk,
-                              {"request_no": self.request_no, "pin": pin_of(issued)})
+                              {"request_no": self.request_no, "pin": self.server.pin_for(self.request_no)})
             self.sessions.append(reply.json()["session_id"])
 
     def active_holder(self, document):

@@ -107,8 +107,11 @@ def test_server_hands_the_message_to_the_gateway(gateway, tmp_path_factory, tmp_
         reply = _issue(server, server.citizens[0])
         assert reply.status_code == 201
         [got] = receiver.received
-        assert got["json"]["to"] == "+6281100000606" and pin_of(reply.json()) in got["json"]["text"]
-        assert got["json"]["text"] == reply.json()["message"]["text"]
+        pin = pin_of(got["json"]["text"])            # only the gateway gets the PIN
+        assert got["json"]["to"] == "+6281100000606" and pin not in reply.text
+        session = requests.post(f"{server.url}/kiosk/sessions", json={"nik": "3273020506900009", "pin": pin},
+                                headers=server.kiosk_headers(), timeout=10)
+        assert session.status_code == 201
 
 
 def test_gateway_failure_stores_nothing(gateway, tmp_path_factory, tmp_path):

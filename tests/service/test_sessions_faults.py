@@ -158,18 +158,17 @@ def serve_instead(server, document_id: str, pdf: bytes) -> None:
     document that passes every integrity check and yet cannot become a card (the dinas's own
     checks refuse such a file at issue time, so it is put in behind them)."""
     import hashlib
-    import sqlite3
 
-    from dinas.vault import Vault, load_or_create_secret
+    from dinas.db import Database
 
-    sealed = Vault(load_or_create_secret(server.db_path)).seal(pdf)
-    connection = sqlite3.connect(server.db_path, timeout=10)
+    sealed = server.vault().seal(pdf)
+    database = Database(server.db, pool_size=1)
     try:
-        with connection:
-            connection.execute("UPDATE documents SET sealed_pdf = ?, size = ?, sha256 = ? WHERE id = ?",
-                               (sealed, len(pdf), hashlib.sha256(pdf).hexdigest(), document_id))
+        with database.write() as connection:
+            connection.run("UPDATE documents SET sealed_pdf = :sealed, size = :size, sha256 = :sha WHERE id = :d",
+                           sealed=sealed, size=len(pdf), sha=hashlib.sha256(pdf).hexdigest(), d=document_id)
     finally:
-        connection.close()
+        database.dispose()
 
 
 def test_a_verified_kia_that_cannot_become_a_card_fails_before_sending(reference_server, kiosk, caplog):

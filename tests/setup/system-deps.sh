@@ -16,6 +16,7 @@ packages=(
     fonts-dejavu-core                     # test pages and receipts need the full Latin set
     chromium chromium-driver              # the dinas fleet page, tested in a real headless browser
     e2fsprogs                             # mkfs.ext4/e2fsck: the state folder on a loop device turned read-only
+    postgresql                            # the dinas contract suite also runs on a throwaway cluster
 )
 
 # Debian's own python3 needs python3-venv for `python3 -m venv`; a python built elsewhere

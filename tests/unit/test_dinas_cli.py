@@ -44,15 +44,16 @@ def run(capsys, *argv):
     return code, captured.out, captured.err
 
 
-def test_application_create_prints_the_message_and_messages_shows_it(demo_db, pdfs, capsys):
+def test_application_create_sends_the_message_without_showing_the_pin(demo_db, pdfs, capsys):
     path, _ = demo_db
     code, out, _ = run(capsys, "application", "create", "--db", str(path), "--nik", "3273024203990002",
                        "--name", "Dewi Lestari", "--phone", "081100000707", "--kk", pdfs[0], "--kia", pdfs[1])
     assert code == 0
     request_no = re.search(r"request (REQ-\d{8}-[A-Z0-9]{6})", out).group(1)
-    pin = re.search(r"PIN: \*(\d{6})\*", out).group(1)
-    assert "Dewi Lestari" in out and f"ADM1:{request_no}" in out
+    assert f"ADM1:{request_no}" in out and "+62811*****707" in out
+    assert "Dewi Lestari" not in out and not re.search(r"(?<![0-9])[0-9]{6}(?![0-9])", out.replace(request_no, ""))
     code, out, _ = run(capsys, "messages", "--db", str(path), "--last", "1")
+    pin = re.search(r"PIN: \*(\d{6})\*", out).group(1)        # only the notifier's copy has it
     assert code == 0 and out.count("--- #") == 1 and request_no in out and pin in out
     code, out, _ = run(capsys, "messages", "--db", str(path))
     assert out.count("--- #") == 4                 # the three demo families and this one
@@ -141,7 +142,7 @@ def test_serve_runs_the_api_over_http(demo_db, tmp_path):
         process.terminate()
         _, err = process.communicate(timeout=10)
     logs = err.decode()
-    assert "sessions" in logs and citizen["nik"] not in logs and citizen["pin"] not in logs
+    assert "session opened" in logs and citizen["nik"] not in logs and citizen["pin"] not in logs
     assert citizen["nik"][:6] + "******" + citizen["nik"][-4:] in logs
 
 

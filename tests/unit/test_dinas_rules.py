@@ -9,7 +9,6 @@ from dinas.clock import AdjustableClock, iso, parse_iso
 from dinas.errors import ApiError
 from dinas.fleet import needs
 from dinas.message import compose
-from dinas.pins import SessionRateLimiter
 from dinas.settings import DinasSettings
 from dinas.validation import nik_is_well_formed
 from dinas.vault import Vault, load_or_create_secret, mask_name, mask_nik, mask_phone, new_pin, secret_path
@@ -53,12 +52,12 @@ def test_sealing_round_trips_and_needs_the_key():
 
 def test_secret_file_is_private_and_stable(tmp_path):
     db = tmp_path / "d.db"
-    first = load_or_create_secret(db)
-    assert load_or_create_secret(db) == first and len(first) == 32
+    first = load_or_create_secret(secret_path(db))
+    assert load_or_create_secret(secret_path(db)) == first and len(first) == 32
     assert secret_path(db).stat().st_mode & 0o077 == 0
     secret_path(db).write_bytes(b"short")
     with pytest.raises(ValueError, match="32-byte"):
-        load_or_create_secret(db)
+        load_or_create_secret(secret_path(db))
 
 
 def test_pins_are_six_digits_and_vary():
@@ -90,17 +89,30 @@ def test_fleet_needs_from_supplies_and_alarms():
     assert needs({}) == []
 
 
-def test_rate_limiter_window():
+def test_rate_limiter_window(tmp_path):
+    from dinas.ratelimit import RateLimiter
+    from dinas.storage import open_store
+
+    store = open_store(tmp_path / "d.db")
     clock = AdjustableClock()
-    limiter = SessionRateLimiter(clock, limit=3, window=60)
-    for _ in range(3):
-        limiter.admit("k1")
-    with pytest.raises(ApiError) as refused:
-        limiter.admit("k1")
-    assert refused.value.status == 429 and 1 <= refused.value.extra["retry_after"] <= 60
-    limiter.admit("k2")
-    clock.advance(60)
-    limiter.admit("k1")
+    limiter = RateLimiter(clock, limit=3, window=60)
+    with store.database.session() as connection:
+        for _ in range(3):
+            limiter.admit(connection, "k1")
+        with pytest.raises(ApiError) as refused:
+            limiter.admit(connection, "k1")
+        assert refused.value.status == 429 and 1 <= refused.value.extra["retry_after"] <= 20
+        limiter.admit(connection, "k2")
+        clock.advance(20)                    # one token back (3 a minute)
+        limiter.admit(connection, "k1")
+        with pytest.raises(ApiError):
+            limiter.admit(connection, "k1")
+        clock.advance(60)
+        for _ in range(3):                   # a full bucket, never more
+            limiter.admit(connection, "k1")
+        with pytest.raises(ApiError):
+            limiter.admit(connection, "k1")
+    store.close()
 
 
 def test_time_format():
@@ -131,18 +143,28 @@ def test_wrong_method_is_a_json_error(tmp_path):
     assert reply.status_code == 405 and reply.get_json()["error"] == "invalid_request"
 
 
-def test_heartbeat_history_is_pruned_after_two_days(tmp_path):
+def test_heartbeat_history_is_pruned_by_age_and_rows_per_kiosk(tmp_path):
     import dinas.fleet as fleet
-    from dinas import db
+    from dinas.storage import open_store
 
-    path = str(tmp_path / "d.db")
-    db.initialise(path)
-    connection = db.connect(path)
-    connection.execute("INSERT INTO kiosks (kiosk_id, created_at) VALUES ('K1', 0)")
+    store = open_store(tmp_path / "d.db")
     beat = {"software_version": "1", "config_version": None, "uptime_s": 1.0, "devices": {}, "counters": {},
             "outbox_depth": 0, "last_faults": []}
-    for n in range(fleet.PRUNE_EVERY - 1):
-        fleet.store_heartbeat(connection, 1000.0, "K1", beat)              # old ones
-    fleet.store_heartbeat(connection, 1000.0 + fleet.HISTORY_SECONDS + 1, "K1", beat)   # the pruning one
-    assert connection.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0] == 1
-    assert connection.execute("SELECT heartbeat_count FROM kiosks").fetchone()[0] == fleet.PRUNE_EVERY
+    with store.database.session() as connection:
+        connection.run("INSERT INTO kiosks (kiosk_id, created_at) VALUES ('K1', 0), ('K2', 0)")
+        for _ in range(fleet.PRUNE_EVERY - 1):
+            fleet.store_heartbeat(connection, 1000.0, "K1", beat)              # old ones
+        fleet.store_heartbeat(connection, 1000.0, "K2", beat)
+        fleet.store_heartbeat(connection, 1000.0 + fleet.HISTORY_SECONDS + 1, "K1", beat)   # the pruning one
+        assert connection.value("SELECT COUNT(*) FROM heartbeats WHERE kiosk_id = 'K1'") == 1
+        assert connection.value("SELECT COUNT(*) FROM heartbeats WHERE kiosk_id = 'K2'") == 1   # not K1's to prune
+        assert connection.value("SELECT heartbeat_count FROM kiosks WHERE kiosk_id = 'K1'") == fleet.PRUNE_EVERY
+        # A kiosk sending fast keeps at most HISTORY_ROWS_PER_KIOSK (+ PRUNE_EVERY before the next prune).
+        now = 10_000_000.0
+        for n in range(fleet.HISTORY_ROWS_PER_KIOSK + 2 * fleet.PRUNE_EVERY):
+            fleet.store_heartbeat(connection, now + n, "K2", beat)
+        kept = connection.value("SELECT COUNT(*) FROM heartbeats WHERE kiosk_id = 'K2'")
+        assert fleet.HISTORY_ROWS_PER_KIOSK <= kept < fleet.HISTORY_ROWS_PER_KIOSK + fleet.PRUNE_EVERY
+        assert connection.value("SELECT MAX(received_at) FROM heartbeats WHERE kiosk_id = 'K2'") == \
+            now + fleet.HISTORY_ROWS_PER_KIOSK + 2 * fleet.PRUNE_EVERY - 1       # the newest are the ones kept
+    store.close()
