@@ -33,7 +33,7 @@ from .db import Connection
 from .errors import ApiError, invalid_request, not_found, session_expired
 
 RESERVATION_LAPSE_SECONDS = 2 * 60 * 60
-RESERVATION_ABANDON_SECONDS = 7 * 86400
+RESERVATION_ABANDON_SECONDS = 3 * 86400      # a long weekend's outage
 MAX_PRINTING_EVENTS = 10            # a kiosk sends one per job; retries reuse its event_id
 MAX_DETAIL_BYTES = 4096
 # Which event may follow which job state. `lapsed` still takes `printed`: the card exists.

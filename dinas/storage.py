@@ -59,6 +59,7 @@ def open_store(target: str | os.PathLike, *, key_path: str | os.PathLike | None 
                pin_secret: bytes | str | None = None, pool_size: int = 8) -> Store:
     """The database, migrated, with its vault. `pin_secret` replaces the key file (tests)."""
     target = str(target)
+    path = None if pin_secret is not None else key_path_for(target, key_path)
     try:
         database = db.Database(target, pool_size=pool_size)
         migrations.migrate(database)
@@ -69,9 +70,8 @@ def open_store(target: str | os.PathLike, *, key_path: str | os.PathLike | None 
             raise StoreError(f"cannot open {db.describe(target)}: {getattr(exc, 'orig', exc)}") from None
         raise
     try:
-        if pin_secret is not None:
+        if path is None:
             return Store(database, Vault(pin_secret), None)
-        path = key_path_for(target, key_path)
         with database.write() as connection:
             has_data = _holds_data(connection)
             try:

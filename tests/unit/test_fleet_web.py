@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dinas import db, fleet
+from dinas import fleet
 from dinas.clock import iso
+from dinas.storage import open_store
 from dinas.web import chart, view
 from dinas.web.i18n import LANGUAGES, MISSING_MARK, Translations
 
@@ -22,12 +23,11 @@ TODAY = iso(NOW)[:10]
 
 @pytest.fixture
 def connection(tmp_path):
-    path = str(tmp_path / "dinas.db")
-    db.initialise(path)
-    connection = db.connect(path)
-    connection.execute("INSERT INTO kiosks (kiosk_id, grp, created_at) VALUES ('K1', 'g', 0)")
-    yield connection
-    connection.close()
+    store = open_store(tmp_path / "dinas.db", pin_secret=b"k" * 32)
+    with store.database.session() as connection:
+        connection.run("INSERT INTO kiosks (kiosk_id, grp, created_at) VALUES ('K1', 'g', 0)")
+        yield connection
+    store.close()
 
 
 def _beat(counters):
@@ -69,7 +69,7 @@ def test_each_heartbeat_replaces_the_days_count_and_a_wrong_clock_is_ignored(con
 
 def test_old_daily_counts_are_pruned_with_the_heartbeats(connection, monkeypatch):
     monkeypatch.setattr(fleet, "PRUNE_EVERY", 1)
-    connection.execute("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES ('K1', '2020-01-01', 1, 1)")
+    connection.run("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES ('K1', '2020-01-01', 1, 1)")
     fleet.store_heartbeat(connection, NOW, "K1", _beat({}))
     assert fleet.daily_counts(connection, "K1", "2000-01-01") == {}
 
@@ -172,15 +172,17 @@ def test_the_database_keeps_no_session_id_in_clear(tmp_path):
     from dinas.vault import Vault
     from dinas.web import admin_sessions
 
-    path = str(tmp_path / "dinas.db")
-    db.initialise(path)
-    connection = db.connect(path)
+    import sqlite3
+
+    path = tmp_path / "dinas.db"
+    store = open_store(path, pin_secret=b"k" * 32)
     vault = Vault(b"k" * 32)
-    token = auth.issue_admin_token(connection, vault, NOW)
-    session_id, session = admin_sessions.start(connection, vault, NOW, token)
-    dump = "\n".join(connection.iterdump())
+    with store.database.session() as connection:
+        token = auth.issue_admin_token(connection, vault, NOW)
+        session_id, session = admin_sessions.start(connection, vault, NOW, token)
+        assert admin_sessions.find(connection, vault, NOW + 1, session_id) == session
+        assert admin_sessions.find(connection, vault, NOW + 1, session_id + "x") is None
+        assert admin_sessions.start(connection, vault, NOW, token + "x") is None
+    store.close()
+    dump = "\n".join(sqlite3.connect(path).iterdump())
     assert session_id not in dump and token not in dump
-    assert admin_sessions.find(connection, vault, NOW + 1, session_id) == session
-    assert admin_sessions.find(connection, vault, NOW + 1, session_id + "x") is None
-    assert admin_sessions.start(connection, vault, NOW, token + "x") is None
-    connection.close()

@@ -1,0 +1,175 @@
+"""Production serving: `adm-dinas serve --workers N` under gunicorn, two server processes (two
+machines) on one PostgreSQL, and every invariant holding across them: one winner per
+document, lockouts a burst cannot get past, idempotent events, rate limits. And the slowloris
+case: 200 half-open requests do not block a real one."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+
+from dinas.pins import MAX_FAILURES
+from dinas.seed import seed_demo
+from tests.fixtures.postgres import cluster
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _serve(db: str, key: str, workers: int, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "dinas.cli", "serve", "--db", db, "--key", key,
+                                "--port", str(port), "--workers", str(workers)], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    url = f"http://127.0.0.1:{port}/api/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{url}/openapi.yaml", timeout=2)
+            return process, url
+        except requests.ConnectionError:
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "adm-dinas serve did not start"
+            time.sleep(0.1)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+@dataclass
+class Province:
+    urls: list[str]            # server A (3 workers) and server B (2 workers), one PostgreSQL
+    seed: dict[str, Any]
+    db: str
+
+    def headers(self, kiosk: int) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.seed['kiosks'][kiosk]['token']}"}
+
+    def post(self, n: int, path: str, kiosk: int, body: dict) -> requests.Response:
+        """The n-th call goes to server A or B in turn (and to whichever worker takes it)."""
+        return requests.post(f"{self.urls[n % 2]}{path}", json=body, headers=self.headers(kiosk), timeout=30)
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
+    folder = tmp_path_factory.mktemp("province")
+    db, key = cluster().new_database(), str(folder / "dinas.key")
+    seed = seed_demo(db, key_path=key)
+    servers = [_serve(db, key, 3, folder / "a.log"), _serve(db, key, 2, folder / "b.log")]
+    try:
+        yield Province([url for _, url in servers], seed, db)
+    finally:
+        for process, _ in servers:
+            _stop(process)
+        cluster().drop(db)
+
+
+def at_once(count: int, call) -> list[requests.Response]:
+    """`count` calls released together (a barrier), from as many threads."""
+    barrier = threading.Barrier(count)
+
+    def one(n: int) -> requests.Response:
+        barrier.wait(timeout=30)
+        return call(n)
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_one_winner_when_many_kiosks_reserve_one_document(province):
+    citizen = province.seed["citizens"][2]
+    sessions = [province.post(n, "/kiosk/sessions", n % 2, {"nik": citizen["nik"], "pin": citizen["pin"]})
+                for n in range(12)]
+    assert [s.status_code for s in sessions] == [201] * 12
+    document = sessions[0].json()["documents"][0]["id"]
+    replies = at_once(12, lambda n: province.post(n, f"/kiosk/sessions/{sessions[n].json()['session_id']}/jobs",
+                                                  n % 2, {"job_id": str(uuid.uuid4()), "document_id": document}))
+    codes = Counter(r.status_code for r in replies)
+    assert codes == {201: 1, 409: 11}, codes
+    assert {r.json()["error"] for r in replies if r.status_code == 409} == {"reserved_elsewhere"}
+
+
+def test_a_burst_of_wrong_pins_across_workers_does_not_get_past_the_lockout(province):
+    citizen = province.seed["citizens"][0]
+    wrong = f"{(int(citizen['pin']) + 1) % 1_000_000:06d}"
+    replies = at_once(20, lambda n: province.post(n, "/kiosk/sessions", n % 2, {"nik": citizen["nik"], "pin": wrong}))
+    codes = Counter(r.status_code for r in replies)
+    assert codes == {401: MAX_FAILURES, 423: 20 - MAX_FAILURES}, codes
+    assert sorted(r.json()["attempts_left"] for r in replies if r.status_code == 401) == list(range(MAX_FAILURES))
+    right = province.post(0, "/kiosk/sessions", 0, {"nik": citizen["nik"], "pin": citizen["pin"]})
+    assert right.status_code == 423 and right.json()["error"] == "locked"
+
+
+def test_events_are_idempotent_under_concurrent_retries(province):
+    citizen = province.seed["citizens"][1]
+    session = province.post(0, "/kiosk/sessions", 1, {"nik": citizen["nik"], "pin": citizen["pin"]}).json()
+    job_id, document = str(uuid.uuid4()), session["documents"][0]["id"]
+    assert province.post(1, f"/kiosk/sessions/{session['session_id']}/jobs", 1,
+                         {"job_id": job_id, "document_id": document}).status_code == 201
+    retried = at_once(2, lambda n: province.post(n, f"/kiosk/sessions/{session['session_id']}/jobs", 1,
+                                                 {"job_id": job_id, "document_id": document}))
+    assert [r.status_code for r in retried] == [200, 200]
+    event = {"event_id": str(uuid.uuid4()), "state": "printed", "at": "2026-11-22T10:00:00Z"}
+    replies = at_once(16, lambda n: province.post(n, f"/kiosk/jobs/{job_id}/events", 1, event))
+    assert [r.status_code for r in replies] == [200] * 16
+    assert sorted(r.json()["duplicate"] for r in replies) == [False] + [True] * 15
+
+    import psycopg
+    with psycopg.connect(province.db) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM job_events WHERE job_id = %s", (job_id,)).fetchone() == (1,)
+        assert connection.execute("SELECT status FROM documents WHERE id = %s", (document,)).fetchone() == \
+            ("printed",)
+
+
+def test_the_session_rate_limit_holds_across_workers_and_servers(province):
+    replies = at_once(40, lambda n: province.post(n, "/kiosk/sessions", 2,
+                                                  {"nik": f"3273020101{90 + n // 10:02d}{n % 10 + 1:04d}",
+                                                   "pin": "000000"}))
+    codes = Counter(r.status_code for r in replies)
+    assert codes == {401: 30, 429: 10}, codes
+
+
+def test_half_open_requests_do_not_block_a_real_one(tmp_path):
+    path = tmp_path / "dinas.db"
+    seed_demo(str(path))
+    process, url = _serve(str(path), str(tmp_path / "dinas.db.key"), 1, tmp_path / "serve.log")
+    host, port = url.split("//")[1].split("/")[0].split(":")
+    slow = []
+    try:
+        for n in range(200):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            # A request head that never ends, and a request whose body never comes.
+            sock.sendall(b"POST /api/v1/kiosk/heartbeat HTTP/1.1\r\nHost: x\r\n" if n % 2 else
+                         b"POST /api/v1/kiosk/heartbeat HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n{")
+            slow.append(sock)
+        started = time.monotonic()
+        reply = requests.get(f"{url}/openapi.yaml", timeout=10)
+        assert reply.status_code == 200 and time.monotonic() - started < 2.0
+        assert process.poll() is None
+    finally:
+        for sock in slow:
+            sock.close()
+        _stop(process)
