@@ -106,11 +106,12 @@ def run(count: int, repeat: int) -> float:
     with tempfile.TemporaryDirectory() as directory:
         db_path = str(Path(directory) / "dinas.db")
         kiosks = register(db_path, count)
-        from dinas import auth, db
-        from dinas.vault import Vault, load_or_create_secret
-        connection = db.connect(db_path)
-        admin_token = auth.issue_admin_token(connection, Vault(load_or_create_secret(db_path)), time.time())
-        connection.close()
+        from dinas import auth
+        from dinas.storage import open_store
+        store = open_store(db_path)
+        with store.database.write() as connection:
+            admin_token = auth.issue_admin_token(connection, store.vault, time.time())
+        store.close()
         port = free_port()
         server = start_server(db_path, port)
         base = f"http://127.0.0.1:{port}"

@@ -48,8 +48,8 @@ def heartbeat(kiosk_id: str, n: int) -> dict:
             "outbox_depth": 0, "last_faults": []}
 
 
-def register(db_path: str, count: int) -> list[tuple[str, str]]:
-    store = open_store(db_path)
+def register(db_path: str, count: int, key: str | None = None) -> list[tuple[str, str]]:
+    store = open_store(db_path, key_path=key)
     with store.database.write() as connection:
         kiosks = [(f"ADM-{i:05d}", auth.add_kiosk(connection, store.vault, f"ADM-{i:05d}", f"g{i % 50}", time.time()))
                   for i in range(count)]
@@ -63,11 +63,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(db_path: str, port: int) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "dinas.cli", "serve", "--db", db_path, "--port", str(port)],
+def start_server(db_path: str, port: int, *, workers: int = 1, key: str | None = None) -> subprocess.Popen:
+    """`adm-dinas serve` (gunicorn, `workers` processes) in its own process group."""
+    extra = ["--key", key] if key else []
+    process = subprocess.Popen([sys.executable, "-m", "dinas.cli", "serve", "--db", db_path, "--port", str(port),
+                                "--workers", str(workers), *extra],
                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                env={**os.environ, "PYTHONPATH": str(REPO)})
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.yaml", timeout=1)
@@ -126,7 +129,10 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(timeout=10)
-        stored = db.connect(db_path).execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0]
+        store = open_store(db_path)
+        with store.database.session() as connection:
+            stored = connection.value("SELECT COUNT(*) FROM heartbeats")
+        store.close()
     ms = sorted(x * 1000 for x in latencies)
     quantiles = statistics.quantiles(ms, n=100)
     p50, p95, p99 = quantiles[49], quantiles[94], quantiles[98]

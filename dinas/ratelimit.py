@@ -35,7 +35,8 @@ class RateLimiter:
         self._detail = detail
 
     def admit(self, connection: Connection, bucket: str) -> None:
-        """Takes a token (committed at once, one statement) or raises 429."""
+        """Takes a token or raises 429: one statement, committed at once outside a transaction
+        (a refused PIN try must count however the call ends) or with the caller's."""
         rate = self.limit / self.window
         row = connection.one(_TAKE, bucket=bucket, now=float(self._clock()), rate=rate, cap=float(self.limit))
         if not row["admitted"]:

@@ -147,9 +147,10 @@ def heartbeat() -> Response:
             "outbox_depth": v.integer(body, "outbox_depth", minimum=0, maximum=2**31),
             "last_faults": last_faults}
     kiosk_etag = v.text(body, "config_etag", max_len=200, required=False)
-    dinas().heartbeat_limiter.admit(connection(), f"heartbeats:{who.kiosk_id}")
     now = dinas().now()
     with db.transaction(connection()):
+        # In the same transaction (one commit, one fsync): a refused heartbeat takes no token anyway.
+        dinas().heartbeat_limiter.admit(connection(), f"heartbeats:{who.kiosk_id}")
         fleet.store_heartbeat(connection(), now, who.kiosk_id, beat)
         waiting = config_store.newer_waits(connection(), who.kiosk_id, kiosk_etag)
     return jsonify({"server_time": iso(now), "config_waiting": waiting})

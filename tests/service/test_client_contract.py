@@ -18,7 +18,7 @@ from kiosk.config import load_config
 from kiosk.dinas_client import DinasClient, DinasSession
 from kiosk.dinas_errors import (
     AlreadyPrinted, Forbidden, InvalidCredentials, InvalidRequest, InvalidTransition, Locked,
-    NotFound, PayloadTooLarge, PinExpired, PinUsed, RateLimited, ReservedElsewhere, SessionExpired,
+    NotFound, PayloadTooLarge, PinBlocked, PinExpired, PinUsed, RateLimited, ReservedElsewhere, SessionExpired,
     Unauthorized,
 )
 from tests.fixtures.dinas_server import DinasServer, reference_server  # noqa: F401
@@ -106,6 +106,20 @@ def test_wrong_pins_count_down_then_lock_and_the_lock_expires(reference_server: 
     assert 0 < locked.value.retry_after <= 15 * 60
     reference_server.clock.advance(15 * 60 + 1)
     assert open_for(client, citizen).documents
+
+
+def test_a_pin_locked_three_times_is_blocked_for_the_kiosk_too(reference_server: DinasServer) -> None:
+    client = client_for(reference_server)
+    citizen = reference_server.citizens[1]
+    wrong = "000000" if citizen["pin"] != "000000" else "111111"
+    for _ in range(3):
+        for _ in range(5):
+            with pytest.raises(InvalidCredentials):
+                client.open_session(nik=citizen["nik"], pin=wrong)
+        reference_server.clock.advance(15 * 60 + 1)
+    with pytest.raises(PinBlocked) as blocked:                 # the right PIN too: only the dinas can help
+        open_for(client, citizen)
+    assert (blocked.value.status, blocked.value.code) == (423, "pin_blocked")
 
 
 def test_an_expired_pin_is_refused(reference_server: DinasServer) -> None:

@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from dinas import auth, db
+from dinas import auth
 from dinas.cli import main as adm_dinas
-from dinas.vault import Vault, load_or_create_secret
 from kiosk.config import load_config
 from kiosk.dinas_client import DinasClient
 from kiosk.remote_config.store import ConfigStore
@@ -119,13 +118,10 @@ def test_push_to_an_unknown_kiosk_is_a_clear_error(admin, capsys):
 
 def test_staged_rollout_stops_at_the_threshold(reference_server, admin, tmp_path, capsys):
     group, count = "rollout-bdg", 10
-    connection = db.connect(reference_server.db_path)
-    vault = Vault(load_or_create_secret(reference_server.db_path))
-    with db.transaction(connection):
+    with reference_server.writing() as connection:
         added = [{"kiosk_id": f"R-{n:02d}", "group": group,
-                  "token": auth.add_kiosk(connection, vault, f"R-{n:02d}", group, time.time())}
+                  "token": auth.add_kiosk(connection, reference_server.vault(), f"R-{n:02d}", group, time.time())}
                  for n in range(1, count + 1)]
-    connection.close()
     reference_server.seed = {**reference_server.seed, "kiosks": reference_server.kiosks + added}
     first = len(reference_server.kiosks) - count
     other = TestKey.new("dinas-bdg-2026").trusted_toml()          # same keyid, another key

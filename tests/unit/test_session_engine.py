@@ -105,6 +105,7 @@ def test_bad_pin_format_is_not_sent(rig):
     (de.Locked(detail="x", retry_after=900), "pin.locked", {"minutes": 15}),
     (de.PinExpired(detail="x"), "pin.expired", {}),
     (de.PinUsed(detail="x"), "pin.used", {}),
+    (de.PinBlocked(detail="x"), "pin.blocked", {}),
     (de.DinasUnavailable(detail="x"), "error.network", {}),
     (de.RateLimited(detail="x", retry_after=30), "error.busy", {"seconds": 30}),
     (de.ContractError(detail="x"), "error.dinas", {"code": "contract_violation"}),
