@@ -53,9 +53,9 @@ def fleet_page() -> Response:
              for k in chosen[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
 
     def link(**changes: Any) -> str:
-        chosen = {"show": show, "group": group, "page": 1, **changes}
-        args = {"show": chosen["show"] if chosen["show"] != "all" else None, "group": chosen["group"],
-                "page": chosen["page"] if chosen["page"] > 1 else None}
+        wanted = {"show": show, "group": group, "page": 1, **changes}
+        args = {"show": wanted["show"] if wanted["show"] != "all" else None, "group": wanted["group"],
+                "page": wanted["page"] if wanted["page"] > 1 else None}
         return url_for("fleet_web.fleet_page", **{k: v for k, v in args.items() if v is not None})
 
     return page("fleet.html", kiosks=shown, show=show, group=group,

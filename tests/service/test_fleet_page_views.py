@@ -7,7 +7,7 @@ import pytest
 import requests
 
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.fleet_page import heartbeat, local_day, login, send
+from tests.fixtures.fleet_page import add_kiosks, heartbeat, local_day, login, send
 
 
 @pytest.fixture
@@ -95,3 +95,16 @@ def test_what_a_kiosk_sends_is_shown_as_text_never_as_markup(reference_server, a
         text = _get(admin, path).text
         assert "<script>alert(2)</script>" not in text and "<img src=x" not in text and "<b>bold</b>" not in text
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in text and "&lt;b&gt;bold&lt;/b&gt;" in text
+
+
+def test_a_large_fleet_comes_a_hundred_kiosks_to_a_page(reference_server, admin):  # noqa: F811
+    add_kiosks(reference_server, [(f"ADM-X-{n:03d}", "kota-besar") for n in range(120)])
+    first = _get(admin, "/admin/").text
+    assert first.count('<li class="kiosk ') == 100 and "Halaman 1 dari 2" in first
+    assert 'href="/admin/?page=2"' in first
+    second = _get(admin, "/admin/?page=2").text
+    assert second.count('<li class="kiosk ') == 23 and "Halaman 2 dari 2" in second
+    assert 'href="/admin/?page=2"' not in second
+    assert _get(admin, "/admin/?page=9").text.count('<li class="kiosk ') == 23      # past the end: the last
+    grouped = _get(admin, "/admin/?group=kota-besar&page=2").text
+    assert grouped.count('<li class="kiosk ') == 20 and "ADM-X-119" in grouped
