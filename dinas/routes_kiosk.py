@@ -137,6 +137,10 @@ def heartbeat() -> Response:
         raise invalid_request("counters must be an object")
     if not isinstance(last_faults, list) or len(last_faults) > 100:
         raise invalid_request("last_faults must be a list of at most 100 entries")
+    staff_actions = body.get("staff_actions", [])
+    if not isinstance(staff_actions, list) or len(staff_actions) > 100 \
+            or not all(isinstance(a, dict) and {"id", "at", "actor", "action"} <= a.keys() for a in staff_actions):
+        raise invalid_request("staff_actions must be a list of at most 100 {id, at, actor, action, detail}")
     beat = {"kiosk_id": kiosk_id,
             "software_version": v.text(body, "software_version", max_len=64),
             "config_version": v.integer(body, "config_version", minimum=0, maximum=2**53, nullable=True),
@@ -145,7 +149,9 @@ def heartbeat() -> Response:
             "devices": _read_devices(body),
             "counters": counters,
             "outbox_depth": v.integer(body, "outbox_depth", minimum=0, maximum=2**31),
-            "last_faults": last_faults}
+            "last_faults": last_faults,
+            "cards_low": _flag(body, "cards_low"),
+            "staff_actions": staff_actions}       # kept in the heartbeat history: who did what, by PIN slot
     kiosk_etag = v.text(body, "config_etag", max_len=200, required=False)
     now = dinas().now()
     with db.transaction(connection()):

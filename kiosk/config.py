@@ -33,6 +33,7 @@ from .config_schema import ConfigError, Table, describe, in_range, non_empty, re
 from .settings import (  # noqa: F401
     DOCUMENT_KINDS, LANGUAGES, WEEKDAYS, OpeningHours, Settings, hash_technician_pin, read_settings,
 )
+from .settings import _check_pin_hash as check_pin_hash
 
 DEFAULT_CONFIG_PATH = Path("/etc/adm-kiosk/kiosk.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/adm-kiosk")
@@ -78,6 +79,9 @@ class KioskSection:
     group: str | None = None
     state_min_free_mb: int = 64       # below this free in state_dir the kiosk is out of service
     retention_days: int = 90          # finished jobs and delivered events kept this long
+    # The technician's way in when no remote configuration brought a PIN hash (a new kiosk, a
+    # lost dinas): local only, never pushed (kiosk/staff_access.py).
+    emergency_technician_pin_hash: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -142,10 +146,11 @@ def _kiosk_section(root: Table, base: Path) -> KioskSection | None:
     min_free = table.take("state_min_free_mb", "int", default=KioskSection.state_min_free_mb,
                           check=in_range(1, 100_000))
     retention = table.take("retention_days", "int", default=KioskSection.retention_days, check=in_range(7, 3650))
+    emergency = table.take("emergency_technician_pin_hash", "str", default=None, check=check_pin_hash)
     table.finish()
     if kiosk_id is None or state_dir is None or min_free is None or retention is None:
         return None
-    return KioskSection(kiosk_id, resolve_path(base, state_dir), place or "", group, min_free, retention)
+    return KioskSection(kiosk_id, resolve_path(base, state_dir), place or "", group, min_free, retention, emergency)
 
 
 def _trusted_keys(table: Table) -> tuple[TrustedKey, ...]:

@@ -371,6 +371,19 @@ class Journal:
         return [{"at": at, "actor": actor, "action": action, "detail": _load(detail)}
                 for at, actor, action, detail in rows]
 
+    def audit_since(self, after_id: int | None, limit: int = 50) -> list[dict[str, Any]]:
+        """Audit rows after row `after_id` (None: the last `limit`), oldest first, each with
+        its `id`: what the next heartbeat tells the dinas technicians and operators did."""
+        with self._lock:
+            if after_id is None:
+                rows = self._db.execute("SELECT id, at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
+                                        (limit,)).fetchall()[::-1]
+            else:
+                rows = self._db.execute("SELECT id, at, actor, action, detail FROM audit WHERE id > ?"
+                                        " ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
+        return [{"id": row_id, "at": utc_iso(at), "actor": actor, "action": action, "detail": _load(detail)}
+                for row_id, at, actor, action, detail in rows]
+
     def card_stock(self) -> dict[str, Any]:
         """The kiosk's own card count: {loaded, used, remaining, since} since the last
         replenish (`since` is its UTC time); all None but `used` (lifetime) before any."""

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PACKAGE = "adm-kiosk"
 LAST_FAULTS_KEPT = 20           # the server takes at most 100; the recent ones are what matters
+STAFF_ACTIONS_PER_BEAT = 50    # more wait for the next beat (the first beat after start: the last 50)
 FIRST_BEAT_DELAY_S = 1.0        # soon after start, once the devices have been read
 
 
@@ -80,6 +81,7 @@ class Heartbeat:
         self._alarms: dict[str, set[str]] = {}
         self._last_faults: collections.deque[dict[str, Any]] = collections.deque(maxlen=LAST_FAULTS_KEPT)
         self._alarm_pending = False
+        self._audit_delivered: int | None = None   # the last audit row a delivered beat carried
         self._failing = False
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -98,6 +100,9 @@ class Heartbeat:
             "uptime_s": round(max(self._clock() - self._started_at, 0.0), 1),
             **self.diagnostics.heartbeat_figures(),     # devices, counters, outbox_depth, cards_low
             "last_faults": self.last_faults(),
+            # What technicians and operators did since the last beat the dinas took (the
+            # audit trail holds no citizen's data).
+            "staff_actions": self._journal.audit_since(self._audit_delivered, STAFF_ACTIONS_PER_BEAT),
         }
 
     def last_faults(self) -> list[dict[str, Any]]:
@@ -107,8 +112,9 @@ class Heartbeat:
 
     def send_now(self) -> bool:
         """Build and post one heartbeat; True when the dinas took it. Never raises."""
+        payload = self.payload()
         try:
-            reply = self._client.heartbeat(self.payload())
+            reply = self._client.heartbeat(payload)
         except Exception as exc:  # noqa: BLE001 - telemetry must never take the kiosk down
             self.failed += 1
             if not self._failing:
@@ -117,6 +123,8 @@ class Heartbeat:
                             type(exc).__name__, exc, self.interval_s)
             return False
         self.sent += 1
+        if payload["staff_actions"]:
+            self._audit_delivered = payload["staff_actions"][-1]["id"]
         if self._failing:
             self._failing = False
             log.info("heartbeat delivered again after %d failed", self.failed)

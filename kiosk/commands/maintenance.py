@@ -7,8 +7,9 @@
     adm-kiosk --config kiosk.toml maintenance export-logs --out /media/usb/kiosk-logs.json
 
 `status` and `audit` only read. `replenish`, `reject-card` and `export-logs` act: when
-`settings.technician_pin_hash` is set they need the technician PIN, from ADM_TECHNICIAN_PIN
-or typed at a terminal; a wrong PIN is audited as a refused attempt (never the PIN itself).
+`settings.technician_pin_hash` (or kiosk.emergency_technician_pin_hash) is set they need the
+technician PIN, from ADM_TECHNICIAN_PIN or typed at a terminal; a wrong PIN is audited as a
+refused attempt (never the PIN itself). With no PIN configured they need root.
 The commands talk to the devices directly, like `test-print`: run them while the kiosk
 service is stopped. Exit 0 done, 1 the device failed, 2 bad arguments or configuration,
 3 refused (technician PIN missing or wrong). Failures are one line on standard error.
@@ -35,6 +36,7 @@ from printer_drivers.factory import open_device, open_printer
 
 from ..config import ConfigError, KioskConfig, load_config
 from ..remote_config.store import with_running_settings
+from ..settings import pin_matches
 from ..devices_runtime import DeviceBoard
 from ..journal import CARDS_SPOILED, Journal, card_stock_supply, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs
@@ -121,16 +123,23 @@ def fail(action: str, message: str, code: int) -> int:
 # --- the technician PIN -------------------------------------------------------------------------
 
 def authorise(config: KioskConfig, journal: Journal, command: str) -> None:
-    """Raise Refused unless the technician PIN is right (or none is configured). A wrong PIN
-    is audited; the PIN is never written anywhere."""
-    if not config.settings.technician_pin_hash:
+    """Raise Refused unless the technician PIN is right (the pushed hash or the emergency one
+    in kiosk.toml). With no PIN configured at all, only root may act: a kiosk without a PIN
+    is not an open door to whoever reaches its console. A wrong PIN is audited; the PIN is
+    never written anywhere."""
+    hashes = [h for h in (config.settings.technician_pin_hash, config.kiosk.emergency_technician_pin_hash) if h]
+    if not hashes:
+        if os.geteuid() != 0:
+            journal.audit(ACTOR, "refused", {"command": command, "why": "no technician PIN configured, not root"})
+            raise Refused("tidak ada PIN teknisi: jalankan sebagai root / no technician PIN configured:"
+                          " run as root (sudo)")
         return
     pin = os.environ.get(PIN_ENV)
     if pin is None:
         if not sys.stdin.isatty():
             raise Refused(f"PIN teknisi diperlukan / technician PIN required: set {PIN_ENV} or run at a terminal")
         pin = getpass.getpass("PIN teknisi / technician PIN: ")
-    if not config.settings.check_technician_pin(pin):
+    if not any(pin_matches(pin_hash, pin) for pin_hash in hashes):
         journal.audit(ACTOR, "refused", {"command": command, "why": "wrong technician PIN"})
         time.sleep(WRONG_PIN_DELAY_S)
         raise Refused("PIN teknisi salah / wrong technician PIN (attempt recorded)")

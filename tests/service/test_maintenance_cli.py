@@ -344,3 +344,31 @@ def test_status_lists_each_device_with_its_faults_and_the_card_count(tmp_path, c
 def test_status_with_a_bad_config_is_a_usage_error(tmp_path, capsys):
     code, out, err = run_cli(capsys, "--config", str(tmp_path / "none.toml"), "maintenance", "status")
     assert code == 2 and "maintenance status: gagal / failed:" in err and "no such configuration file" in err
+
+
+# --- no PIN configured: root only; the emergency PIN in kiosk.toml -------------------------------
+
+def test_without_any_pin_only_root_may_act(tmp_path, capsys, monkeypatch):
+    config = write_config(tmp_path, "")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
+    assert code == 3 and "no technician PIN configured: run as root" in err
+    assert journal_of(tmp_path).card_stock()["loaded"] is None
+    assert journal_of(tmp_path).audit_trail()[0]["detail"]["why"] == "no technician PIN configured, not root"
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
+    assert code == 0, err
+
+
+def test_the_emergency_pin_in_kiosk_toml_opens_the_commands(tmp_path, capsys, monkeypatch):
+    config = write_config(tmp_path, "")
+    text = open(config).read().replace('state_dir = "state"\n', 'state_dir = "state"\n'
+                                       f'emergency_technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
+    open(config, "w").write(text)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)      # a PIN is set: root is not what counts
+    monkeypatch.setenv(maintenance.PIN_ENV, "111111")
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
+    assert code == 3 and "wrong technician PIN" in err
+    monkeypatch.setenv(maintenance.PIN_ENV, PIN)
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
+    assert code == 0, err

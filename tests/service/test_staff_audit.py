@@ -1,0 +1,58 @@
+"""What a technician or operator does reaches the dinas in the next heartbeat (audit rows by
+PIN slot), once, and carries no PIN."""
+
+from __future__ import annotations
+
+import json
+
+from kiosk.settings import hash_technician_pin
+from kiosk.staff_access import TECHNICIAN, StaffAccess
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import kiosk_runtimes, write_kiosk_config
+from tests.service.test_heartbeat import wait_for
+
+PIN = "482913"
+
+
+def beats(server, kiosk_id: str) -> list[dict]:
+    return [json.loads(row["body"]) for row in
+            server.query("SELECT body FROM heartbeats WHERE kiosk_id = ? ORDER BY received_at", kiosk_id)]
+
+
+def test_staff_actions_go_with_the_next_heartbeat_once(reference_server, tmp_path):  # noqa: F811
+    kiosk_id = reference_server.kiosks[0]["kiosk_id"]
+    config = write_kiosk_config(reference_server, tmp_path / "kiosk",
+                                settings=f'technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
+    with kiosk_runtimes() as start:
+        runtime = start(config)
+        wait_for(lambda: runtime.heartbeat.sent >= 1, what="the first heartbeat")
+        now = [1_000_000.0]
+        access = StaffAccess(runtime.journal, lambda: runtime.config_sync.settings, clock=lambda: now[0])
+        assert access.try_pin("000000", TECHNICIAN).outcome.value == "wrong"
+        now[0] += 60                  # past the slowdown
+        answer = access.try_pin(PIN, TECHNICIAN)
+        access.record(answer.slot, "replenish_cards", {"loaded": 50})
+        assert runtime.heartbeat.send_now() and runtime.heartbeat.send_now()
+    carried = [beat["staff_actions"] for beat in beats(reference_server, kiosk_id)]
+    with_actions = [actions for actions in carried if actions]
+    assert len(with_actions) == 1, carried
+    [actions] = with_actions
+    assert [(a["actor"], a["action"]) for a in actions] == \
+        [("technician", "refused"), ("technician", "staff_entered"), ("technician", "replenish_cards")]
+    assert actions[-1]["detail"] == {"loaded": 50, "slot": "technician"}
+    assert PIN not in json.dumps(carried)
+
+
+def test_the_dinas_refuses_malformed_staff_actions(reference_server):  # noqa: F811
+    import requests
+
+    kiosk_id = reference_server.kiosks[0]["kiosk_id"]
+    beat = {"kiosk_id": kiosk_id, "software_version": "t", "config_version": None, "uptime_s": 1,
+            "devices": {}, "counters": {}, "outbox_depth": 0, "last_faults": []}
+    for bad in ("x", [{"actor": "technician"}], [{}] * 101):
+        reply = requests.post(f"{reference_server.url}/kiosk/heartbeat", json={**beat, "staff_actions": bad},
+                              headers=reference_server.kiosk_headers(), timeout=5)
+        assert reply.status_code == 400 and "staff_actions" in reply.text, reply.text
+    reply = requests.post(f"{reference_server.url}/kiosk/heartbeat", json={**beat, "cards_low": "yes"},
+                          headers=reference_server.kiosk_headers(), timeout=5)
+    assert reply.status_code == 400 and "cards_low" in reply.text
