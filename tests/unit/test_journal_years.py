@@ -180,3 +180,11 @@ def test_housekeeping_prunes_at_start_and_once_a_day_and_never_during_a_session(
     serving[0] = False
     chores.run_once()
     assert journal.jobs() == []
+
+
+def test_the_journal_benchmark_runs_on_a_small_journal(capsys):
+    """`bench_journal` builds an old journal, measures, upgrades and prunes it: kept working."""
+    from benchmarks import bench_journal
+    assert bench_journal.main(["--jobs", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "300 jobs" in out and "every hot query within" in out
