@@ -5,6 +5,7 @@ case: 200 half-open requests do not block a real one."""
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -45,7 +46,7 @@ def _serve(db: str, key: str, workers: int, log: Path) -> tuple[subprocess.Popen
         try:
             requests.get(f"{url}/openapi.yaml", timeout=2)
             return process, url
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):    # gunicorn's workers may still be booting
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "adm-dinas serve did not start"
             time.sleep(0.1)
@@ -173,3 +174,30 @@ def test_half_open_requests_do_not_block_a_real_one(tmp_path):
         for sock in slow:
             sock.close()
         _stop(process)
+
+
+# --- the fleet page (dinas/web) on the same two servers --------------------------------------
+
+def test_a_fleet_page_login_holds_on_every_worker_and_machine(province):
+    """The session and its CSRF tokens live in the database: a form from server B logs in on
+    server A, every worker of both serves the page, and a logout on B ends it on A."""
+    from tests.fixtures.fleet_page import CSRF
+
+    server_a, server_b = (url.removesuffix("/api/v1") for url in province.urls)
+    browser = requests.Session()           # one cookie jar for both: same host, other ports
+    form = browser.get(f"{server_b}/admin/login", timeout=30)
+    reply = browser.post(f"{server_a}/admin/login", timeout=30, allow_redirects=False, data={
+        "csrf_token": CSRF.search(form.text).group(1), "token": province.seed["admin_token"]})
+    assert reply.status_code == 303, reply.text
+    bases = (server_a, server_b)
+    pages = at_once(10, lambda n: browser.get(f"{bases[n % 2]}/admin/", timeout=30, allow_redirects=False))
+    assert [page.status_code for page in pages] == [200] * 10
+    assert all("ADM-BDG-01" in page.text for page in pages)
+    logout_csrf = re.search(r'action="/admin/logout".*?name="csrf_token" value="([^"]+)"', pages[1].text, re.S)
+    session_cookie = browser.cookies.get("dinas_admin")
+    reply = browser.post(f"{server_b}/admin/logout", data={"csrf_token": logout_csrf.group(1)}, timeout=30,
+                         allow_redirects=False)
+    assert reply.status_code == 303
+    ended = requests.get(f"{server_a}/admin/", cookies={"dinas_admin": session_cookie}, timeout=30,
+                         allow_redirects=False)
+    assert ended.status_code == 303 and ended.headers["Location"] == "/admin/login"

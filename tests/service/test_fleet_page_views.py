@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.dinas_server import on_both_backends, reference_server  # noqa: F401
 from tests.fixtures.fleet_page import add_kiosks, heartbeat, local_day, login, send
 
 
