@@ -87,6 +87,11 @@ class DeviceBoard:
         """What the kiosk counts itself (kiosk/card_count.py) on every snapshot handed out."""
         self._adjust = adjust
 
+    def republish(self) -> None:
+        """Publish every snapshot again: what the kiosk counts itself changed (a refill)."""
+        for status in self.statuses().values():
+            self.status_events.publish(status)
+
     def statuses(self) -> dict[str, DeviceStatus]:
         snapshots = {role: worker.status for role, worker in self._workers.items()}
         snapshots.update({role: status() for role, status in self._attached.items()})

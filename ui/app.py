@@ -37,6 +37,9 @@ from .screens.idle_timeout import IdleOverlay
 from .screens.out_of_service import OutOfServiceScreen
 from .screens.pin import PinScreen
 from .screens.printing import PrintingScreen
+from .screens.maintenance import MaintenanceScreen
+from .screens.staff_pin import StaffPinScreen
+from .staff_mode import StaffMode
 from .watchdog import SystemdNotifier
 # Imported for their classes: Kivy's Factory knows a widget class once its module is loaded.
 from .widgets import buttons, digits_display, filler, header, help_qr, keypad, text  # noqa: F401
@@ -52,6 +55,7 @@ KV_FILES = (
     "screens/attract.kv", "screens/identify.kv", "screens/pin.kv", "screens/documents.kv",
     "screens/confirm.kv", "screens/printing.kv", "screens/done.kv", "screens/error.kv",
     "screens/out_of_service.kv", "screens/idle_timeout.kv", "screens/cancel_question.kv",
+    "screens/staff_pin.kv", "screens/maintenance.kv",
     "app.kv",
 )
 SCREEN_CLASSES = {
@@ -84,7 +88,7 @@ class KioskApp(App):
     view = ObjectProperty(None, allownone=True)
 
     def __init__(self, commands: SessionCommands, *, guide: Guide | None = None,
-                 notifier: SystemdNotifier | None = None, hide_cursor: bool = True, **kwargs):
+                 notifier: SystemdNotifier | None = None, hide_cursor: bool = True, staff_desk=None, **kwargs):
         super().__init__(**kwargs)
         self.commands = commands
         self.guide = guide if guide is not None else Guide()
@@ -100,6 +104,9 @@ class KioskApp(App):
         self._ready_sent = False
         self.idle_overlay: IdleOverlay | None = None
         self.screens: dict[str, object] = {}
+        self.staff_screens: dict[str, object] = {}
+        # The technician's way in (kiosk.staff_desk.StaffDesk over the runtime); none: no way in.
+        self.staff = StaffMode(self, staff_desk)
 
     # -- building -------------------------------------------------------------------------
     def build(self):
@@ -113,11 +120,15 @@ class KioskApp(App):
             screen.warm_up()
             self.screens[screen_name.value] = screen
             manager.add_widget(screen)
+        for screen in (StaffPinScreen(), MaintenanceScreen()):
+            self.staff_screens[screen.name] = screen      # not the engine's: no view, no voice
+            manager.add_widget(screen)
         manager.current = Screen.ATTRACT.value
         self.idle_overlay = IdleOverlay()
         Window.bind(size=self._window_resized)
         self._window_resized(Window, Window.size)
-        Window.bind(on_key_down=self.keys.on_key_down, on_touch_down=self._any_touch)
+        Window.bind(on_key_down=self.keys.on_key_down, on_touch_down=self._any_touch,
+                    on_touch_up=self._touch_up)
         kiosk_mode.lock_window(Window, hide_cursor=self.hide_cursor)
         return root
 
@@ -140,7 +151,9 @@ class KioskApp(App):
             self._unsubscribe = None
         self.notifier.stop_pinging()
         self.guide.close()
-        Window.unbind(on_key_down=self.keys.on_key_down, on_touch_down=self._any_touch)
+        Window.unbind(on_key_down=self.keys.on_key_down, on_touch_down=self._any_touch,
+                      on_touch_up=self._touch_up)
+        self.staff.close()
         Window.unbind(size=self._window_resized)
         kiosk_mode.unlock_window(Window)
 
@@ -164,6 +177,11 @@ class KioskApp(App):
             self.apply_view(view)
 
     def apply_view(self, view: SessionView) -> None:
+        if self.staff.active:
+            # The technician's screens stay; the newest view is shown when they leave.
+            self.view = view
+            self.lang = view.language if view.language in ("id", "en") else DEFAULT_LANGUAGE
+            return
         previous, self.view = self.view, view
         self.lang = view.language if view.language in ("id", "en") else DEFAULT_LANGUAGE
         screen = self.screens[view.screen.value]
@@ -196,8 +214,14 @@ class KioskApp(App):
     def current_screen(self):
         return self.root.ids.screens.current_screen if self.root else None
 
-    def _any_touch(self, _window, _touch) -> bool:
-        self.commands.touch()
+    def _any_touch(self, _window, touch) -> bool:
+        self.staff.touch_down(touch)
+        if not self.staff.active:
+            self.commands.touch()
+        return False
+
+    def _touch_up(self, _window, touch) -> bool:
+        self.staff.touch_up(touch)
         return False
 
     def choose_language(self, language: str) -> None:

@@ -27,13 +27,13 @@ def prepare_kivy(*, windowed: bool, size: tuple[int, int] | None) -> None:
     kiosk_mode.configure(fullscreen=not windowed, size=size)
 
 
-def run_window(engine, *, windowed: bool = False, size: tuple[int, int] | None = None) -> None:
+def run_window(engine, *, windowed: bool = False, size: tuple[int, int] | None = None, staff_desk=None) -> None:
     """Blocks until the window closes (only a signal or a technician action closes it)."""
     prepare_kivy(windowed=windowed, size=size)
     from kivy.clock import Clock
 
     from .app import KioskApp
-    app = KioskApp(engine, hide_cursor=not windowed)
+    app = KioskApp(engine, hide_cursor=not windowed, staff_desk=staff_desk)
     # systemd stops the kiosk with SIGTERM: leave the UI loop cleanly so that the core can
     # hand its last events to the outbox before the process ends.
     stop = lambda *_args: Clock.schedule_once(lambda _dt: app.stop(), 0)  # noqa: E731
@@ -48,6 +48,7 @@ def run_window(engine, *, windowed: bool = False, size: tuple[int, int] | None =
 def run_kiosk(config_path: str | None, *, windowed: bool = False, size: tuple[int, int] | None = None) -> int:
     from kiosk.app import KioskRuntime
     from kiosk.config import ConfigError, load_config
+    from kiosk.staff_desk import StaffDesk
 
     try:
         cfg = load_config(config_path)
@@ -57,7 +58,7 @@ def run_kiosk(config_path: str | None, *, windowed: bool = False, size: tuple[in
     runtime = KioskRuntime.from_config(cfg)
     try:
         engine = runtime.start()
-        run_window(engine, windowed=windowed, size=size)
+        run_window(engine, windowed=windowed, size=size, staff_desk=StaffDesk(runtime))
     finally:
         runtime.stop(flush_timeout=5)
     return 0

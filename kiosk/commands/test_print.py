@@ -89,8 +89,9 @@ def run(args) -> int:
     return 0
 
 
-def _record(state_dir, which: str, role: str, outcome: str, before, after) -> None:
-    """The technician's test print in the journal; a card used is counted with it."""
+def test_print_record(role: str, outcome: str, before, after) -> tuple[dict, dict | None]:
+    """The audit detail of a test print and what it counts: a test card used, or the cards a
+    failed one spoiled (the CLI and the maintenance screen record the same)."""
     detail = {"device": role, "outcome": outcome}
     count = None
     if registry.device(role).has(registry.CARD_HANDLING):
@@ -100,6 +101,12 @@ def _record(state_dir, which: str, role: str, outcome: str, before, after) -> No
             count = {TEST_CARDS: 1}
         elif taken:
             count = {CARDS_SPOILED: taken}
+    return detail, count
+
+
+def _record(state_dir, which: str, role: str, outcome: str, before, after) -> None:
+    """The technician's test print in the journal; a card used is counted with it."""
+    detail, count = test_print_record(role, outcome, before, after)
     try:
         journal = Journal(journal_path(state_dir))
         try:

@@ -75,13 +75,13 @@ def start_event_loop() -> None:
 class KioskDriver:
     """One running KioskApp in the shared window, and the hands and eyes to use it."""
 
-    def __init__(self, commands, *, size=PORTRAIT, guide=None, notifier=None):
+    def __init__(self, commands, *, size=PORTRAIT, guide=None, notifier=None, staff_desk=None):
         start_event_loop()
         self.frame_work: list[float] | None = None   # per-frame UI-thread time, when measuring
         self._draw_at: float | None = None
         Window.bind(on_draw=self._drawing)
         self.resize(size, frames=0)
-        self.app = KioskApp(commands, guide=guide, notifier=notifier)
+        self.app = KioskApp(commands, guide=guide, notifier=notifier, staff_desk=staff_desk)
         self.app._run_prepare()           # build, add to the window, on_start (as App.run does)
         self.step(3)
 

@@ -19,6 +19,7 @@ from tests.ui.harness import KioskDriver  # noqa: I001 - sets Kivy's environment
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
 from kiosk.session import SessionEngine
+from kiosk.staff_desk import StaffDesk
 from tests.fixtures.kiosk import write_kiosk_config
 from tests.ui.speech import HeardGuide
 from ui.watchdog import SystemdNotifier
@@ -46,7 +47,8 @@ def kiosk_ui(reference_server, tmp_path):
                                            place=runtime.cfg.kiosk.place, **engine_options)
         options = {"size": size} if size else {}
         guide = HeardGuide()
-        driver = KioskDriver(runtime.engine, guide=guide, notifier=SystemdNotifier(None), **options)
+        driver = KioskDriver(runtime.engine, guide=guide, notifier=SystemdNotifier(None),
+                             staff_desk=StaffDesk(runtime), **options)
         rig = UiRig(runtime, driver, tmp_path / "printed")
         rig.guide = guide
         rigs.append(rig)

@@ -1,0 +1,109 @@
+"""What the technician's screens ask of the running kiosk (issue 12): the way in by PIN
+slot, every diagnostic figure, test prints, recording a refill. No Kivy here: the UI calls
+these off its own thread (each may wait on a device or the network, each with a timeout)
+and shows the answers.
+
+    desk = StaffDesk(runtime)
+    desk.access.may_ask(TECHNICIAN)          # kiosk/staff_access.py
+    desk.report()                            # kiosk/diagnostics.py: devices, outbox, dinas, config
+    desk.test_print(slot, "card_printer")    # "printed" | "failed: <fault>"; audited, a card counted
+    desk.replenish_cards(slot, 100)          # the kiosk's own count restarts there; audited
+
+Every action is audited as the PIN slot that got in; none takes or returns a citizen's data.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from devices.status import DeviceError
+from printer_drivers import registry
+from printer_drivers.base import TestPrinting
+
+from .commands.test_print import test_print_record
+from .diagnostics import config_figures, probe_dinas
+from .staff_access import StaffAccess
+
+COUNTERS_TIMEOUT_S = 5.0
+TEST_PRINT_MARGIN_S = 30.0       # on top of the role's print deadline
+
+
+class StaffDesk:
+    def __init__(self, runtime) -> None:
+        self._runtime = runtime
+        self.access = StaffAccess(
+            runtime.journal, lambda: runtime.config_sync.settings,
+            emergency_hash=runtime.cfg.kiosk.emergency_technician_pin_hash,
+            in_session=lambda: runtime.engine is not None and runtime.engine.in_session)
+
+    # --- reading --------------------------------------------------------------------------------
+    def counters(self) -> dict[str, dict[str, int] | None]:
+        found: dict[str, dict[str, int] | None] = {}
+        for role in self._runtime.devices.roles:
+            if registry.device(role).has(registry.COUNTERS):
+                try:
+                    found[role] = dict(self._runtime.devices.counters(role, COUNTERS_TIMEOUT_S))
+                except (DeviceError, OSError, FutureTimeout):
+                    found[role] = None
+        return found
+
+    def report(self) -> dict[str, Any]:
+        """Every figure, the dinas probed now. Blocking: call it off the UI thread."""
+        runtime = self._runtime
+        return runtime.diagnostics.report(
+            counters=self.counters(), last_faults=runtime.heartbeat.last_faults(),
+            dinas=probe_dinas(runtime.client, runtime.cfg.dinas.url),
+            config=config_figures(runtime.cfg.kiosk.state_dir, runtime.cfg.settings),
+            kiosk_id=runtime.cfg.kiosk.id)
+
+    def test_print_roles(self) -> tuple[str, ...]:
+        return tuple(role for role in self._runtime.devices.roles if registry.device(role).has(registry.TEST_PRINT))
+
+    def ready_to_serve(self) -> dict[str, str]:
+        """The required devices not ready now, with why (empty: the kiosk may serve)."""
+        return self._runtime.diagnostics.not_ready()
+
+    def republish(self) -> None:
+        """Leaving maintenance: the engine hears every device again and gates on them now."""
+        self._runtime.devices.republish()
+
+    # --- acting ---------------------------------------------------------------------------------
+    def test_print(self, slot: str, role: str) -> str:
+        """A test page or card with no personal data, on the device's own thread; audited."""
+        devices = self._runtime.devices
+        printer = devices.printer(role)
+        if not isinstance(printer, TestPrinting):
+            return "failed: no test print"
+        counts = registry.device(role).has(registry.COUNTERS)
+        deadline = (registry.device(role).print_deadline_s or 60.0) + TEST_PRINT_MARGIN_S
+
+        def run() -> tuple[str, Any, Any]:
+            before = _counters(printer) if counts else None
+            try:
+                printer.print_test(self._runtime.cfg.kiosk.id)
+                outcome = "printed"
+            except DeviceError as exc:
+                outcome = f"failed: {exc.fault.code.value}"
+            except OSError as exc:
+                outcome = f"failed: {type(exc).__name__}"
+            return outcome, before, _counters(printer) if counts else None
+        try:
+            outcome, before, after = devices.submit(role, run).result(deadline)
+        except FutureTimeout:
+            outcome, before, after = "failed: timeout", None, None
+        detail, count = test_print_record(role, outcome, before, after)
+        self.access.record(slot, "test_print", detail, **(count or {}))
+        return outcome
+
+    def replenish_cards(self, slot: str, loaded: int) -> dict[str, Any]:
+        stock = self._runtime.journal.replenish_cards(loaded, slot, {"slot": slot})
+        self._runtime.devices.republish()         # gating sees the new count now
+        return stock
+
+
+def _counters(printer) -> dict[str, int] | None:
+    try:
+        return dict(printer.counters())
+    except (DeviceError, OSError):
+        return None

@@ -1,0 +1,80 @@
+"""Maintenance, for the technician who got in by PIN (issue 12): every device (state, faults
+with what to do, supplies with counts, counters, model, firmware, serial), the kiosk's card
+count, the outbox, the last faults, the dinas (reachable, latency, TLS), the configuration;
+test prints with their result, recording blank cards loaded, restarting the application and
+leaving. The figures come whole from kiosk.diagnostics (`report`, read off the UI thread by
+ui/staff_mode.py); this screen only words them, in the technician's language."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from ..i18n import _
+
+
+def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[str]:
+    state = _("staff.state.ready" if device["ready"] else "staff.state.not_ready", language)
+    lines = [f"[b]{_('role.' + role, language)}[/b]: {state} ({device['state']})"
+             + (f" — {_('staff.required', language)}" if device["required"] else "")]
+    for fault in device["faults"]:
+        lines.append(f"  • {fault['message'][language]}. {_('staff.do', language)}: {fault['what_to_do'][language]}")
+    supplies = ", ".join(f"{name} {s['level']}" + (f" ({s['count']})" if s["count"] is not None else "")
+                         for name, s in device["supplies"].items())
+    if supplies:
+        lines.append(f"  {_('staff.supplies', language)}: {supplies}")
+    if device["counters"]:
+        lines.append(f"  {_('staff.counters', language)}: "
+                     + ", ".join(f"{k} {v}" for k, v in sorted(device["counters"].items())))
+    identity = ", ".join(f"{_('staff.' + k, language)} {device[k]}" for k in ("model", "firmware", "serial") if device[k])
+    if identity:
+        lines.append(f"  {identity}")
+    return lines
+
+
+def report_lines(report: Mapping[str, Any], language: str) -> list[str]:
+    lines = []
+    for role, device in report["devices"].items():
+        if role == "storage" or role.startswith("role."):
+            lines.append(f"[b]{_('staff.storage', language)}[/b]: {device['state']}")
+            continue
+        lines += device_lines(role, device, language)
+    stock = report["card_stock"]
+    lines.append(_("staff.cards.never", language) if stock["remaining"] is None else
+                 _("staff.cards.count", language, remaining=stock["remaining"], loaded=stock["loaded"],
+                   low_at=stock["low_at"]))
+    outbox = report["outbox"]
+    lines.append(_("staff.outbox", language, depth=outbox["depth"], oldest=outbox["oldest_at"] or "-",
+                   error=outbox["last_error"] or "-"))
+    faults = report["last_faults"][-5:]
+    lines.append(_("staff.last_faults", language) + ": " + (", ".join(
+        f"{_('role.' + f['device'], language) if f['device'] != 'storage' else _('staff.storage', language)} "
+        f"{f['code']}" + (f" ({f['at']})" if f.get("at") else "") for f in faults) or "-"))
+    dinas = report["dinas"]
+    lines.append(_("staff.dinas.ok", language, latency=dinas["latency_ms"], tls=dinas["tls"]) if dinas["reachable"]
+                 else _("staff.dinas.down", language, tls=dinas["tls"], detail=dinas["detail"] or "-"))
+    config = report["config"]
+    last = config["last"]
+    lines.append(_("staff.config", language, version=config["version"] if config["version"] is not None else "kiosk.toml",
+                   last=f"v{last['version']} {last['result']}" if last else "-"))
+    return lines
+
+
+class MaintenanceScreen(Screen):
+    report = DictProperty({})
+    result = StringProperty("")              # the last action's outcome, in the technician's words
+    result_is_error = BooleanProperty(False)
+    loading = BooleanProperty(False)
+    test_roles = ListProperty([])
+
+    def mode(self):
+        return App.get_running_app().staff
+
+    def text(self, report, language: str) -> str:
+        return "\n".join(report_lines(report, language)) if report else ""
+
+    def hardware_key(self, key: str) -> bool:
+        return False

@@ -1,0 +1,73 @@
+"""The technician's (or the operator's) PIN on the keypad, and the same keypad for a number
+the technician records (blank cards loaded). Reached only through the hidden gesture
+(ui/staff_gesture.py); ui/staff_mode.py checks the PIN off the UI thread and sets `message`
+(wrong, slowed, locked, none configured). The PIN is shown as dots and dropped from the
+screen as soon as it is sent."""
+
+from __future__ import annotations
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+PIN_MAX = 12
+COUNT_MAX = 5            # up to 10000 cards
+
+
+class StaffPinScreen(Screen):
+    purpose = StringProperty("pin")          # pin | cards
+    digits = StringProperty("")
+    message = StringProperty("")             # already in the technician's language
+    message_is_error = BooleanProperty(True)
+    keypad_open = BooleanProperty(True)      # False: no PIN configured / locked, only Back
+    checking = BooleanProperty(False)
+
+    def mode(self):
+        return App.get_running_app().staff
+
+    def shown_digits(self) -> str:
+        return "\u25cf" * len(self.digits) if self.purpose == "pin" else self.digits
+
+    def add_digit(self, digit: str) -> None:
+        if self.keypad_open and not self.checking and len(self.digits) < (PIN_MAX if self.purpose == "pin" else COUNT_MAX):
+            self.digits += digit
+
+    def delete(self) -> None:
+        self.digits = self.digits[:-1]
+
+    def clear(self) -> None:
+        self.digits = ""
+
+    def usable(self) -> bool:
+        return self.keypad_open and not self.checking and (len(self.digits) >= 4 if self.purpose == "pin"
+                                                           else len(self.digits) >= 1)
+
+    def submit(self) -> None:
+        if not self.usable():
+            return
+        digits, self.digits = self.digits, ""
+        if self.purpose == "pin":
+            self.mode().submit_pin(digits)
+        else:
+            self.mode().record_cards(int(digits))
+
+    def go_back(self) -> None:
+        self.digits = ""
+        if self.purpose == "pin":
+            self.mode().leave()
+        else:
+            self.mode().show_maintenance()
+
+    def on_leave(self, *args) -> None:
+        self.digits = ""
+
+    def hardware_key(self, key: str) -> bool:
+        if key.isdigit():
+            self.add_digit(key)
+        elif key == "backspace":
+            self.delete()
+        elif key == "enter":
+            self.submit()
+        else:
+            return False
+        return True
