@@ -8,6 +8,8 @@ import logging
 from flask import Response, abort, redirect, request, url_for
 
 from ..context import connection, dinas
+from ..errors import ApiError
+from ..ratelimit import RateLimiter
 from . import admin_sessions
 from .guard import (CSRF_FIELD, LANGUAGE_COOKIE, LANGUAGE_COOKIE_S, LOGIN_COOKIE, SESSION_COOKIE, check_csrf,
                     clear_cookie, current_session, login_csrf, page, set_cookie, web, words)
@@ -15,6 +17,7 @@ from .i18n import LANGUAGES
 
 log = logging.getLogger(__name__)
 MAX_TOKEN_CHARS = 200
+LOGIN_ATTEMPTS_PER_MINUTE = 20
 
 
 def _login_form(status: int, error_key: str | None = None) -> Response:
@@ -31,6 +34,16 @@ def login_page() -> Response:
 
 @web.post("/login")
 def login() -> Response:
+    # Guessing a 256-bit token is hopeless; the limit keeps a flood of tries from filling the
+    # log and the database. Kept in the database, so it holds across workers. Behind a reverse
+    # proxy every admin shares its address: the limit is set well above what people type.
+    try:
+        RateLimiter(dinas().clock, LOGIN_ATTEMPTS_PER_MINUTE).admit(connection(), f"admin-login:{request.remote_addr}")
+    except ApiError as refused:
+        response = page("login.html", 429, login_csrf=login_csrf(),
+                        error=words()("login.too_many", seconds=refused.extra["retry_after"]))
+        response.headers["Retry-After"] = str(refused.extra["retry_after"])
+        return response
     nonce = request.cookies.get(LOGIN_COOKIE)
     sent = request.form.get(CSRF_FIELD, "")
     if not nonce or not hmac.compare_digest(sent.encode(), dinas().vault.form_mac(f"login:{nonce}").encode()):

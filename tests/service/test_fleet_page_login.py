@@ -13,6 +13,7 @@ import requests
 from dinas import auth
 from dinas.server import create_app
 from dinas.web import admin_sessions
+from dinas.web.login import LOGIN_ATTEMPTS_PER_MINUTE
 from tests.fixtures.dinas_server import on_both_backends, reference_server  # noqa: F401
 from tests.fixtures.fleet_page import CSRF, login
 
@@ -192,3 +193,18 @@ def test_pages_need_a_session(reference_server):  # noqa: F811
         reply = requests.get(f"{base}{path}", timeout=10, allow_redirects=False)
         assert reply.status_code == 303 and reply.headers["Location"] == "/admin/login", path
     assert requests.get(f"{base}/admin", timeout=10).url.endswith("/admin/login")
+
+
+def test_a_flood_of_login_tries_is_slowed_and_then_let_through(reference_server):  # noqa: F811
+    base = _base(reference_server)
+    session = requests.Session()
+    csrf = CSRF.search(session.get(f"{base}/admin/login", timeout=10).text).group(1)
+    replies = [session.post(f"{base}/admin/login", data={"csrf_token": csrf, "token": "guess"}, timeout=10,
+                            allow_redirects=False) for _ in range(LOGIN_ATTEMPTS_PER_MINUTE + 1)]
+    assert [r.status_code for r in replies] == [401] * LOGIN_ATTEMPTS_PER_MINUTE + [429]
+    assert "Terlalu banyak percobaan masuk" in replies[-1].text and int(replies[-1].headers["Retry-After"]) >= 1
+    refused = session.post(f"{base}/admin/login", data={"csrf_token": csrf, "token": reference_server.admin_token},
+                           timeout=10, allow_redirects=False)
+    assert refused.status_code == 429 and "dinas_admin" not in _set_cookies(refused)
+    reference_server.clock.advance(60)
+    assert login(requests.Session(), reference_server).status_code == 303
