@@ -73,12 +73,12 @@ def start_server(db_path: str, port: int, *, workers: int = 1, key: str | None =
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.yaml", timeout=1)
+            requests.get(f"http://127.0.0.1:{port}/api/v1/openapi.yaml", timeout=5)
             return process
-        except requests.ConnectionError:
+        except requests.RequestException:
             time.sleep(0.1)
     process.kill()
-    raise RuntimeError("adm-dinas serve did not start within 20 s")
+    raise RuntimeError("adm-dinas serve did not start within 30 s")
 
 
 def run(url: str, kiosks: list[tuple[str, str]], threads: int, rate: float) -> tuple[list[float], int, float]:

@@ -161,7 +161,7 @@ def main() -> int:
         if len(ms) < 2:
             print(f"  {name:<13} no calls")
             continue
-        q = statistics.quantiles(ms, n=100)
+        q = statistics.quantiles(ms, n=100, method="inclusive")
         worst = max(worst, q[98])
         print(f"  {name:<13} n={len(ms):<4} p50 {q[49]:7.1f} ms  p99 {q[98]:7.1f} ms  max {ms[-1]:7.1f} ms")
     for error in sorted(set(errors))[:10]:

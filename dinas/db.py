@@ -97,10 +97,6 @@ class Connection:
         """Runs a statement; returns the number of rows it changed."""
         return self._execute(sql, params).rowcount
 
-    def core(self, statement: sa.Executable) -> sa.CursorResult:
-        """A SQLAlchemy Core statement, e.g. a `lock()` select."""
-        return self._raw.execute(statement)
-
     def lock(self, table: str, columns: Sequence[str], **where: Any) -> RowMapping | None:
         """SELECT columns ... WHERE k = v ... FOR UPDATE (on SQLite, where BEGIN IMMEDIATE already
         holds the whole file, a plain SELECT): read a row and keep it until the transaction ends."""
@@ -129,7 +125,7 @@ class Database:
         if self.is_sqlite and not Path(self.target).resolve().parent.is_dir():
             raise DatabaseUnavailable(f"folder {Path(self.target).resolve().parent} does not exist")
         options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT", "pool_size": pool_size,
-                                   "max_overflow": pool_size, "pool_pre_ping": not self.is_sqlite}
+                                   "max_overflow": pool_size, "pool_recycle": 3600}
         if self.is_sqlite:
             options["connect_args"] = {"timeout": 10.0, "check_same_thread": False}
         else:
@@ -137,7 +133,8 @@ class Database:
         try:
             self.engine: Engine = sa.create_engine(engine_url(self.target), **options)
         except (sa.exc.ArgumentError, ValueError) as exc:
-            raise DatabaseUnavailable(f"{describe(self.target)} is not a SQLite path or PostgreSQL URI: {exc}") from None
+            raise DatabaseUnavailable(f"{describe(self.target)} is not a SQLite path or PostgreSQL URI: "
+                                      f"{exc}") from None
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._begin = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
@@ -180,11 +177,6 @@ def transaction(connection: Connection) -> Iterator[Connection]:
         raise
     connection.in_transaction = False
     connection.raw.exec_driver_sql("COMMIT")
-
-
-def is_conflict(error: BaseException) -> bool:
-    """A unique key a concurrent writer took first."""
-    return isinstance(error, sa.exc.IntegrityError)
 
 
 def get_setting(connection: Connection, key: str, default: str | None = None) -> str | None:

@@ -57,7 +57,8 @@ def _version_1(op: Operations, _connection: sa.Connection) -> None:
                     sa.Column("position", sa.Integer, nullable=False), sa.Column("kind", sa.Text, nullable=False),
                     sa.Column("media", sa.Text, nullable=False), sa.Column("title", sa.Text, nullable=False),
                     sa.Column("pages", sa.Integer, nullable=False), sa.Column("size", sa.Integer, nullable=False),
-                    sa.Column("sha256", sa.Text, nullable=False), sa.Column("sealed_pdf", sa.LargeBinary, nullable=False),
+                    sa.Column("sha256", sa.Text, nullable=False),
+                    sa.Column("sealed_pdf", sa.LargeBinary, nullable=False),
                     sa.Column("status", sa.Text, sa.CheckConstraint("status IN ('ready', 'reserved', 'printed')"),
                               nullable=False, server_default="ready"),
                     sa.Column("printed_at", Time))
@@ -111,7 +112,8 @@ def _version_2(op: Operations, connection: sa.Connection) -> None:
         op.create_index("heartbeats_by_kiosk", "heartbeats", ["kiosk_id", "received_at"])
     if "admin_sessions" not in tables:
         op.create_table("admin_sessions", sa.Column("session_hash", sa.Text, primary_key=True),
-                        sa.Column("token_hash", sa.Text, nullable=False), sa.Column("csrf_token", sa.Text, nullable=False),
+                        sa.Column("token_hash", sa.Text, nullable=False),
+                        sa.Column("csrf_token", sa.Text, nullable=False),
                         sa.Column("created_at", Time, nullable=False), sa.Column("last_used_at", Time, nullable=False),
                         sa.Column("expires_at", Time, nullable=False))
     if "config_rollouts" not in tables:

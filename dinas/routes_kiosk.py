@@ -91,7 +91,8 @@ def job_event(job_id: str) -> Response:
 def end_session(session_id: str) -> tuple[str, int]:
     who = caller("kiosk")
     updated = connection().run("UPDATE sessions SET ended_at = COALESCE(ended_at, :now) "
-                               "WHERE session_id = :s AND kiosk_id = :k", now=dinas().now(), s=session_id, k=who.kiosk_id)
+                               "WHERE session_id = :s AND kiosk_id = :k",
+                               now=dinas().now(), s=session_id, k=who.kiosk_id)
     if updated == 0:
         raise not_found("no such session for this kiosk")
     return "", 204

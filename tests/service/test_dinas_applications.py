@@ -73,7 +73,8 @@ def test_two_applications_for_one_nik_each_open_their_own(reference_server):
     first = post(reference_server, application()).json()
     second = post(reference_server, application(documents=application()["documents"][:1])).json()
     for issued in (first, second):
-        reply = requests.post(f"{reference_server.url}/kiosk/sessions", json={"nik": NIK, "pin": reference_server.pin_for(issued["request_no"])},
+        pin = reference_server.pin_for(issued["request_no"])
+        reply = requests.post(f"{reference_server.url}/kiosk/sessions", json={"nik": NIK, "pin": pin},
                               headers=reference_server.kiosk_headers(), timeout=TIMEOUT)
         assert reply.json()["request_no"] == issued["request_no"]
 

@@ -17,7 +17,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (content_type_conformance, response_schema_conformance,
                                                status_code_conformance)
 
-from tests.fixtures.dinas_server import OPENAPI_PATH, seeded_server, validate_response
+from tests.fixtures.dinas_server import BACKENDS, OPENAPI_PATH, seeded_server, validate_response
 
 schema = schemathesis.openapi.from_path(str(OPENAPI_PATH))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -25,10 +25,11 @@ TIMEOUT = 10
 HTTP = requests.Session()      # keep-alive: the examples, not TCP set-up, should take the time
 
 
-@pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory):
-    with seeded_server(tmp_path_factory, tmp_path_factory.mktemp("dinas-fuzz"),
-                       session_attempts_per_minute=1_000_000) as server:
+@pytest.fixture(scope="module", params=BACKENDS)
+def fuzz_server(request, tmp_path_factory):
+    # The rate limits off: the examples should reach the validation, not a 429.
+    with seeded_server(tmp_path_factory, tmp_path_factory.mktemp("dinas-fuzz"), request.param,
+                       session_attempts_per_minute=1_000_000, heartbeats_per_minute=1_000_000) as server:
         yield server
 
 

@@ -105,7 +105,8 @@ def test_deeply_nested_json_is_invalid_request(reference_server):
     deep = '{"version": 1, "result": "applied", "reason": ' + "[" * 200_000 + "]" * 200_000 + "}"
     reply = call(reference_server, "POST", "/kiosk/config/reports", data=deep,          # deeper than Python recurses
                  headers={"Content-Type": "application/json"})
-    assert reply.status_code == 400 and reply.json()["error"] == "invalid_request" and "nested" in reply.json()["detail"]
+    assert reply.status_code == 400 and reply.json()["error"] == "invalid_request"
+    assert "nested" in reply.json()["detail"]
 
 
 def test_non_ascii_digits_are_invalid_request(reference_server):

@@ -13,7 +13,7 @@ import requests
 
 from dinas.message import OutgoingMessage, qr_png
 from dinas.notifier import NotifierError, WebhookNotifier
-from tests.fixtures.dinas_server import pin_of, seeded_server, validate_response
+from tests.fixtures.dinas_server import on_both_backends, pin_of, seeded_server, validate_response  # noqa: F401
 
 MESSAGE = OutgoingMessage(to="+6281100000909", text="PIN: *123456*", qr_payload="ADM1:REQ-20261122-AAAAAA",
                           qr_png=qr_png("ADM1:REQ-20261122-AAAAAA"), request_no="REQ-20261122-AAAAAA")
@@ -101,9 +101,10 @@ def _issue(server, citizen):
     return reply
 
 
-def test_server_hands_the_message_to_the_gateway(gateway, tmp_path_factory, tmp_path):
+def test_server_hands_the_message_to_the_gateway(gateway, tmp_path_factory, tmp_path, dinas_backend):
     receiver = gateway()
-    with seeded_server(tmp_path_factory, tmp_path, notifier=WebhookNotifier(receiver.url, timeout=5)) as server:
+    notifier = WebhookNotifier(receiver.url, timeout=5)
+    with seeded_server(tmp_path_factory, tmp_path, dinas_backend, notifier=notifier) as server:
         reply = _issue(server, server.citizens[0])
         assert reply.status_code == 201
         [got] = receiver.received
@@ -114,9 +115,10 @@ def test_server_hands_the_message_to_the_gateway(gateway, tmp_path_factory, tmp_
         assert session.status_code == 201
 
 
-def test_gateway_failure_stores_nothing(gateway, tmp_path_factory, tmp_path):
+def test_gateway_failure_stores_nothing(gateway, tmp_path_factory, tmp_path, dinas_backend):
     receiver = gateway(status=503)
-    with seeded_server(tmp_path_factory, tmp_path, notifier=WebhookNotifier(receiver.url, timeout=5)) as server:
+    notifier = WebhookNotifier(receiver.url, timeout=5)
+    with seeded_server(tmp_path_factory, tmp_path, dinas_backend, notifier=notifier) as server:
         before = server.query("SELECT COUNT(*) AS n FROM applications")
         reply = _issue(server, server.citizens[0])
         assert reply.status_code == 502 and reply.json()["error"] == "notifier_failed"

@@ -41,12 +41,13 @@ def _serve(db: str, key: str, workers: int, log: Path) -> tuple[subprocess.Popen
                                 "--port", str(port), "--workers", str(workers)], cwd=REPO,
                                stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}/api/v1"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         try:
-            requests.get(f"{url}/openapi.yaml", timeout=2)
+            # Refused until gunicorn listens; then waits in its backlog until a worker has booted.
+            requests.get(f"{url}/openapi.yaml", timeout=20)
             return process, url
-        except (requests.ConnectionError, requests.Timeout):    # gunicorn's workers may still be booting
+        except requests.RequestException:
             assert process.poll() is None, log.read_text()
             assert time.monotonic() < deadline, "adm-dinas serve did not start"
             time.sleep(0.1)
@@ -168,7 +169,7 @@ def test_half_open_requests_do_not_block_a_real_one(tmp_path):
             slow.append(sock)
         started = time.monotonic()
         reply = requests.get(f"{url}/openapi.yaml", timeout=10)
-        assert reply.status_code == 200 and time.monotonic() - started < 2.0
+        assert reply.status_code == 200 and time.monotonic() - started < 5.0     # stuck threads: never
         assert process.poll() is None
     finally:
         for sock in slow:

@@ -122,10 +122,10 @@ def test_serve_runs_the_api_over_http(demo_db, tmp_path):
                                 "--port", str(port)], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while True:
             try:
-                reply = requests.get(f"http://127.0.0.1:{port}/api/v1/admin/kiosks", timeout=2,
+                reply = requests.get(f"http://127.0.0.1:{port}/api/v1/admin/kiosks", timeout=20,
                                      headers={"Authorization": f"Bearer {seed['admin_token']}"})
                 break
             except requests.ConnectionError:
