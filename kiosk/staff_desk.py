@@ -64,6 +64,22 @@ class StaffDesk:
         """The required devices not ready now, with why (empty: the kiosk may serve)."""
         return self._runtime.diagnostics.not_ready()
 
+    def export_bundle(self, slot: str, folder) -> str:
+        """The redacted diagnostics bundle written to `folder` (a USB stick); audited.
+        Raises BundleRefused or OSError."""
+        from .commands.maintenance import export_document
+        from .diag_bundle import bundle_document, write_bundle
+
+        runtime = self._runtime
+        document = bundle_document(self.report(), export_document(runtime.cfg, runtime.journal))
+        try:
+            path = write_bundle(folder, document, kiosk_id=runtime.cfg.kiosk.id)
+        except Exception as exc:
+            self.access.record(slot, "export_bundle", {"outcome": f"failed: {type(exc).__name__}"})
+            raise
+        self.access.record(slot, "export_bundle", {"outcome": "written", "file": path.name})
+        return path.name
+
     def republish(self) -> None:
         """Leaving maintenance: the engine hears every device again and gates on them now."""
         self._runtime.devices.republish()

@@ -21,6 +21,7 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.metrics import dp
 
+from kiosk.diag_bundle import MEDIA_ROOTS, BundleRefused, RemovableDrives
 from kiosk.staff_access import TECHNICIAN, Outcome
 
 from .i18n import _
@@ -29,6 +30,8 @@ from .staff_gesture import CornerGesture
 log = logging.getLogger(__name__)
 
 CORNER_PX = dp(220)          # the header's left corner: the kiosk's name, which does nothing
+USB_WAIT_S = 120.0           # how long the export waits for a stick to be plugged in
+USB_POLL_S = 0.5
 
 
 class StaffMode:
@@ -39,6 +42,8 @@ class StaffMode:
         self.gesture = CornerGesture()
         self._clock = clock
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staff") if desk else None
+        self.media_roots = MEDIA_ROOTS        # where the automounter puts USB sticks
+        self._usb_deadline: float | None = None
 
     def close(self) -> None:
         if self._worker is not None:
@@ -189,6 +194,45 @@ class StaffMode:
             screen.result, screen.result_is_error = _("staff.cards.recorded", self.app.lang,
                                                       loaded=stock["loaded"]), False
         self.refresh()
+
+    # --- the diagnostics bundle to a USB stick -------------------------------------------------
+    def export_usb(self) -> None:
+        """Wait for a stick mounted from now on, then write the redacted bundle to it."""
+        screen = self.app.staff_screens["maintenance"]
+        screen.result, screen.result_is_error = _("staff.usb.insert", self.app.lang), False
+        screen.exporting = True
+        self._usb_deadline = self._clock() + USB_WAIT_S
+        self._run(lambda: RemovableDrives(self.media_roots), self._watch_for_drive)
+
+    def _watch_for_drive(self, drives) -> None:
+        screen = self.app.staff_screens["maintenance"]
+        if isinstance(drives, Exception) or not self.active:
+            screen.exporting = False
+            return
+        if self._clock() > self._usb_deadline:
+            screen.exporting = False
+            screen.result, screen.result_is_error = _("staff.usb.none", self.app.lang), True
+            return
+
+        def found(drive) -> None:
+            if isinstance(drive, Exception) or drive is None:
+                Clock.schedule_once(lambda _dt: self._watch_for_drive(drives), USB_POLL_S)
+                return
+            screen.result, screen.loading = "", True
+            slot = self.slot
+            self._run(lambda: self.desk.export_bundle(slot, drive), self._exported)
+        self._run(drives.new_drive, found)
+
+    def _exported(self, written) -> None:
+        screen = self.app.staff_screens["maintenance"]
+        screen.loading = screen.exporting = False
+        lang = self.app.lang
+        if isinstance(written, BundleRefused):
+            screen.result, screen.result_is_error = _("staff.usb.refused", lang), True
+        elif isinstance(written, Exception):
+            screen.result, screen.result_is_error = _("staff.usb.failed", lang, why=type(written).__name__), True
+        else:
+            screen.result, screen.result_is_error = _("staff.usb.written", lang, file=written), False
 
     def restart_app(self) -> None:
         """The service manager starts the kiosk again (systemd Restart=always)."""

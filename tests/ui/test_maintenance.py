@@ -198,3 +198,72 @@ def test_maintenance_screen_faulted_then_out_of_service(kiosk_ui, artifacts_dir,
         ui.wait_for_screen(expected)
         if expected == "attract":
             assert "KIA" not in ui.app.view.available_kinds
+
+
+# --- the diagnostics bundle to a USB stick (a loop-mounted filesystem) ---------------------------
+
+@pytest.fixture
+def usb_stick(tmp_path):
+    """plug() mounts a fresh 8 MB ext4 image under tmp_path/media/usb (as the automounter
+    would under /media); unmounted at the end. Skips when this machine refuses to mount."""
+    import shutil
+    import subprocess
+
+    if shutil.which("mkfs.ext4") is None:
+        pytest.skip("mkfs.ext4 (e2fsprogs) not installed")
+    image, point = tmp_path / "usb.img", tmp_path / "media" / "usb"
+    point.mkdir(parents=True)
+    with open(image, "wb") as handle:
+        handle.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], check=True)
+    mounted = []
+
+    def plug():
+        done = subprocess.run(["mount", "-o", "loop", str(image), str(point)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"mounting a loop image is refused here: {done.stderr.strip()}")
+        mounted.append(point)
+        return point
+    yield tmp_path / "media", plug
+    for each in mounted:
+        subprocess.run(["umount", str(each)], check=False)
+
+
+def test_usb_export_carries_no_nik_pin_or_document(kiosk_ui, reference_server, artifacts_dir, usb_stick):  # noqa: F811
+    from kiosk.session_headless import run_headless_session
+    from tests.fixtures.cups import a4_pdf
+
+    media, plug = usb_stick
+    nik, name = "3276024707850011", "Siti Tertanam Rahayu"
+    pdf = a4_pdf(text="DOCUMENT BYTES MARKER 7731")
+    issued = reference_server.issue(nik, name, "+6281234567890", [("KK", "Kartu Keluarga", pdf)])
+    citizen_pin = reference_server.pin_for(issued["request_no"])
+    rig = kiosk_ui(settings=with_pin())
+    ui = rig.driver
+    ui.wait_for_screen("attract")
+    result = run_headless_session(rig.runtime.engine, nik=nik, pin=citizen_pin, kinds=["KK"])
+    assert result.ok, result
+    ui.wait_for_screen("attract")
+    ui.app.staff.media_roots = (media,)
+    gesture(rig)
+    type_pin(rig, PIN)
+    screen = wait_report(rig)
+    ui.tap(_("staff.usb.button", "id"))
+    ui.wait_until(lambda: screen.result == _("staff.usb.insert", "id"), what="the ask for a stick")
+    shot(rig, artifacts_dir, "id-usb-insert")
+    drive = plug()
+    ui.wait_until(lambda: screen.result.startswith(_("staff.usb.written", "id", file="")[:8]), timeout=40,
+                  what="the bundle written")
+    shot(rig, artifacts_dir, "id-usb-written")
+    [bundle] = list(drive.glob("adm-diag-*.json"))
+    assert screen.result == _("staff.usb.written", "id", file=bundle.name)
+    data = bundle.read_bytes()
+    import base64
+    import json
+    assert json.loads(data)["diagnostics"]["devices"]["card_printer"]["model"] == "Evolis KC200"
+    assert json.loads(data)["journal"]["jobs"], "the session's job is in the bundle (redacted)"
+    for planted in (nik, nik[6:12], name, citizen_pin, "DOCUMENT BYTES MARKER"):
+        assert planted.encode() not in data, planted
+    assert pdf[200:232] not in data and base64.b64encode(pdf)[200:232] not in data
+    trail = rig.runtime.journal.audit_trail(3)
+    assert any(r["action"] == "export_bundle" and r["detail"]["outcome"] == "written" for r in trail)

@@ -68,6 +68,7 @@ class MaintenanceScreen(Screen):
     result = StringProperty("")              # the last action's outcome, in the technician's words
     result_is_error = BooleanProperty(False)
     loading = BooleanProperty(False)
+    exporting = BooleanProperty(False)       # waiting for a USB stick
     test_roles = ListProperty([])
 
     def mode(self):
