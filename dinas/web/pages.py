@@ -43,9 +43,9 @@ def fleet_page() -> Response:
     groups = sorted({k.group for k in kiosks if k.group})
     in_group = [k for k in kiosks if group is None or k.group == group]
     summary = {"all": len(in_group), "needs": sum(k.needs_action for k in in_group),
-               "offline": sum(not k.online for k in in_group)}
+               "offline": sum(k.offline for k in in_group)}
     chosen = sorted((k for k in in_group if show == "all" or (show == "needs" and k.needs_action)
-                     or (show == "offline" and not k.online)), key=attention_order)
+                     or (show == "offline" and k.offline)), key=attention_order)
     pages = max(1, -(-len(chosen) // PAGE_SIZE))
     number = min(number, pages)
     counts = fleet.counts_on(connection(), _today())

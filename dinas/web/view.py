@@ -145,6 +145,12 @@ class Triage:
     ever_seen: bool
     needs_action: bool
     urgent: bool                # something is out or in alarm, or a configuration was rejected
+    revoked: bool = False       # `adm-dinas kiosk revoke`: it cannot send anything until re-enrolled
+
+    @property
+    def offline(self) -> bool:
+        """Offline and expected to be heard from: a revoked kiosk is silent on purpose."""
+        return not self.online and not self.revoked
 
 
 def triage(status: dict[str, Any]) -> Triage:
@@ -154,18 +160,24 @@ def triage(status: dict[str, Any]) -> Triage:
         any(isinstance(s, dict) and s.get("level") == "out" for s in (device.get("supplies") or {}).values())
         or any(isinstance(f, dict) and f.get("severity") == "alarm" for f in device.get("faults") or [])
         for device in status["devices"].values())
+    revoked = bool(status.get("revoked"))
     return Triage(status["kiosk_id"], status.get("group"), status["online"], status.get("last_seen") is not None,
-                  bool(status["needs"]) or config_failed, urgent)
+                  (bool(status["needs"]) or config_failed) and not revoked, urgent, revoked)
 
 
 def attention_order(kiosk: Triage) -> tuple[int, str]:
-    """Offline first (those never seen are not installed yet: last), then those needing
-    action, then the rest; by id within each."""
-    rank = 0 if not kiosk.online and kiosk.ever_seen else 1 if kiosk.needs_action else 2
+    """Offline first (those never seen are not installed yet: later), then those needing
+    action, then the rest, revoked ones last; by id within each."""
+    if kiosk.revoked:
+        rank = 3
+    else:
+        rank = 0 if kiosk.offline and kiosk.ever_seen else 1 if kiosk.needs_action else 2
     return rank, kiosk.kiosk_id
 
 
 def _status_chip(words: Words, kiosk: Triage) -> Chip:
+    if kiosk.revoked:
+        return Chip(words("status.revoked"), "muted")
     if not kiosk.ever_seen:
         return Chip(words("status.never"), "muted")
     if not kiosk.online:

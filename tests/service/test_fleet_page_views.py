@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
+from dinas import auth, fleet
 from tests.fixtures.dinas_server import on_both_backends, reference_server  # noqa: F401
 from tests.fixtures.fleet_page import add_kiosks, heartbeat, local_day, login, send
 
@@ -108,3 +109,16 @@ def test_a_large_fleet_comes_a_hundred_kiosks_to_a_page(reference_server, admin)
     assert _get(admin, "/admin/?page=9").text.count('<li class="kiosk ') == 23      # past the end: the last
     grouped = _get(admin, "/admin/?group=kota-besar&page=2").text
     assert grouped.count('<li class="kiosk ') == 20 and "ADM-X-119" in grouped
+
+
+def test_a_revoked_kiosk_says_so_and_is_neither_offline_nor_needing_action(reference_server, admin):  # noqa: F811
+    kiosk = reference_server.kiosks[0]
+    send(reference_server, kiosk["token"], heartbeat(kiosk["kiosk_id"], local_day(reference_server), 1, 0))
+    with reference_server.writing() as connection:          # as `adm-dinas kiosk revoke` does
+        auth.revoke_kiosk(connection, kiosk["kiosk_id"], reference_server.clock())
+    reference_server.clock.advance(fleet.ONLINE_SECONDS + 1)      # silent since: no longer online
+    listing = _get(admin, "/admin/").text
+    assert listing.rindex('<li class="kiosk ') < listing.index(f'id="kiosk-{kiosk["kiosk_id"]}"'), "revoked: last"
+    assert "Dicabut: tokennya tidak berlaku lagi" in listing
+    for show in ("offline", "needs"):
+        assert f'id="kiosk-{kiosk["kiosk_id"]}"' not in _get(admin, f"/admin/?show={show}").text
