@@ -63,6 +63,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     finally:
         store.close()
     configure_logging()
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    logging.getLogger(__name__).info("the fleet page for admins: http://%s:%d/admin (docs/FLEET-PAGE.md)",
+                                     shown_host, args.port)
     wsgi.run(db=args.db, key=args.key, host=args.host, port=args.port, workers=args.workers,
              webhook_url=args.webhook_url, webhook_timeout=args.webhook_timeout)
     return 0

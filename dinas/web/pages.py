@@ -58,7 +58,7 @@ def fleet_page() -> Response:
                 "page": wanted["page"] if wanted["page"] > 1 else None}
         return url_for("fleet_web.fleet_page", **{k: v for k, v in args.items() if v is not None})
 
-    return page("fleet.html", kiosks=shown, show=show, group=group,
+    return page("fleet.html", kiosks=shown, registered=len(kiosks), show=show, group=group,
                 groups=groups, summary=summary, link=link, page_number=number, pages=pages,
                 unknown_group=group is not None and group not in groups, updated=w.moment(now))
 

@@ -8,7 +8,7 @@ import requests
 
 from dinas import auth, fleet
 from tests.fixtures.dinas_server import on_both_backends, reference_server  # noqa: F401
-from tests.fixtures.fleet_page import add_kiosks, heartbeat, local_day, login, send
+from tests.fixtures.fleet_page import CSRF, add_kiosks, heartbeat, local_day, login, send
 
 
 @pytest.fixture
@@ -122,3 +122,19 @@ def test_a_revoked_kiosk_says_so_and_is_neither_offline_nor_needing_action(refer
     assert "Dicabut: tokennya tidak berlaku lagi" in listing
     for show in ("offline", "needs"):
         assert f'id="kiosk-{kiosk["kiosk_id"]}"' not in _get(admin, f"/admin/?show={show}").text
+
+
+def test_a_dinas_without_kiosks_is_told_how_to_add_one(tmp_path):
+    from dinas.server import create_app
+    from dinas.storage import open_store
+
+    client = create_app(str(tmp_path / "new.db"), key_path=str(tmp_path / "new.key")).test_client()
+    store = open_store(str(tmp_path / "new.db"), key_path=str(tmp_path / "new.key"))
+    with store.database.write() as connection:
+        token = auth.issue_admin_token(connection, store.vault, 0.0)
+    store.close()
+    form = client.get("/admin/login")
+    client.post("/admin/login", data={"csrf_token": CSRF.search(form.text).group(1), "token": token})
+    page = client.get("/admin/")
+    assert page.status_code == 200 and "Belum ada kios yang terdaftar" in page.text
+    assert "Tidak ada kios di grup" not in page.text

@@ -138,10 +138,13 @@ def test_serve_runs_the_api_over_http(demo_db, tmp_path):
                                 json={"nik": citizen["nik"], "pin": citizen["pin"]},
                                 headers={"Authorization": f"Bearer {seed['kiosks'][0]['token']}"})
         assert session.status_code == 201
+        login_page = requests.get(f"http://127.0.0.1:{port}/admin/login", timeout=20)     # the same app
+        assert login_page.status_code == 200 and 'name="token"' in login_page.text
     finally:
         process.terminate()
         _, err = process.communicate(timeout=10)
     logs = err.decode()
+    assert f"the fleet page for admins: http://127.0.0.1:{port}/admin" in logs
     assert "session opened" in logs and citizen["nik"] not in logs and citizen["pin"] not in logs
     assert citizen["nik"][:6] + "******" + citizen["nik"][-4:] in logs
 
