@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from pathlib import Path
 
 from .card_count import CardCount
@@ -51,7 +52,7 @@ class KioskRuntime:
         journal.on_unwritten_event = self.outbox.hold
         journal.on_write_failed = lambda _error: self.storage.check()
         journal.reserve.on_spent = self.storage.check
-        self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices)
+        self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices, keep_open=self._keep_open)
         self.config_sync = config_sync_for(self)      # the running settings: remote ones once applied
         # A feeder that cannot sense its level: the kiosk's own card count gates the KIA.
         devices.count_supplies(CardCount(journal, lambda: self.config_sync.settings.cards_low).apply)
@@ -68,7 +69,8 @@ class KioskRuntime:
             journal, in_session=lambda: self.engine is not None and self.engine.in_session,
             retention_days=cfg.kiosk.retention_days, chores=(self.storage.check, self._settle_left_open))
         self.recovered: list[Settlement] = []
-        self.left_open: list[str] = []
+        self.left_open: list[str] = []           # jobs to settle from their print server, retried
+        self._left_open_lock = threading.Lock()
         self.final_outbox_depth: int | None = None
         self._stopped = False
 
@@ -97,7 +99,8 @@ class KioskRuntime:
             self.scanner.start()    # its codes reach the engine once there is one
         self.devices.refresh(device_timeout)
         self.recovered = recover(self.journal, self.devices, self.outbox)
-        self.left_open = left_open(self.recovered)
+        with self._left_open_lock:
+            self.left_open = left_open(self.recovered) + self.left_open
         self.housekeeping.run_once(chores=False)
         self.outbox.start()
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.config_sync.settings,
@@ -109,9 +112,18 @@ class KioskRuntime:
             self.config_sync.start()
         return self.engine
 
+    def _keep_open(self, job_id: str) -> None:
+        with self._left_open_lock:
+            self.left_open.append(job_id)
+
     def _settle_left_open(self) -> None:
-        """Jobs recovery could not settle (their print server did not answer), tried again."""
-        self.left_open = retry_left_open(self.journal, self.devices, self.outbox, self.left_open)
+        """Jobs whose print server did not answer (at recovery, or when a print could not be
+        cancelled), tried again between sessions."""
+        with self._left_open_lock:
+            trying, self.left_open = self.left_open, []
+        still = retry_left_open(self.journal, self.devices, self.outbox, trying)
+        with self._left_open_lock:
+            self.left_open = still + self.left_open
 
     def stop(self, *, flush_timeout: float = 0.0) -> None:
         """Stop accepting, give the outbox `flush_timeout` seconds to empty (what is left is

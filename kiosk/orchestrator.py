@@ -25,7 +25,8 @@ from typing import Callable, Mapping
 
 from devices.status import DeviceError
 from printer_drivers import registry
-from printer_drivers.base import CARDS_INSERTED, DocumentUnprintable, PrintJob, QueuedJobs, cards_taken
+from printer_drivers.base import (CARDS_INSERTED, DocumentUnprintable, JobMayStillPrint, PrintJob, QueuedJobs,
+                                  cards_taken)
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
@@ -58,12 +59,14 @@ class Outcome:
 
 class PrintOrchestrator:
     def __init__(self, client, journal: Journal, outbox, devices, *,
-                 deadlines: Mapping[str, float] = PRINT_DEADLINE_S) -> None:
+                 deadlines: Mapping[str, float] = PRINT_DEADLINE_S,
+                 keep_open: Callable[[str], None] = lambda job_id: None) -> None:
         self._client = client
         self._journal = journal
         self._outbox = outbox
         self._devices = devices
         self._deadlines = deadlines
+        self._keep_open = keep_open        # a job to settle later from its print server (recovery)
 
     def fetch(self, session_id: str, document) -> bytes:
         """The document's verified bytes (size and sha256 checked by the client)."""
@@ -157,6 +160,13 @@ class PrintOrchestrator:
                 self._finish_failed(job_id, "timeout", {"review": True}, review=True)
             step(STEP_SENDING, "failed")
             return failed("timeout", job_id)
+        except JobMayStillPrint as exc:
+            # Not released: the queue may print it yet. Recovery's retry finds the job on the
+            # server, cancels it, and only then tells the dinas.
+            log.warning("job %s: %s; kept open until its print server answers", job_id, exc.fault.detail)
+            self._keep_open(job_id)
+            step(STEP_SENDING, "failed")
+            return failed(exc.code.value, job_id)
         except DeviceError as exc:
             self._finish_failed(job_id, exc.code.value, {"fault": exc.fault.as_dict()},
                                 spoiled=self._card_spoiled(role, before))
@@ -224,6 +234,9 @@ class PrintOrchestrator:
             except JournalWriteError:
                 pass            # held in memory by the outbox
             self._outbox.kick()
+            return
+        if isinstance(error, JobMayStillPrint):
+            self._keep_open(job_id)
             return
         reason = error.code.value if isinstance(error, DeviceError) else "hardware"
         self._finish_failed(job_id, reason, {"late": True, "review": True}, review=True)

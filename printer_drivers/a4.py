@@ -32,8 +32,8 @@ from devices.links import open_link
 from devices.transport import parse_device_url
 from devices.unreadable import UnreadableAnswers
 
-from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, InterruptedJob, PreparedJob,
-                   Printer, PrintJob, PrintResult, ProgressCallback)
+from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, InterruptedJob, JobMayStillPrint,
+                   PreparedJob, Printer, PrintJob, PrintResult, ProgressCallback)
 from .pdf import open_pdf
 from .ipp import IppClient, IppStatusError, first, status_from_attributes
 
@@ -148,7 +148,11 @@ class A4Printer(Printer):
         job_name = ipp_job_name(job)
         report(STEP_SENDING)
         # The upload may take longer than one status request: allow at least 1 MB/s on top.
-        reply = self._connect().print_job(job.pdf, job_name, timeout=self.timeout + len(job.pdf) / 1_000_000)
+        try:
+            reply = self._connect().print_job(job.pdf, job_name, timeout=self.timeout + len(job.pdf) / 1_000_000)
+        except DeviceTimeout as exc:
+            # The server may have queued it and only its answer was lost.
+            raise JobMayStillPrint(FaultCode.TIMEOUT, f"{exc.fault.detail}; the job may be queued") from exc
         if not reply.ok:
             message = reply.value(ipp.OPERATION_GROUP, "status-message", "")
             detail = f"printer refused the job: {reply.status_name}{': ' + message if message else ''}"
@@ -163,8 +167,12 @@ class A4Printer(Printer):
             if job.on_sent is not None:       # journaled before the wait; if it fails, the purge cancels
                 job.on_sent({"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri})
             final = self._follow(ipp_job_id, report)
-        finally:
-            self._purge(ipp_job_id)
+        except Exception as exc:
+            if not self._purge(ipp_job_id):
+                code = exc.code if isinstance(exc, DeviceError) else FaultCode.HARDWARE
+                raise JobMayStillPrint(code, f"{exc}; IPP job {ipp_job_id} could not be cancelled") from exc
+            raise
+        self._purge(ipp_job_id)
         return PrintResult(job.job_id, detail={"ipp_job_id": ipp_job_id, "pages": pages,
                                                "printer_uri": self.printer_uri,
                                                "impressions": first(final, "job-impressions-completed", None)})
@@ -216,19 +224,20 @@ class A4Printer(Printer):
         code = FaultCode.COMMAND_REJECTED if state == ipp.JOB_CANCELED else FaultCode.HARDWARE
         return DeviceError(code, detail)
 
-    def _purge(self, ipp_job_id: int) -> None:
+    def _purge(self, ipp_job_id: int) -> bool:
         """Cancel-Job with purge-job: stops a job still running (after a fault, the deadline
         or a lost reply) and drops an ended one from the server's history and spool (CUPS
-        keeps both by default: PreserveJobFiles/PreserveJobHistory). Best effort: a printer
-        that keeps no history (ippeveprinter, a bare IPP printer) answers not-possible for an
-        ended job, which is fine."""
+        keeps both by default: PreserveJobFiles/PreserveJobHistory). A printer that keeps no
+        history (ippeveprinter, a bare IPP printer) answers not-possible for an ended job,
+        which is fine. False when the job may still be there (no answer, or refused)."""
         try:
             reply = self._connect().cancel_job(ipp_job_id, purge=True)
         except DeviceError as exc:
             log.warning("a4: purge of IPP job %d failed: %s", ipp_job_id, exc)
-            return
+            return False
         if not reply.ok:
             log.debug("a4: purge of IPP job %d: %s", ipp_job_id, reply.status_name)
+        return reply.ok or reply.code in (ipp.NOT_POSSIBLE, ipp.NOT_FOUND)
 
     # --- after a crash ----------------------------------------------------------------------------
     def settle_interrupted(self, job: PrintJob, ref: Mapping[str, Any] | None) -> InterruptedJob:

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
-from devices.status import DeviceStatus
+from devices.status import DeviceError, DeviceStatus
 
 # Progress steps a driver may report while printing; the UI shows them to the citizen.
 STEP_SENDING = "sending"
@@ -80,6 +80,12 @@ class InterruptedJob:
     outcome: str
     was: str = ""
     detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class JobMayStillPrint(DeviceError):
+    """The print failed, and the print server may still hold the job: it could not be
+    cancelled (the server stopped answering), or the answer to the submission was lost. The
+    document must not be released until the job is found and settled (QueuedJobs)."""
 
 
 @runtime_checkable

@@ -18,6 +18,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from types import SimpleNamespace
 
@@ -31,7 +32,7 @@ from kiosk.journal import Journal
 from kiosk.recovery import recover
 from printer_drivers.a4 import A4Printer
 from printer_drivers.ipp import IppClient
-from tests.fixtures.cups import a4_pdf, cups_server  # noqa: F401
+from tests.fixtures.cups import _private_bus, a4_pdf, cups_server, free_port, wait_for_port  # noqa: F401
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
 
@@ -207,3 +208,81 @@ def test_a_job_sent_before_its_id_was_journaled_is_found_by_name_and_cancelled(h
     assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND
     assert job_state(holding_queue, other) == ipp.JOB_HELD                 # another job is left alone
     holding_queue.client.cancel_job(other, purge=True)
+
+
+@pytest.fixture
+def slow_eve(_private_bus, tmp_path):
+    """An ippeveprinter whose jobs take 60 s, on a fixed port, that a test can kill and start
+    again (`.start()`, `.kill()`): a print server that goes away mid-job and comes back."""
+    script = tmp_path / "slow.sh"
+    script.write_text("#!/bin/sh\nsleep 60\nexit 0\n")
+    script.chmod(0o755)
+    port = free_port()
+    spool = tmp_path / "eve-spool"
+    spool.mkdir()
+    procs: list[subprocess.Popen] = []
+
+    def start_server():
+        log = (tmp_path / f"eve-{len(procs)}.log").open("wb")
+        proc = subprocess.Popen(["ippeveprinter", "-p", str(port), "-n", "localhost", "-r", "off", "-f",
+                                 "application/pdf", "-c", str(script), "-d", str(spool), "KK-SLOW"],
+                                stdout=log, stderr=subprocess.STDOUT, env=_private_bus)
+        procs.append(proc)
+        wait_for_port(port, proc, tmp_path / "eve.log")
+
+    def kill():
+        procs[-1].kill()
+        procs[-1].wait(10)
+    start_server()
+    yield SimpleNamespace(uri=f"ipp://localhost:{port}/ipp/print", start=start_server, kill=kill)
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_a_kk_that_could_not_be_cancelled_stays_reserved_until_its_server_answers(slow_eve, tmp_path):
+    """The print server dies mid-job: the driver cannot cancel the job, so the KK is not
+    released (a restarted server could print it); once a server answers again, the retry
+    between sessions settles the job and only then releases the document."""
+    from kiosk.orchestrator import PrintOrchestrator
+    from kiosk.outbox import Outbox
+    from kiosk.recovery import retry_left_open
+    from kiosk.settings import Settings
+    from datetime import datetime, timezone
+    from tests.fixtures.kiosk import FakeDinas
+
+    dinas = FakeDinas(kinds=("KK",))
+    printer = A4Printer(slow_eve.uri, timeout=2, job_timeout=60, poll_interval=0.05)
+    board = DeviceBoard({"a4_printer": printer}, poll_interval=0.2).start()
+    board.refresh()
+    journal = Journal(tmp_path / "journal.sqlite")
+    outbox = Outbox(journal, lambda e: dinas.post_event(e.job_id, e.event_id, e.state, e.at))
+    kept: list[str] = []
+    orchestrator = PrintOrchestrator(dinas, journal, outbox, board, keep_open=kept.append)
+    [document] = dinas.documents()
+    box: dict = {}
+    try:
+        thread = threading.Thread(target=lambda: box.update(outcome=orchestrator.print_one(
+            "session", document, dinas.pdfs[document.id], Settings(), datetime.now(timezone.utc),
+            lambda step, state: None)))
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not (journal.jobs() and journal.jobs()[0].device_job):
+            assert time.monotonic() < deadline, "the job never reached the print server"
+            time.sleep(0.05)
+        slow_eve.kill()                                 # mid-job
+        thread.join(60)
+        outcome = box["outcome"]
+        assert outcome.result == "failed" and kept == [outcome.job_id]
+        assert journal.job(outcome.job_id).state == "sending"              # not released
+        assert [r["state"] for r in journal.outbox_rows()] == ["printing"]
+        assert retry_left_open(journal, board, outbox, kept) == kept        # still no server
+
+        slow_eve.start()                                # back, without the job
+        assert retry_left_open(journal, board, outbox, kept) == []
+        job = journal.job(outcome.job_id)
+        assert (job.state, job.reason, job.review) == ("failed", "interrupted", True)
+        assert [r["state"] for r in journal.outbox_rows()] == ["printing", "failed"]
+    finally:
+        board.stop()

@@ -79,8 +79,9 @@ def ext4_loop(tmp_path):
 
 @pytest.fixture
 def card_printer(tmp_path):
-    """The card printer behind a socket, 0.15 s a panel: a card is inside for about a second."""
-    simulator = EvolisSimulator(out_dir=tmp_path / "cards", panel_seconds=0.15)
+    """The card printer behind a socket, 0.4 s a panel: a card is inside for about 3 s, time
+    enough, even on a loaded machine, to fail the folder while it is there."""
+    simulator = EvolisSimulator(out_dir=tmp_path / "cards", panel_seconds=0.4)
     with serve_socket(simulator) as link:
         yield simulator, link.url
 
@@ -184,6 +185,7 @@ def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_
         thread, box = session_in_thread(runtime, citizen)
         wait_until(lambda: simulator.snapshot()["panels"] >= 2, what="the card inside the printer")
         fill(small_tmpfs)                   # not one block left
+        assert simulator.snapshot()["panels"] < 7, "the card finished before the folder filled"
         assert os.statvfs(small_tmpfs).f_bavail < 4
         thread.join(60)
 
@@ -214,6 +216,7 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
         thread, box = session_in_thread(runtime, citizen)
         wait_until(lambda: simulator.snapshot()["panels"] >= 2 and runtime.outbox.depth() == 0,
                    what="the card inside and `printing` delivered")
+        assert simulator.snapshot()["panels"] < 7, "the card finished before the folder failed"
         trigger.write_text("1")             # the kernel remounts the folder read-only
         with pytest.raises(OSError):
             (mount / "probe").write_bytes(b"x")

@@ -81,3 +81,4 @@ def test_a_print_the_kiosk_stopped_waiting_for_is_settled_when_the_driver_is_don
     job = journal.job(outcome.job_id)
     assert (job.state, job.reason, job.review) == ("printed", "late", True)
     assert [r["state"] for r in journal.outbox_rows()] == ["printing", "printed"]
+
