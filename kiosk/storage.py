@@ -145,7 +145,8 @@ class StorageGuard:
             self._probe()
         except OSError as exc:
             code = FaultCode.STORAGE_FULL if exc.errno in _FULL_ERRNOS else FaultCode.STORAGE_UNWRITABLE
-            return Fault(code, f"{self.directory} cannot be written: {exc.strerror or exc}"), _free_or_none(self.directory)
+            detail = f"{self.directory} cannot be written: {exc.strerror or exc}"
+            return Fault(code, detail), _free_or_none(self.directory)
         free = free_bytes(self.directory)
         if free < self.min_free_mb * MB:
             return Fault(FaultCode.STORAGE_FULL, f"{free / MB:.1f} MB free in {self.directory}, below the "
