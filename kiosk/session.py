@@ -32,8 +32,8 @@ from . import dinas_errors as de
 from .gating import available_kinds, document_refusal, out_of_service
 from .nik import InvalidNik, check_nik
 from .orchestrator import Outcome
-from .session_model import DocumentView, Message, Screen, SessionCommands, SessionView, StepView
-from .session_printing import PrintHandlers, PrintRun
+from .session_model import DocumentView, Message, PrinterProgress, Screen, SessionCommands, SessionView, StepView
+from .session_printing import PrintHandlers, PrintRun, lanes_of
 from .session_support import PinSlowdown, blur_preview, render_preview
 from .session_threads import EngineThreads
 
@@ -528,7 +528,8 @@ class SessionEngine(SessionCommands):
                                           preview_blurred_png=session.blurred.get(d.id)))
         return SessionView(**common, holder_name_masked=session.holder_name_masked, nik_masked=session.nik_masked,
                            identified_by=session.identity_kind, documents=tuple(documents),
-                           steps=tuple(session.steps.values()), outcomes=dict(session.outcomes),
+                           steps=tuple(session.steps.values()), printers=_printer_lines(session),
+                           outcomes=dict(session.outcomes),
                            receipt_printed=session.receipt_printed)
 
     def _publish(self, only_if_changed: bool = False) -> None:
@@ -536,6 +537,20 @@ class SessionEngine(SessionCommands):
         if only_if_changed and view == self._events.last:
             return
         self._events.publish(view)
+
+
+def _printer_lines(session: _Session) -> tuple[PrinterProgress, ...]:
+    """Per printer: how far its documents are, and the one on it now."""
+    chosen = [d for d in session.documents if d.id in session.steps]
+    lines = []
+    for role, documents in lanes_of(chosen).items():
+        steps = [session.steps[d.id] for d in documents]
+        ended = [d for d in documents if d.id in session.outcomes]
+        failed = sum(1 for d in ended if session.outcomes[d.id] != "printed")
+        current = next((s for s, d in zip(steps, documents) if d.id not in session.outcomes and s.state == "active"),
+                       None)
+        lines.append(PrinterProgress(role, len(documents), len(ended), failed, current))
+    return tuple(lines)
 
 
 def _hours_text(settings) -> str:

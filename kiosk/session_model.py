@@ -56,6 +56,22 @@ class StepView:
 
 
 @dataclass(frozen=True)
+class PrinterProgress:
+    """One printer's line on the printing screen: its documents go one after another while
+    the other printers work at the same time (kiosk.session_printing)."""
+
+    role: str                        # a4_printer, card_printer (printer_drivers.registry)
+    total: int                       # documents for this printer in this session
+    ended: int                       # of them printed, failed or skipped
+    failed: int
+    current: StepView | None = None  # the document on this printer now, None before and after
+
+    @property
+    def finished(self) -> bool:
+        return self.ended >= self.total
+
+
+@dataclass(frozen=True)
 class SessionView:
     screen: Screen
     language: str = "id"
@@ -66,6 +82,7 @@ class SessionView:
     identified_by: str = ""               # nik | request_no (a scanned WhatsApp QR)
     documents: tuple[DocumentView, ...] = ()
     steps: tuple[StepView, ...] = ()
+    printers: tuple[PrinterProgress, ...] = ()   # while printing: one line per printer in use
     outcomes: Mapping[str, str] = field(default_factory=dict)   # document id -> printed | failed
     receipt_printed: bool = False
     help_url: str = ""                    # for the on-screen QR when there is no receipt

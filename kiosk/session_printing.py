@@ -1,14 +1,29 @@
-"""The printing screen's work, on the session engine's I/O thread: each chosen document in
-turn through the orchestrator, then one receipt per printed document. Progress, outcomes and
-the end are posted back to the session thread through the engine's handlers."""
+"""The printing screen's work: the chosen documents on their printers, the printers in
+parallel (issue 13). Progress, outcomes and the end are posted back to the session thread
+through the engine's handlers.
+
+Each printer role is one lane: its documents go one after another, in the citizen's order, on
+a lane thread of its own, while the other printers' lanes run at the same time (a KK on the
+A4 printer while the KIAs go to the card printer). A lane only waits: the device's own I/O
+stays on its `DeviceWorker` (one job queue per printer), and each print keeps its own journal
+entry, reservation and events (`PrintOrchestrator.print_one`, unchanged per document). A
+cancel stops, on every lane, each document that has not started; the prints on the way end.
+
+Receipts: one slip per printed document, printed as soon as that document is out, on a
+receipt lane of its own, so the slips come while the other documents still print. Why per
+document (docs/CORE.md "Receipts"): each slip carries that print's job id and help QR, and a
+family splits its documents between its members; the citizen waits only for the last slip.
+"""
 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
+from .gating import printer_for
 from .orchestrator import Outcome
 
 log = logging.getLogger(__name__)
@@ -26,6 +41,15 @@ class PrintHandlers:
     done: Callable[..., None]        # (token, receipt_printed)
 
 
+def lanes_of(documents: list) -> dict[str, list]:
+    """The documents by printer role, each lane in the citizen's order; a kind no printer
+    takes gets a lane of its own (the orchestrator refuses it at once)."""
+    lanes: dict[str, list] = {}
+    for document in documents:
+        lanes.setdefault(printer_for(document.kind) or f"unknown:{document.kind}", []).append(document)
+    return lanes
+
+
 class PrintRun:
     def __init__(self, orchestrator, wall_clock: Callable[[], datetime], kiosk_id: str, place: str) -> None:
         self._orchestrator = orchestrator
@@ -34,23 +58,38 @@ class PrintRun:
 
     def run(self, session: Any, chosen: list, settings, language: str, handlers: PrintHandlers) -> None:
         """One failure does not stop the others; a cancel skips what has not started. The
-        verified bytes are taken from `session.pdfs` (prefetched on this same thread) and
-        dropped as each print ends."""
-        token, printed = session.token, []
+        verified bytes are taken from `session.pdfs` (prefetched on the session's I/O thread,
+        which waits here until every lane has ended) and dropped as each print ends."""
+        lanes = lanes_of(chosen)
+        pdfs = {d.id: session.pdfs.pop(d.id, None) for d in chosen}
+        session.pdfs.clear()
+        receipts: list[Future] = []
+        receipt_lane = ThreadPoolExecutor(1, thread_name_prefix="print-receipt")
+        lane_pool = ThreadPoolExecutor(max(1, len(lanes)), thread_name_prefix="print-lane")
         try:
-            for document in chosen:
-                if session.stop_printing.is_set():
-                    outcome = Outcome(document.id, document.kind, SKIPPED, "cancelled")
-                else:
-                    outcome = self._print_one(session, document, session.pdfs.pop(document.id, None),
-                                              settings, handlers)
-                if outcome.printed:
-                    printed.append(outcome)
-                handlers.post(handlers.outcome, token, outcome)
+            running = [lane_pool.submit(self._lane, session, documents, pdfs, settings, language, handlers,
+                                        lambda outcome: receipts.append(receipt_lane.submit(
+                                            self._print_receipt, session, outcome, settings, language)))
+                       for documents in lanes.values()]
+            for lane in running:
+                lane.result()
         finally:
-            session.pdfs.clear()
-            receipt = self._receipts(session, printed, settings, language)
-            handlers.post(handlers.done, token, receipt)
+            lane_pool.shutdown(wait=True)
+            pdfs.clear()
+            receipt_lane.shutdown(wait=True)
+            printed = bool(receipts) and settings.receipt_enabled and all(r.result() for r in receipts)
+            handlers.post(handlers.done, session.token, printed)
+
+    def _lane(self, session: Any, documents: list, pdfs: dict, settings, language: str,
+              handlers: PrintHandlers, on_printed: Callable[[Outcome], None]) -> None:
+        for document in documents:
+            if session.stop_printing.is_set():
+                outcome = Outcome(document.id, document.kind, SKIPPED, "cancelled")
+            else:
+                outcome = self._print_one(session, document, pdfs.pop(document.id, None), settings, handlers)
+            if outcome.printed and settings.receipt_enabled:
+                on_printed(outcome)
+            handlers.post(handlers.outcome, session.token, outcome)
 
     def _print_one(self, session: Any, document, pdf: bytes | None, settings, handlers: PrintHandlers) -> Outcome:
         def step(name: str, state: str) -> None:
@@ -62,12 +101,10 @@ class PrintRun:
             log.exception("print of a %s failed unexpectedly", document.kind)
             return Outcome(document.id, document.kind, "failed", "internal")
 
-    def _receipts(self, session: Any, printed: list[Outcome], settings, language: str) -> bool:
-        if not printed or not settings.receipt_enabled:
-            return False     # settings.receipt_enabled off: the done screen shows the help QR
+    def _print_receipt(self, session: Any, outcome: Outcome, settings, language: str) -> bool:
+        """False means no slip (the done screen then shows the help QR), never a failure."""
         try:
-            return all(self._orchestrator.print_receipt(self._receipt(session, outcome, settings, language))
-                       for outcome in printed)
+            return self._orchestrator.print_receipt(self._receipt(session, outcome, settings, language))
         except Exception as exc:  # noqa: BLE001 - no receipt means the help QR, not a failure
             log.warning("receipt not printed: %s", type(exc).__name__)
             return False

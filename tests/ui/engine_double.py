@@ -12,7 +12,8 @@ import threading
 import time
 from typing import Callable
 
-from kiosk.session_model import DocumentView, Message, Screen, SessionCommands, SessionView, StepView
+from kiosk.session_model import (DocumentView, Message, PrinterProgress, Screen, SessionCommands, SessionView,
+                                 StepView)
 
 ATTRACT = SessionView(screen=Screen.ATTRACT, available_kinds=("KK", "KIA"),
                       opening_hours="; ".join([f"{d} 08:00-15:00" for d in ("mon", "tue", "wed", "thu", "fri")]
@@ -126,7 +127,9 @@ def sample_views(preview_png: bytes | None, language: str = "id") -> dict[str, S
                                    message=Message("pin.no_match", {"attempts_left": 3, "nik": NIK_MASKED})),
         "documents": dataclasses.replace(session, screen=Screen.DOCUMENTS, documents=(kk, kia_out)),
         "confirm": dataclasses.replace(session, screen=Screen.CONFIRM),
-        "printing": dataclasses.replace(session, screen=Screen.PRINTING, busy=True, steps=steps),
+        "printing": dataclasses.replace(session, screen=Screen.PRINTING, busy=True, steps=steps, printers=(
+            PrinterProgress("a4_printer", total=1, ended=1, failed=0),
+            PrinterProgress("card_printer", total=2, ended=0, failed=0, current=steps[5]))),
         "done": dataclasses.replace(session, screen=Screen.DONE, outcomes={"d-kk": "printed", "d-kia": "printed"},
                                     receipt_printed=False),
         "error": dataclasses.replace(base, screen=Screen.ERROR, message=Message("error.network")),

@@ -283,6 +283,23 @@ def test_printing_list_shows_the_current_step_and_no_half_rows(ui, orientation, 
     assert len(seen["whole"]) >= 3
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_printing_shows_one_line_per_printer_at_work(ui, language, artifacts_dir):
+    """Issue 13: the printers work at the same time, and the screen shows both lines."""
+    view = sample_views(None, language)["printing"]
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="the printing view")
+    ui.step(3)
+    lines = [line.text for line in reversed(ui.screen().ids.printers.children)]
+    ui.screenshot(artifacts_dir / "ui" / f"{language}-printing-two-printers.png")
+    assert ui.app.lang == language
+    if language == "en":
+        assert lines == ["The paper printer: 1 of 1 done",
+                         "The card printer: 0 of 2 done — Child Identity Card (KIA): printing the back"]
+    else:
+        assert lines[0] == "Printer kertas: 1 dari 1 selesai" and lines[1].startswith("Printer kartu: 0 dari 2 selesai — ")
+
+
 def test_documents_say_when_more_are_below(ui, artifacts_dir):
     view = sample_views(preview_png())["documents"]
     kk, kia_out = view.documents

@@ -217,7 +217,32 @@ def test_network_down_at_print_fails_without_reserving(rig):
     assert {row["state"] for row in r.journal.outbox_rows()} == {"failed"}
 
 
-def test_cancel_during_printing_finishes_the_current_print_then_ends(rig):
+def test_cancel_during_printing_finishes_the_prints_on_the_way_then_ends(rig):
+    """The printers work in parallel (issue 13): the KK and the KIA are both on their way
+    when the citizen cancels; neither can be pulled back, so both end, then the session."""
+    r = rig()
+    gate = threading.Event()
+    for role in ("a4_printer", "card_printer"):
+        original = r.printers[role].print_document
+
+        def slow(job, progress=None, original=original):
+            gate.wait(5)
+            return original(job, progress)
+        r.printers[role].print_document = slow
+    to_documents(r)
+    r.engine.review()
+    r.engine.confirm()
+    r.views.wait_for(lambda v: sum(s.step == "sending" and s.state == "active" for s in v.steps) == 2)
+    r.engine.cancel()
+    gate.set()
+    r.views.wait_screen(Screen.ATTRACT)
+    r.engine.wait_idle()
+    assert len(r.printers["a4_printer"].printed) == 1 and len(r.printers["card_printer"].printed) == 1
+
+
+def test_the_card_printer_goes_on_while_the_a4_printer_is_busy(rig):
+    """One printer held mid-print does not hold the other: the KIA is out, its line of
+    progress says so, while the KK still prints."""
     r = rig()
     gate = threading.Event()
     original = r.printers["a4_printer"].print_document
@@ -229,12 +254,14 @@ def test_cancel_during_printing_finishes_the_current_print_then_ends(rig):
     to_documents(r)
     r.engine.review()
     r.engine.confirm()
-    r.views.wait_for(lambda v: any(s.step == "sending" and s.state == "active" for s in v.steps))
-    r.engine.cancel()
+    view = r.views.wait_for(lambda v: any(p.role == "card_printer" and p.finished for p in v.printers))
+    lines = {p.role: p for p in view.printers}
+    assert len(r.printers["card_printer"].printed) == 1 and r.printers["a4_printer"].printed == []
+    assert (lines["card_printer"].total, lines["card_printer"].ended, lines["card_printer"].current) == (1, 1, None)
+    assert not lines["a4_printer"].finished and lines["a4_printer"].current.step == "sending"
     gate.set()
-    r.views.wait_screen(Screen.ATTRACT)
-    r.engine.wait_idle()
-    assert len(r.printers["a4_printer"].printed) == 1 and r.printers["card_printer"].printed == []
+    done = r.views.wait_screen(Screen.DONE)
+    assert set(done.outcomes.values()) == {"printed"}
 
 
 def test_back_is_safe(rig):

@@ -1,5 +1,7 @@
-"""Printing: each step of each document as it happens (fetching, printing the front, the
-back, cutting the receipt ...). No action: the citizen waits and is told so."""
+"""Printing: one line per printer at work (the printers print at the same time: a KK on the
+paper printer while the KIAs go to the card printer), then each step of each document as it
+happens (fetching, printing the front, the back, cutting the receipt ...). No action: the
+citizen waits and is told so."""
 
 from __future__ import annotations
 
@@ -20,6 +22,10 @@ class StepRow(BoxLayout):
     mark = StringProperty("")
 
 
+class PrinterLine(BoxLayout):
+    text = StringProperty("")
+
+
 class PrintingScreen(KioskScreen):
     def on_kv_post(self, base_widget) -> None:
         App.get_running_app().bind(lang=lambda *_args: self._render())
@@ -30,6 +36,7 @@ class PrintingScreen(KioskScreen):
 
     def warm_up(self) -> None:
         StepRow()
+        PrinterLine()
 
     def step_rows(self, view, language: str) -> list[dict]:
         if view is None:
@@ -49,6 +56,20 @@ class PrintingScreen(KioskScreen):
             })
         return rows
 
+    def printer_lines(self, view, language: str) -> list[str]:
+        """One line per printer: how many of its documents are done, and what it does now."""
+        if view is None:
+            return []
+        lines = []
+        for line in view.printers:
+            text = _("printing.printer_line", language, printer=_(f"role.{line.role}", language),
+                     ended=line.ended, total=line.total)
+            if line.current is not None:
+                text += " — " + _("step.line", language, kind=_(f"kind.{line.current.kind}", language),
+                                  step=_(f"step.{line.current.step}", language))
+            lines.append(text)
+        return lines
+
     def on_view(self, _instance, view) -> None:
         self._render()
 
@@ -64,6 +85,14 @@ class PrintingScreen(KioskScreen):
         return " ".join(p for p in said if p)
 
     def _render(self) -> None:
+        lines = self.printer_lines(self.view, App.get_running_app().lang)
+        printers = self.ids.printers
+        if len(printers.children) != len(lines):
+            printers.clear_widgets()
+            for _line in lines:
+                printers.add_widget(PrinterLine())
+        for widget, text in zip(reversed(printers.children), lines):
+            widget.text = text
         box = self.ids.steps
         rows = self.step_rows(self.view, App.get_running_app().lang)
         if len(box.children) != len(rows):
