@@ -30,7 +30,7 @@ from benchmarks.bench_heartbeats import free_port, heartbeat, register, start_se
 
 BUDGET_P99_MS = 100.0
 GOAL_PER_SECOND = 50_000 / 60
-RATES = (100, 150, 200, 250, 300, 400, 500, 650, 833, 1000, 1250)
+RATES = (50, 100, 150, 200, 250, 300, 400, 500, 650, 833, 1000, 1250)
 CONNECTIONS = 64
 PER_KIOSK_PER_MINUTE = 10
 
