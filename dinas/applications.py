@@ -19,16 +19,14 @@ from typing import Any
 
 import pypdfium2
 
-from . import db, settings
+from . import db, kinds, settings
 from .db import Connection
 from .errors import ApiError, invalid_request
 from .message import OutgoingMessage, compose
 from .notifier import Notifier, NotifierError
 from .vault import Vault, mask_name, mask_nik, mask_phone, new_pin
 
-MEDIA = {"KK": "a4", "KIA": "card"}
-# Page sizes in PDF points, either orientation, and how far off a page may be.
-PAGE_SIZES = {"KK": (595.28, 841.89), "KIA": (242.65, 153.01)}
+# How far off a page may be from its kind's size (dinas/kinds.py).
 PAGE_TOLERANCE = 0.03
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_VALID_DAYS = 90
@@ -83,11 +81,12 @@ def inspect_pdf(kind: str, pdf: bytes, index: int) -> int:
             sizes = [document[i].get_size() for i in range(len(document))]
         finally:
             document.close()
-    if kind == "KIA" and len(sizes) != 2:
-        raise invalid_request(f"{where} must have 2 pages (front and back), not {len(sizes)}")
+    rule = kinds.BY_CODE[kind]
+    if rule.pages is not None and len(sizes) != rule.pages:
+        raise invalid_request(f"{where} must have {rule.pages} pages (front and back), not {len(sizes)}")
     if not sizes:
         raise invalid_request(f"{where} has no pages")
-    expected = sorted(PAGE_SIZES[kind])
+    expected = sorted(rule.page_size)
     for number, size in enumerate(sizes, 1):
         if any(abs(got - want) > want * PAGE_TOLERANCE for got, want in zip(sorted(size), expected)):
             raise invalid_request(f"{where} page {number} is {size[0]:.0f}x{size[1]:.0f} pt, "
@@ -116,7 +115,7 @@ def issue(connection: Connection, vault: Vault, notifier: Notifier, now: float, 
         if not inserted:
             raise invalid_request(f"request_no {request_no} already exists")
         for position, (doc, page_count) in enumerate(zip(documents, pages)):
-            row = {"id": "doc-" + secrets.token_hex(8), "kind": doc.kind, "media": MEDIA[doc.kind],
+            row = {"id": "doc-" + secrets.token_hex(8), "kind": doc.kind, "media": kinds.BY_CODE[doc.kind].media,
                    "title": doc.title, "pages": page_count, "size": len(doc.pdf),
                    "sha256": hashlib.sha256(doc.pdf).hexdigest(), "status": "ready"}
             connection.run(

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import applications, auth, db, fleet, retention, settings, validation
+from . import applications, auth, db, fleet, kinds, retention, settings, validation
 from .applications import NewDocument
 from .clock import iso
 from .errors import ApiError
@@ -55,13 +55,18 @@ def _notifier(args: argparse.Namespace, store: Store) -> RecordingNotifier | Web
     return RecordingNotifier(store.database, store.vault)
 
 
-def _read_pdf(path: str | None, kind: str, title: str) -> list[NewDocument]:
-    if path is None:
-        return []
-    try:
-        return [NewDocument(kind, title, Path(path).read_bytes())]
-    except OSError as exc:
-        raise CliError(f"cannot read --{kind.lower()} {path}: {exc.strerror}") from None
+def _read_pdfs(args: argparse.Namespace) -> list[NewDocument]:
+    """One document per kind option given (--kk, --kia, --akta-lahir …), titled by its kind."""
+    documents = []
+    for kind in kinds.KINDS:
+        path = vars(args).get(kind.code.lower())
+        if path is None:
+            continue
+        try:
+            documents.append(NewDocument(kind.code, kind.name, Path(path).read_bytes()))
+        except OSError as exc:
+            raise CliError(f"cannot read {kind.cli_option} {path}: {exc.strerror}") from None
+    return documents
 
 
 def _report_issue(issued: applications.IssuedApplication, verb: str) -> None:
@@ -75,9 +80,9 @@ def cmd_application_create(args: argparse.Namespace) -> int:
         raise CliError("--nik must be a 16-digit NIK (region code, birth date DDMMYY, serial)")
     if not validation.NAME.fullmatch(args.name):
         raise CliError("--name must be letters, spaces and . , ' - (at most 100)")
-    documents = _read_pdf(args.kk, "KK", "Kartu Keluarga") + _read_pdf(args.kia, "KIA", "Kartu Identitas Anak")
+    documents = _read_pdfs(args)
     if not documents:
-        raise CliError("give at least one document: --kk FILE.pdf and/or --kia FILE.pdf")
+        raise CliError("give at least one document: " + ", ".join(f"{k.cli_option} FILE.pdf" for k in kinds.KINDS))
     if not 1 <= args.valid_days <= applications.MAX_VALID_DAYS:
         raise CliError(f"--valid-days must be 1 to {applications.MAX_VALID_DAYS}")
 
@@ -252,8 +257,10 @@ def add_commands(command: Callable[..., argparse.ArgumentParser], commands: argp
         sub.add_argument("--webhook-url", help="send the message to this gateway instead of recording it")
         sub.add_argument("--webhook-timeout", type=float, default=10.0)
     reissue.add_argument("--request-no", required=True)
-    create.add_argument("--kk", metavar="FILE.pdf", help="the KK PDF (A4)")
-    create.add_argument("--kia", metavar="FILE.pdf", help="the KIA PDF (2 pages, CR-80)")
+    for kind in kinds.KINDS:
+        pages = f"{kind.pages} pages, " if kind.pages else ""
+        create.add_argument(kind.cli_option, dest=kind.code.lower(), metavar="FILE.pdf",
+                            help=f"the {kind.name} PDF ({pages}{'CR-80' if kind.media == 'card' else 'A4'})")
 
     messages = command("messages", cmd_messages, "show the recorded WhatsApp messages (they hold PINs)")
     messages.add_argument("--last", type=int, help="only the last N")

@@ -8,11 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import qrcode
 
+from .kinds import BY_CODE
 from .settings import DinasSettings
 
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
           "Oktober", "November", "Desember")
-KIND_NAMES = {"KK": "Kartu Keluarga (KK)", "KIA": "Kartu Identitas Anak (KIA)"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ def local_date_text(timestamp: float, settings: DinasSettings) -> str:
 
 def compose(settings: DinasSettings, *, phone: str, name: str, request_no: str, pin: str,
             pin_expires_at: float, kinds: list[str]) -> OutgoingMessage:
-    documents = ", ".join(KIND_NAMES.get(kind, kind) for kind in kinds)
+    documents = ", ".join(BY_CODE[kind].name if kind in BY_CODE else kind for kind in kinds)
     text = "\n".join([
         f"*{settings.dinas_name}*",
         "",

@@ -9,7 +9,7 @@ import re
 
 from flask import Blueprint, Response, jsonify
 
-from . import applications, config_store, db, fleet, validation as v
+from . import applications, config_store, db, fleet, kinds, validation as v
 from .config_envelope import EnvelopeProblem, Payload, check_envelope
 from .applications import NewDocument
 from .clock import iso
@@ -32,7 +32,7 @@ def _documents(body: dict) -> list[NewDocument]:
         if not isinstance(item, dict):
             raise invalid_request(f"documents[{index}] must be an object")
         v.reject_unknown(item, {"kind", "title", "pdf_base64"}, f"documents[{index}]")
-        kind = v.choice(item, "kind", ("KK", "KIA"))
+        kind = v.choice(item, "kind", kinds.CODES)
         title = v.text(item, "title", pattern=TITLE, max_len=120, what="1 to 120 printable characters, no NIK")
         encoded = v.text(item, "pdf_base64", max_len=applications.MAX_DOCUMENT_BYTES * 2)
         try:

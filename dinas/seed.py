@@ -1,7 +1,9 @@
 """Demo data: three invented families in Kota Bandung, their documents and PINs, three kiosks.
 
-Family 1 gets a KK only, family 2 a KIA only, family 3 a KK and a KIA. The applicant (whose
-NIK and PIN open the session) is a parent. Names are invented; NIKs are well-formed: a
+Family 1 gets a KK only, family 2 a KIA only, family 3 a KK and a KIA, family 4 a newborn's
+birth certificate (AKTA_LAHIR) and the KK that now lists her, family 5 a death certificate
+(AKTA_MATI) and the certificate of moving out (SKPWNI) of the widow and her son. The
+applicant (whose NIK and PIN open the session) is a parent. Names are invented; NIKs are well-formed: a
 Kota Bandung region code, DDMMYY birth date (+40 on the day for women) and a serial.
 """
 
@@ -12,6 +14,7 @@ from typing import Any
 
 from . import applications, auth, db, settings, storage
 from .applications import NewDocument
+from .certificates import Death, Move, akta_lahir_pdf, akta_mati_pdf, skpwni_pdf
 from .clock import Clock, iso, system_clock
 from .documents import Family, Person, kia_pdf, kk_pdf
 from .notifier import Notifier, RecordingNotifier
@@ -41,8 +44,9 @@ def _family(region: str, kk_serial: int, issued: date, street: str, rt_rw: str, 
                   "JAWA BARAT", postal, issued, tuple(members), *OFFICIAL)
 
 
-def demo_families() -> list[tuple[Family, Person, str, list[str]]]:
-    """(family, applicant, phone, documents) where documents are "KK" or a child's NIK (its KIA)."""
+def demo_families() -> list[tuple[Family, Person, str, list[Any]]]:
+    """(family, applicant, phone, documents) where documents are "KK", a child's NIK (its KIA),
+    ("AKTA_LAHIR", child's NIK), ("AKTA_MATI", Death) or ("SKPWNI", Move)."""
     coblong, sukajadi, buahbatu = "327302", "327315", "327321"
     hendra = _family(coblong, 3, date(2021, 10, 20), "JL. CIGADUNG RAYA NO. 17", "004/007", "CIGADUNG", "COBLONG",
                      "40191", [
@@ -75,10 +79,34 @@ def demo_families() -> list[tuple[Family, Person, str, list[str]]]:
                 "BELUM TAMAT SD/SEDERAJAT", "PELAJAR/MAHASISWA", "ANAK", "BELUM KAWIN",
                 "JONATAN HASIHOLAN SITOMPUL", "ROSMAIDA SILALAHI"),
     ])
+    agus = _family(coblong, 21, date(2026, 10, 30), "JL. DAGO ASRI NO. 9", "001/002", "DAGO", "COBLONG",
+                   "40135", [
+        _person(coblong, 41, "AGUS SETIAWAN", False, "CIREBON", date(1993, 5, 2), "ISLAM", "DIPLOMA IV/STRATA I",
+                "PEGAWAI NEGERI SIPIL", "KEPALA KELUARGA", "KAWIN", "TARYONO", "KARSIH"),
+        _person(coblong, 42, "DEWI ANGGRAENI", True, "BANDUNG", date(1995, 8, 19), "ISLAM", "SLTA/SEDERAJAT",
+                "KARYAWAN SWASTA", "ISTRI", "KAWIN", "UJANG SUPRIATNA", "IMAS MASRIAH"),
+        _person(coblong, 43, "NAYLA PUTRI SETIAWAN", True, "BANDUNG", date(2026, 10, 15), "ISLAM",
+                "TIDAK/BELUM SEKOLAH", "BELUM/TIDAK BEKERJA", "ANAK", "BELUM KAWIN", "AGUS SETIAWAN",
+                "DEWI ANGGRAENI"),
+    ])
+    yulianti = _family(sukajadi, 17, date(2026, 11, 3), "JL. SUKAMULYA NO. 21", "003/005", "SUKAWARNA",
+                       "SUKAJADI", "40164", [
+        _person(sukajadi, 51, "YULIANTI HANDAYANI", True, "YOGYAKARTA", date(1978, 2, 25), "ISLAM",
+                "SLTA/SEDERAJAT", "WIRASWASTA", "KEPALA KELUARGA", "CERAI MATI", "SUHARTO", "SUMIYATI"),
+        _person(sukajadi, 52, "RIZKY PRATAMA", False, "BANDUNG", date(2011, 4, 9), "ISLAM", "SLTP/SEDERAJAT",
+                "PELAJAR/MAHASISWA", "ANAK", "BELUM KAWIN", "HARYANTO", "YULIANTI HANDAYANI"),
+    ])
+    haryanto = _person(sukajadi, 53, "HARYANTO", False, "SOLO", date(1975, 12, 1), "ISLAM", "SLTA/SEDERAJAT",
+                       "WIRASWASTA", "KEPALA KELUARGA", "KAWIN", "WIRYO", "PAINEM")
+    death = Death(haryanto, date(2026, 9, 14), "RSUD KOTA BANDUNG", "SAKIT", yulianti.members[0])
+    move = Move(yulianti.members, "JL. KALIURANG KM 5 NO. 12, SLEMAN, D.I. YOGYAKARTA", "KELUARGA",
+                date(2026, 12, 20))
     return [
         (hendra, hendra.members[0], "+6281100000101", ["KK"]),
         (bayu, bayu.members[1], "+6281100000202", [bayu.members[2].nik]),
         (jonatan, jonatan.members[0], "+6281100000303", ["KK", jonatan.members[3].nik]),
+        (agus, agus.members[1], "+6281100000404", [("AKTA_LAHIR", agus.members[2].nik), "KK"]),
+        (yulianti, yulianti.members[0], "+6281100000505", [("AKTA_MATI", death), ("SKPWNI", move)]),
     ]
 
 
@@ -87,12 +115,25 @@ def _documents(family: Family, wanted: list[str], dinas_name: str) -> list[NewDo
     for item in wanted:
         if item == "KK":
             documents.append(NewDocument("KK", "Kartu Keluarga", kk_pdf(family, dinas_name)))
+        elif isinstance(item, tuple):
+            documents.append(_certificate(family, *item, dinas_name))
         else:
             child = next(m for m in family.members if m.nik == item)
             first_name = child.name.split()[0].title()
             documents.append(NewDocument("KIA", f"Kartu Identitas Anak ({first_name})",
                                          kia_pdf(family, child, dinas_name)))
     return documents
+
+
+def _certificate(family: Family, kind: str, subject: Any, dinas_name: str) -> NewDocument:
+    if kind == "AKTA_LAHIR":
+        child = next(m for m in family.members if m.nik == subject)
+        return NewDocument(kind, f"Akta Kelahiran ({child.name.split()[0].title()})",
+                           akta_lahir_pdf(family, child, dinas_name))
+    if kind == "AKTA_MATI":
+        return NewDocument(kind, f"Akta Kematian ({subject.person.name.split()[0].title()})",
+                           akta_mati_pdf(family, subject, dinas_name))
+    return NewDocument(kind, "Surat Keterangan Pindah WNI", skpwni_pdf(family, subject, dinas_name))
 
 
 def seed_demo(target: str, *, clock: Clock = system_clock, notifier: Notifier | None = None,

@@ -114,13 +114,14 @@ def compose_receipt(receipt: Receipt, profile: str = DEFAULT_PROFILE) -> bytes:
     """The receipt's complete ESC/POS byte stream."""
     receipt.check()
     words = _LABELS[receipt.language]
-    kind = registry.kind(receipt.document_kind)
-    kind = kind.name(receipt.language) if kind else None
+    entry = registry.kind(receipt.document_kind)
+    document = (f"{entry.short} ({entry.name(receipt.language)})" if entry.short else entry.name(receipt.language)) \
+        if entry else receipt.document_kind
     page = _start(profile, "ANJUNGAN DUKCAPIL MANDIRI", words["subtitle"])
     page.set_with_default(align="left")
     for label, value in (("kiosk", receipt.kiosk_id), ("place", receipt.place),
                          ("time", _when(receipt.printed_at)),
-                         ("document", f"{receipt.document_kind} ({kind})" if kind else receipt.document_kind),
+                         ("document", document),
                          ("nik", receipt.nik_masked), ("job", receipt.job_id)):
         if value:
             page.textln(_field(words[label], value))

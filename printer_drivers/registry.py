@@ -114,9 +114,18 @@ class DocumentKind:
     printer_role: str
     media: str                                   # the contract's media: a4 | card
     names: Mapping[str, str] = field(default_factory=dict)   # language -> name
+    short: str | None = None                     # the abbreviation people know it by, if any
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names["id"]
+
+    def brief(self, language: str) -> str:
+        """The shortest name people know: 'KK', 'Akta Kelahiran'."""
+        return self.short or self.name(language)
+
+    def label(self, language: str) -> str:
+        """What the citizen reads: 'Kartu Keluarga (KK)', 'Akta Kelahiran'."""
+        return f"{self.name(language)} ({self.short})" if self.short else self.name(language)
 
 
 # --- option checks -------------------------------------------------------------------------------
@@ -212,8 +221,13 @@ DEVICES: tuple[DeviceRole, ...] = (
 )
 
 KINDS: tuple[DocumentKind, ...] = (
-    DocumentKind("KK", "a4_printer", "a4", {"id": "Kartu Keluarga", "en": "Family Card"}),
-    DocumentKind("KIA", "card_printer", "card", {"id": "Kartu Identitas Anak", "en": "Child ID Card"}),
+    DocumentKind("KK", "a4_printer", "a4", {"id": "Kartu Keluarga", "en": "Family Card"}, short="KK"),
+    DocumentKind("KIA", "card_printer", "card", {"id": "Kartu Identitas Anak", "en": "Child Identity Card"},
+                 short="KIA"),
+    DocumentKind("AKTA_LAHIR", "a4_printer", "a4", {"id": "Akta Kelahiran", "en": "Birth Certificate"}),
+    DocumentKind("AKTA_MATI", "a4_printer", "a4", {"id": "Akta Kematian", "en": "Death Certificate"}),
+    DocumentKind("SKPWNI", "a4_printer", "a4", {"id": "Surat Keterangan Pindah WNI (SKPWNI)",
+                                                "en": "Certificate of Moving Out (SKPWNI)"}),
 )
 
 _DEVICES = {entry.role: entry for entry in DEVICES}
@@ -268,6 +282,18 @@ def kind_name(code: str, language: str) -> str:
     """A kind's name for people; an unknown code is shown as itself."""
     entry = _KINDS.get(code)
     return entry.name(language) if entry else code
+
+
+def kind_brief(code: str, language: str) -> str:
+    """A kind by its shortest known name ('KK'); an unknown code is shown as itself."""
+    entry = _KINDS.get(code)
+    return entry.brief(language) if entry else code
+
+
+def kind_label(code: str, language: str) -> str:
+    """A kind as the citizen reads it on screen; an unknown code is shown as itself."""
+    entry = _KINDS.get(code)
+    return entry.label(language) if entry else code
 
 
 def media_codes() -> tuple[str, ...]:

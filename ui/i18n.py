@@ -18,6 +18,8 @@ import logging
 from pathlib import Path
 from typing import Any, Mapping
 
+from kiosk.document_kinds import kind_brief, kind_label
+
 log = logging.getLogger(__name__)
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -146,7 +148,18 @@ def _(key: str, language: str = DEFAULT_LANGUAGE, **params: Any) -> str:
 
 # Parameters whose values are codes (KIA, card_printer, cover_open) rather than text: they
 # are translated through "<name>.<value>" keys before they are put into the sentence.
-CODED_PARAMS = ("kind", "role", "fault", "media", "day")
+CODED_PARAMS = ("role", "fault", "media", "day")
+
+
+def kind_text(kind: str, language: str) -> str:
+    """A document kind as the citizen reads it: its name from the registry (kiosk), never
+    from a list of the UI's own, so a new kind needs no catalogue entry."""
+    return kind_label(kind, language)
+
+
+def kind_brief_text(kind: str, language: str) -> str:
+    """A document kind by its shortest name ('KK', 'Akta Kelahiran'), for short sentences."""
+    return kind_brief(kind, language)
 
 
 def contact_text(contact: str, language: str) -> str:
@@ -157,6 +170,8 @@ def contact_text(contact: str, language: str) -> str:
 
 def message_params(message: Any, language: str, contact: str = "") -> dict[str, Any]:
     params = dict(message.params)
+    if params.get("kind") is not None:
+        params["kind"] = kind_text(params["kind"], language)
     for name in CODED_PARAMS:
         if name in params and params[name] is not None:
             params[name] = translator().text(f"{name}.{params[name]}", language)

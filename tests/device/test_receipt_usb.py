@@ -75,7 +75,7 @@ def test_a_receipt_prints_with_text_qr_and_cut(plugged, artifacts_dir):
 def test_english_receipt(plugged):
     sim, _, printer = plugged
     printer.print_receipt(receipt(language="en", document_kind="KIA"))
-    assert "Document  : KIA (Child ID Card)" in sim.lines
+    assert "Document  : KIA (Child Identity Card)" in sim.lines
     assert "Scan to verify and get help" in sim.lines
 
 

@@ -15,6 +15,7 @@ import requests
 from dinas.config_envelope import sign_envelope
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
+from kiosk.settings import DOCUMENT_KINDS
 from kiosk.remote_config.envelope import PAYLOAD_TYPE
 from kiosk.session_model import Screen
 from tests.fixtures.config_envelopes import TestKey, payload, spec_sign, store_raw
@@ -221,7 +222,7 @@ def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_s
     result = runtime.config_sync.sync_once()
     assert (result.result, result.reason, result.exit_status) == ("rolled_back", "health_check", 1)
     assert "no_printer" in result.detail or "no_documents" in result.detail
-    assert runtime.engine.settings.enabled_kinds == ("KK", "KIA") and runtime.engine.settings.announcement == ""
+    assert runtime.engine.settings.enabled_kinds == DOCUMENT_KINDS and runtime.engine.settings.announcement == ""
     runtime.engine.wait_idle()
     assert runtime.engine.view.screen is Screen.ATTRACT
     assert reports(reference_server, runtime.cfg.kiosk.id) == [(17, "rolled_back", "health_check")]

@@ -48,6 +48,32 @@ def test_a_citizen_prints_every_ready_document(reference_server, kiosk, tmp_path
     assert card_printer.counters() == cards_before and receipt_sim.cuts == cuts_before
 
 
+@pytest.mark.parametrize("kinds, titles", [
+    (("AKTA_LAHIR", "KK"), ("KUTIPAN AKTA KELAHIRAN", "KARTU KELUARGA")),
+    (("AKTA_MATI", "SKPWNI"), ("KUTIPAN AKTA KEMATIAN", "SURAT KETERANGAN PINDAH WNI")),
+])
+def test_the_a4_certificates_print_on_the_a4_printer_like_the_kk(reference_server, kiosk, tmp_path, kinds, titles):
+    import pypdfium2
+
+    citizen = citizen_with(reference_server, *kinds)
+    runtime = kiosk()
+    result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
+    assert result.ok, result
+    assert {d.kind: d.result for d in result.documents} == {kind: "printed" for kind in kinds}
+    assert runtime.outbox.flush(10)
+    ids = [d["id"] for d in citizen["documents"]]
+    assert {row["state"] for row in job_states(reference_server, ids)} == {"printed"}
+    printed = sorted((tmp_path / "printed" / "a4_printer").glob("*.pdf"))
+    texts = []
+    for path in printed:
+        document = pypdfium2.PdfDocument(path.read_bytes())
+        texts.append(document[0].get_textpage().get_text_range())
+        document.close()
+    assert len(printed) == len(kinds) and all(any(title in text for text in texts) for title in titles)
+    assert runtime.devices.printer("card_printer").counters()["cards_inserted"] == 0     # no card taken
+    assert result.receipt_printed
+
+
 def test_only_the_chosen_kind_is_printed_and_the_other_stays_ready(reference_server, kiosk):
     citizen = citizen_with(reference_server, "KK", "KIA")
     runtime = kiosk()

@@ -11,6 +11,7 @@ import pytest
 
 from devices.status import FaultCode
 from printer_drivers import registry
+from ui.i18n import kind_text
 from kiosk.session_model import Message, Screen
 from ui.hours import hours_text
 from ui.i18n import LANGUAGES, PoSyntaxError, Translator, failure_text, message_text, parse_po, translator
@@ -77,13 +78,17 @@ def test_every_message_the_core_sends_is_translated():
 
 def test_codes_inside_messages_are_translated():
     codes = [f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in registry.printer_roles()]
-    codes += [f"kind.{k}" for k in registry.kind_codes()] + [f"audio.{s.value}" for s in Screen]
+    codes += [f"audio.{s.value}" for s in Screen]
     codes += ["media.a4", "media.card"] + [f"print.failed.{r}" for r in PRINT_FAILURES]
     assert not [c for c in codes if not translator().has(c, "id")]
     text = message_text(Message("document.unavailable.printer",
                                 {"kind": "KIA", "role": "card_printer", "fault": "ribbon_out"}), "id")
     assert text == "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis."
     assert failure_text(Message("print.failed.ribbon_out"), "en") == "Not printed: the card ribbon is used up"
+    # Kinds are named by the registry, so a new kind (an A4 certificate) needs no catalogue entry.
+    assert message_text(Message("document.unavailable.kind_disabled", {"kind": "AKTA_LAHIR"}), "en") == \
+        "Birth Certificate is not offered at this kiosk now."
+    assert all(kind_text(k, lang) != k for k in registry.kind_codes() for lang in ("id", "en"))
     assert failure_text(Message("print.failed.network"), "id") == "Belum tercetak: jaringan terputus"
 
 

@@ -125,7 +125,7 @@ def test_the_default_path_is_etc(tmp_path: Path) -> None:
     pytest.param(MINIMAL.replace("https://dinas.example.go.id/api/v1", "dinas.example.go.id"), "dinas.url",
                  "expected an https:// URL", id="no-scheme"),
     pytest.param(MINIMAL + '\n[settings]\nenabled_kinds = ["KK", "SIM"]\n', "settings.enabled_kinds",
-                 "expected a list of 'KK', 'KIA', got 'SIM'", id="unknown-kind"),
+                 "expected a list of 'KK', 'KIA', 'AKTA_LAHIR', 'AKTA_MATI', 'SKPWNI', got 'SIM'", id="unknown-kind"),
     pytest.param(MINIMAL + '\n[settings]\nlanguage = "jv"\n', "settings.language", "one of 'id', 'en'",
                  id="unknown-language"),
     pytest.param(MINIMAL + '\n[settings]\ntimezone = "Mars/Olympus"\n', "settings.timezone",

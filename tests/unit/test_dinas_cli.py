@@ -56,7 +56,7 @@ def test_application_create_sends_the_message_without_showing_the_pin(demo_db, p
     pin = re.search(r"PIN: \*(\d{6})\*", out).group(1)        # only the notifier's copy has it
     assert code == 0 and out.count("--- #") == 1 and request_no in out and pin in out
     code, out, _ = run(capsys, "messages", "--db", str(path))
-    assert out.count("--- #") == 4                 # the three demo families and this one
+    assert out.count("--- #") == 6                 # the five demo families and this one
 
 
 def test_kiosk_add_prints_a_token_that_works(demo_db, capsys):

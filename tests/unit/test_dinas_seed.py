@@ -35,7 +35,7 @@ def test_seed_json_shape(tmp_path, capsys):
         assert re.fullmatch(r"REQ-\d{8}-[A-Z0-9]{6}", citizen["request_no"])
         assert all(set(d) == {"id", "kind", "title"} for d in citizen["documents"])
         kinds.append(sorted(d["kind"] for d in citizen["documents"]))
-    assert sorted(kinds) == [["KIA"], ["KIA", "KK"], ["KK"]]
+    assert sorted(kinds) == [["AKTA_LAHIR", "KK"], ["AKTA_MATI", "SKPWNI"], ["KIA"], ["KIA", "KK"], ["KK"]]
 
 
 def test_seed_refuses_a_database_that_holds_data(tmp_path, capsys):
@@ -113,3 +113,24 @@ def test_kia_front_is_strongly_coloured():
     colours = image.getcolors(maxcolors=1_000_000)
     saturated = sum(count for count, (r, g, b) in colours if max(r, g, b) - min(r, g, b) > 80)
     assert saturated > 0.5 * image.width * image.height
+
+
+def test_each_a4_certificate_is_one_a4_page_that_names_its_subject():
+    from dinas.seed import _certificate
+
+    titles = {"AKTA_LAHIR": "KUTIPAN AKTA KELAHIRAN", "AKTA_MATI": "KUTIPAN AKTA KEMATIAN",
+              "SKPWNI": "SURAT KETERANGAN PINDAH WNI"}
+    seen = set()
+    for family, _, _, wanted in demo_families():
+        for kind, subject in (w for w in wanted if isinstance(w, tuple)):
+            pdf = _certificate(family, kind, subject, "Disdukcapil").pdf
+            pages = _pages(pdf)
+            assert len(pages) == 1 and sorted(pages[0]) == pytest.approx(sorted((210 * MM, 297 * MM)), abs=0.5)
+            text = pypdfium2.PdfDocument(pdf)[0].get_textpage().get_text_range()
+            names = {"AKTA_LAHIR": lambda: [m.name for m in family.members if m.nik == subject],
+                     "AKTA_MATI": lambda: [subject.person.name],
+                     "SKPWNI": lambda: [m.name for m in subject.movers]}[kind]()
+            assert titles[kind] in text and "CONTOH" in text and family.kk_no in text
+            assert names and all(name in text for name in names)
+            seen.add(kind)
+    assert seen == set(titles)

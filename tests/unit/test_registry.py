@@ -100,3 +100,20 @@ def test_no_module_outside_the_registry_lists_roles_or_kinds():
                 if len(named) >= 2:
                     found.append(f"{name}:{node.lineno}: lists roles {named}")
     assert not found, "\n".join(found)
+
+
+def test_the_kinds_are_the_contracts_on_both_sides():
+    """One registry entry on the kiosk, one enum value in the contract (ARCHITECTURE §4): the
+    reference server's table, the OpenAPI enum and the settings schema list the same kinds."""
+    import json
+
+    import yaml
+
+    from dinas import kinds as dinas_kinds
+
+    contract = yaml.safe_load((REPO / "dinas" / "openapi.yaml").read_text())
+    assert contract["components"]["schemas"]["DocumentKind"]["enum"] == list(registry.kind_codes())
+    assert dinas_kinds.CODES == registry.kind_codes()
+    assert {k.code: k.media for k in dinas_kinds.KINDS} == {c: registry.kind(c).media for c in registry.kind_codes()}
+    schema = json.loads((REPO / "config" / "settings-schema.json").read_text())
+    assert schema["properties"]["enabled_kinds"]["items"]["enum"] == list(registry.kind_codes())

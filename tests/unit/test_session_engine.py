@@ -5,6 +5,7 @@ import pytest
 from devices.status import DeviceError, DeviceState, FaultCode, SupplyLevel
 from kiosk import dinas_errors as de
 from kiosk.session_model import Screen
+from printer_drivers import registry
 from tests.fixtures.kiosk import NIK, PIN, FakeDinas, engine_rig, settings_with
 
 
@@ -30,7 +31,7 @@ def to_documents(r):
 
 def test_attract_lists_what_can_be_printed(rig):
     r = rig()
-    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == ("KK", "KIA")
+    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == ("KK", "KIA", "AKTA_LAHIR", "AKTA_MATI", "SKPWNI")
 
 
 def test_whole_session_prints_both_and_forgets_the_citizen(rig):
@@ -184,7 +185,7 @@ def test_no_usable_printer_means_out_of_service_and_recovery_brings_it_back(rig)
     assert r.views.wait_screen(Screen.OUT_OF_SERVICE).message.key == "out_of_service.no_printer"
     r.printers["a4_printer"].state = DeviceState.READY
     r.board.refresh()
-    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == ("KK",)
+    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == registry.kinds_for("a4_printer")
 
 
 def test_a_print_fault_fails_that_document_only_and_reports_it(rig):

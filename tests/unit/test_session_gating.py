@@ -4,6 +4,9 @@ from datetime import datetime, timezone
 from devices.status import Consumable, DeviceState, DeviceStatus, Fault, FaultCode, Supply, SupplyLevel
 from kiosk.config import OpeningHours, Settings
 from kiosk.gating import available_kinds, document_refusal, out_of_service
+from printer_drivers import registry
+
+A4_KINDS = registry.kinds_for("a4_printer")        # KK and the A4 certificates
 
 MONDAY_10_WIB = datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)      # 10:00 in Asia/Jakarta
 MONDAY_20_WIB = datetime(2026, 11, 23, 13, 0, tzinfo=timezone.utc)     # 20:00
@@ -17,8 +20,9 @@ def ready(role, *supplies):
 ALL_READY = {"a4_printer": ready("a4_printer"), "card_printer": ready("card_printer")}
 
 
-def test_everything_ready_offers_both():
-    assert available_kinds(ALL_READY, Settings(), MONDAY_10_WIB) == ("KK", "KIA")
+def test_everything_ready_offers_every_kind():
+    assert available_kinds(ALL_READY, Settings(), MONDAY_10_WIB) == registry.kind_codes()
+    assert set(registry.kind_codes()) == {"KK", "KIA", "AKTA_LAHIR", "AKTA_MATI", "SKPWNI"}
     assert out_of_service(ALL_READY, Settings(), MONDAY_10_WIB) is None
 
 
@@ -26,7 +30,7 @@ def test_a_supply_out_or_an_alarm_takes_only_that_kind_offline():
     statuses = {**ALL_READY, "card_printer": ready("card_printer", Supply(Consumable.RIBBON, SupplyLevel.OUT))}
     refusal = document_refusal("KIA", statuses, Settings(), MONDAY_10_WIB)
     assert refusal.key == "document.unavailable.printer" and refusal.params["fault"] == "ribbon_out"
-    assert available_kinds(statuses, Settings(), MONDAY_10_WIB) == ("KK",)
+    assert available_kinds(statuses, Settings(), MONDAY_10_WIB) == A4_KINDS
     jammed = {**ALL_READY, "a4_printer": DeviceStatus("a4_printer", DeviceState.USER_ERROR,
                                                        faults=(Fault(FaultCode.MEDIA_JAM),))}
     assert document_refusal("KK", jammed, Settings(), MONDAY_10_WIB).params["fault"] == "media_jam"

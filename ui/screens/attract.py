@@ -7,7 +7,7 @@ from __future__ import annotations
 from kivy.app import App
 
 from .. import style as S
-from ..i18n import _
+from ..i18n import _, kind_text
 from .base import KioskScreen
 
 
@@ -27,7 +27,7 @@ class AttractScreen(KioskScreen):
     def kinds_text(self, view, language: str) -> str:
         if view is None or not view.available_kinds:
             return _("attract.none_available", language)
-        return "\n".join("•  " + _(f"kind.{kind}", language) for kind in view.available_kinds)
+        return "\n".join("•  " + kind_text(kind, language) for kind in view.available_kinds)
 
     def spoken_guide(self, view, language: str) -> str:
         said = super().spoken_guide(view, language)

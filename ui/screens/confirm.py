@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..i18n import _
+from ..i18n import _, kind_text
 from .base import KioskScreen
 
 
@@ -11,7 +11,7 @@ class ConfirmScreen(KioskScreen):
         if view is None:
             return ""
         lines = [
-            _("confirm.line", language, kind=_(f"kind.{d.kind}", language), media=_(f"media.{d.media}", language))
+            _("confirm.line", language, kind=kind_text(d.kind, language), media=_(f"media.{d.media}", language))
             for d in view.documents if d.selected and d.available
         ]
         return "\n".join(lines)

@@ -4,7 +4,7 @@ built from the same lines, so it always matches what really came out."""
 
 from __future__ import annotations
 
-from ..i18n import _, failure_reason
+from ..i18n import _, failure_reason, kind_brief_text, kind_text
 from .base import KioskScreen
 
 
@@ -16,9 +16,11 @@ class DoneScreen(KioskScreen):
         for document in view.documents:
             outcome = view.outcomes.get(document.id)
             if outcome == "printed":
-                lines.append(_(f"done.take.{document.kind}", language))
+                # Where it comes out depends on its media; what it is called, on the registry.
+                lines.append(_(f"done.take.{document.media}", language,
+                               kind=kind_brief_text(document.kind, language)))
             elif outcome == "failed":
-                kind = _(f"kind.{document.kind}", language)
+                kind = kind_text(document.kind, language)
                 step = next((s for s in view.steps if s.document_id == document.id and s.message), None)
                 if step is None:
                     lines.append(_("done.failed", language, kind=kind))

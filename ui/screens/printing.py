@@ -10,7 +10,7 @@ from kivy.clock import Clock
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from ..i18n import _, failure_reason, failure_text
+from ..i18n import _, failure_reason, failure_text, kind_text
 from .base import KioskScreen
 
 STEP_STATES = ("pending", "active", "done", "failed")
@@ -46,7 +46,7 @@ class PrintingScreen(KioskScreen):
             state = step.state if step.state in STEP_STATES else "pending"
             text = _(f"step.{step.step}", language)
             if step.kind:
-                text = _("step.line", language, kind=_(f"kind.{step.kind}", language), step=text)
+                text = _("step.line", language, kind=kind_text(step.kind, language), step=text)
             if step.message is not None:
                 text += " — " + failure_text(step.message, language)
             rows.append({
@@ -80,7 +80,7 @@ class PrintingScreen(KioskScreen):
         for step in new.steps:
             if step.state == "failed" and step.document_id not in failed_before and step.message:
                 failed_before.add(step.document_id)
-                said.append(_("done.failed_because", language, kind=_(f"kind.{step.kind}", language),
+                said.append(_("done.failed_because", language, kind=kind_text(step.kind, language),
                               reason=failure_reason(step.message, language)))
         return " ".join(p for p in said if p)
 
