@@ -50,7 +50,7 @@ def test_a_first_release_database_is_migrated_and_keeps_working(tmp_path, with_m
     try:
         with store.database.session() as connection:
             assert migrations.current_version(connection.raw) == migrations.LATEST
-            assert connection.value("SELECT COUNT(*) FROM applications") == 3
+            assert connection.value("SELECT COUNT(*) FROM applications") == len(seed["citizens"])
             assert connection.value("SELECT lock_periods FROM applications LIMIT 1") == 0
     finally:
         store.close()
