@@ -6,6 +6,7 @@ at or under the low mark, and the reference dinas lists it among what the kiosk 
 from __future__ import annotations
 
 from kiosk.journal import CARDS_SPOILED, Journal, journal_path
+from printer_drivers import registry
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import kiosk_runtimes, write_kiosk_config
 from tests.service.test_heartbeat import fleet_entry, wait_for
@@ -32,7 +33,7 @@ def test_kia_is_unavailable_at_zero_cards_by_count(reference_server, tmp_path): 
         cards = next(s for s in status.supplies if s.consumable.value == "cards")
         assert (cards.level.value, cards.count) == ("out", 0) and not status.usable
         view = wait_for(lambda: runtime.engine.view.available_kinds and runtime.engine.view, what="gating")
-        assert view.available_kinds == ("KK",)
+        assert view.available_kinds == registry.kinds_for("a4_printer")
         entry = wait_for(lambda: (e := fleet_entry(reference_server, kiosk_id))["online"] and e, what="a beat")
     assert "card_printer:cards_out" in entry["needs"] and "card_printer:feeder_empty" in entry["needs"]
     assert entry["devices"]["card_printer"]["supplies"]["cards"] == {"level": "out", "count": 0}
@@ -50,7 +51,7 @@ def test_low_count_is_cards_low_in_the_heartbeat_and_the_fleet(reference_server,
         assert payload["cards_low"] is True
         assert payload["counters"]["card_stock"]["level"] == "low"
         assert payload["counters"]["card_stock"]["low_at"] == 10
-        assert set(wait_for(lambda: runtime.engine.view.available_kinds, what="gating")) == {"KK", "KIA"}
+        assert set(wait_for(lambda: runtime.engine.view.available_kinds, what="gating")) == set(registry.kind_codes())
         entry = wait_for(lambda: (e := fleet_entry(reference_server, kiosk_id))["online"] and e, what="a beat")
     assert "card_printer:cards_low" in entry["needs"]
     assert entry["devices"]["card_printer"]["supplies"]["cards"] == {"level": "low", "count": 8}

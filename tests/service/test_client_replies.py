@@ -9,6 +9,7 @@ import re
 from hypothesis import given, settings, strategies as st
 
 from kiosk.dinas_client import DinasSession, parse_session
+from printer_drivers import registry
 from kiosk.dinas_errors import ContractError
 
 VALID = {"session_id": "s-1", "expires_at": "2026-11-22T10:10:00Z",
@@ -27,7 +28,7 @@ def check(session: DinasSession) -> None:
     assert session.session_id.strip() and session.expires_at.tzinfo is not None
     assert not re.search(r"\d{16}", session.nik_masked)
     for document in session.documents:
-        assert document.kind in ("KK", "KIA") and document.media in ("a4", "card")
+        assert document.kind in registry.kind_codes() and document.media in ("a4", "card")
         assert document.size >= 1 and document.pages >= 1 and re.fullmatch(r"[0-9a-f]{64}", document.sha256)
 
 
