@@ -117,3 +117,12 @@ def test_the_kinds_are_the_contracts_on_both_sides():
     assert {k.code: k.media for k in dinas_kinds.KINDS} == {c: registry.kind(c).media for c in registry.kind_codes()}
     schema = json.loads((REPO / "config" / "settings-schema.json").read_text())
     assert schema["properties"]["enabled_kinds"]["items"]["enum"] == list(registry.kind_codes())
+
+
+def test_the_ui_names_kinds_through_the_registry_not_catalogue_keys():
+    """A `kind.<CODE>` catalogue key would be a list of kinds in the UI's own words."""
+    found = [f"{path.relative_to(REPO)}:{number}" for path in sorted((REPO / "ui").rglob("*"))
+             if path.suffix in (".py", ".kv")
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if '"kind.' in line or "'kind." in line]
+    assert not found, "use ui.i18n.kind_text: " + ", ".join(found)

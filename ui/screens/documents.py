@@ -11,7 +11,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 
-from ..i18n import _, message_text
+from ..i18n import _, kind_text, message_text
 from .base import KioskScreen
 from .cancel_question import CancelQuestion
 
@@ -120,7 +120,7 @@ class DocumentsScreen(KioskScreen):
             state = (_("documents.available", language) if document.available else
                      message_text(document.unavailable, language, view.dinas_contact)
                      or _("documents.unavailable", language))
-            lines.append(_("step.line", language, kind=_(f"kind.{document.kind}", language), step=state).rstrip(".")
+            lines.append(_("step.line", language, kind=kind_text(document.kind, language), step=state).rstrip(".")
                          + ".")
         return " ".join(lines)
 

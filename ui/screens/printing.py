@@ -65,7 +65,7 @@ class PrintingScreen(KioskScreen):
             text = _("printing.printer_line", language, printer=_(f"role.{line.role}", language),
                      ended=line.ended, total=line.total)
             if line.current is not None:
-                text += " — " + _("step.line", language, kind=_(f"kind.{line.current.kind}", language),
+                text += " — " + _("step.line", language, kind=kind_text(line.current.kind, language),
                                   step=_(f"step.{line.current.step}", language))
             lines.append(text)
         return lines
