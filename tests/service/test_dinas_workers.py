@@ -42,15 +42,19 @@ def _serve(db: str, key: str, workers: int, log: Path) -> tuple[subprocess.Popen
                                stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     url = f"http://127.0.0.1:{port}/api/v1"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            # Refused until gunicorn listens; then waits in its backlog until a worker has booted.
-            requests.get(f"{url}/openapi.yaml", timeout=20)
-            return process, url
-        except requests.RequestException:
-            assert process.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "adm-dinas serve did not start"
-            time.sleep(0.1)
+    try:
+        while True:
+            try:
+                # Refused until gunicorn listens; then waits in its backlog until a worker has booted.
+                requests.get(f"{url}/openapi.yaml", timeout=20)
+                return process, url
+            except requests.RequestException:
+                assert process.poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "adm-dinas serve did not start"
+                time.sleep(0.1)
+    except BaseException:
+        _stop(process)          # a server that did not come up is not left running
+        raise
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -81,8 +85,11 @@ def province(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Province]:
     folder = tmp_path_factory.mktemp("province")
     db, key = cluster().new_database(), str(folder / "dinas.key")
     seed = seed_demo(db, key_path=key)
-    servers = [_serve(db, key, 3, folder / "a.log"), _serve(db, key, 2, folder / "b.log")]
+    servers: list[tuple[subprocess.Popen, str]] = []
     try:
+        # One at a time inside the try: if B does not start, A is still stopped.
+        servers.append(_serve(db, key, 3, folder / "a.log"))
+        servers.append(_serve(db, key, 2, folder / "b.log"))
         yield Province([url for _, url in servers], seed, db)
     finally:
         for process, _ in servers:
