@@ -7,11 +7,7 @@ dinas server on loopback, the simulated printers. Tests import the fixtures they
 
 from __future__ import annotations
 
-import queue
-import socket
-import threading
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -21,6 +17,7 @@ from kiosk.config import load_config
 from kiosk.session import SessionEngine
 from kiosk.staff_desk import StaffDesk
 from tests.fixtures.kiosk import write_kiosk_config
+from tests.fixtures.lossy_link import LinkFaults, LossyLink
 from tests.ui.speech import HeardGuide
 from ui.watchdog import SystemdNotifier
 
@@ -60,62 +57,10 @@ def kiosk_ui(reference_server, tmp_path):
         rig.runtime.stop()
 
 
-class SlowLink:
-    """A TCP relay in front of the dinas that delivers every byte the kiosk sends `latency`
-    seconds after it was sent (one-way latency, pipelined like a real slow link, so a request
-    written in two pieces is late once, not twice). `.url` is the dinas URL through it."""
-
-    def __init__(self, upstream_url: str, latency: float):
-        parts = urlsplit(upstream_url)
-        self._upstream = (parts.hostname, parts.port)
-        self.latency = latency
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._closed = threading.Event()
-        port = self._listener.getsockname()[1]
-        self.url = urlunsplit((parts.scheme, f"127.0.0.1:{port}", parts.path, "", ""))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while not self._closed.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(self._upstream, timeout=10)
-            threading.Thread(target=self._pipe, args=(client, upstream, self.latency), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, 0.0), daemon=True).start()
-
-    @staticmethod
-    def _pipe(source: socket.socket, target: socket.socket, delay: float) -> None:
-        in_flight: queue.Queue = queue.Queue()
-
-        def deliver() -> None:
-            while (item := in_flight.get()) is not None:
-                due, chunk = item
-                time.sleep(max(0.0, due - time.monotonic()))
-                try:
-                    target.sendall(chunk)
-                except OSError:
-                    return
-            _shut(target)
-        threading.Thread(target=deliver, daemon=True).start()
-        try:
-            while chunk := source.recv(65536):
-                in_flight.put((time.monotonic() + delay, chunk))
-        except OSError:
-            pass
-        in_flight.put(None)
-
-    def close(self) -> None:
-        self._closed.set()
-        self._listener.close()
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+def SlowLink(upstream_url: str, latency: float) -> LossyLink:  # noqa: N802 - reads as the class it was
+    """The dinas through a link that delivers every byte the kiosk sends `latency` seconds
+    late (tests/fixtures/lossy_link.py, which also caps bandwidth, stalls and resets)."""
+    return LossyLink(upstream_url, LinkFaults(up_latency_s=latency))
 
 
 def human_type(driver: KioskDriver, text: str, gap: float = 0.08) -> None:
