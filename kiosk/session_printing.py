@@ -41,12 +41,14 @@ class PrintHandlers:
     done: Callable[..., None]        # (token, receipt_printed)
 
 
-def lanes_of(documents: list) -> dict[str, list]:
+def lanes_of(documents: list, parallel: bool = True) -> dict[str, list]:
     """The documents by printer role, each lane in the citizen's order; a kind no printer
-    takes gets a lane of its own (the orchestrator refuses it at once)."""
+    takes gets a lane of its own (the orchestrator refuses it at once). Not `parallel`: one
+    lane for all, one document after another (what the benchmark compares with)."""
     lanes: dict[str, list] = {}
     for document in documents:
-        lanes.setdefault(printer_for(document.kind) or f"unknown:{document.kind}", []).append(document)
+        role = printer_for(document.kind) or f"unknown:{document.kind}"
+        lanes.setdefault(role if parallel else "all", []).append(document)
     return lanes
 
 
@@ -55,12 +57,13 @@ class PrintRun:
         self._orchestrator = orchestrator
         self._wall_clock = wall_clock
         self._kiosk_id, self._place = kiosk_id, place
+        self.parallel = True       # False: one document after another (benchmarks/bench_family_wait.py)
 
     def run(self, session: Any, chosen: list, settings, language: str, handlers: PrintHandlers) -> None:
         """One failure does not stop the others; a cancel skips what has not started. The
         verified bytes are taken from `session.pdfs` (prefetched on the session's I/O thread,
         which waits here until every lane has ended) and dropped as each print ends."""
-        lanes = lanes_of(chosen)
+        lanes = lanes_of(chosen, self.parallel)
         pdfs = {d.id: session.pdfs.pop(d.id, None) for d in chosen}
         session.pdfs.clear()
         receipts: list[Future] = []
