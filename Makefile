@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test system-deps venv bench clean
+.PHONY: demo test soak system-deps venv bench clean
 
 system-deps:
 	@bash tests/setup/system-deps.sh
@@ -24,6 +24,10 @@ demo: system-deps venv
 # Unit, device, service and UI tests; the UI ones under a virtual screen.
 test: system-deps venv
 	xvfb-run -a -s "-screen 0 1920x1920x24" $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Issue 13's long soak: 1,000 whole sessions with link and device faults, reconciled job by job.
+soak: system-deps venv
+	SOAK_SESSIONS=1000 $(PY) -m pytest -q -s tests/service/test_soak.py
 
 # Speed, size and memory figures against ARCHITECTURE §9's budgets (docs/PERFORMANCE.md).
 bench: system-deps venv
