@@ -22,7 +22,7 @@ BANNED = {
 }
 STAFF = {"id": r"\bpetugas\b", "en": r"\bstaff\b"}
 # Keys that are not for the citizen (a technician's screen may share the catalogue).
-NOT_CITIZEN = ("technician.", "operator.", "tech.")
+NOT_CITIZEN = ("technician.", "operator.", "tech.", "staff.")
 # Every label of a button, and the chips of the printing steps: each word names one thing.
 BUTTONS = ("action.next", "action.back", "action.cancel", "attract.start", "confirm.print", "done.finish",
            "error.restart", "idle.continue", "cancel.stay", "cancel.confirm", "pin.change_nik", "pin.show",
