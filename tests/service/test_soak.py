@@ -25,6 +25,7 @@ SOAK_MIX = MIX + ("family",)
 
 
 def plan(server, rng) -> list[Planned]:
+    made = sample_documents()
     planned = []
     for serial in range(SESSIONS):
         kind = SOAK_MIX[serial % len(SOAK_MIX)]
@@ -36,18 +37,17 @@ def plan(server, rng) -> list[Planned]:
             planned.append(Planned("family", family["nik"], family["pin"]))
         else:
             kinds = PRINTS.get(kind, ("KK", "KIA"))
-            documents = [(k, k, server.sample_pdf(k)) for k in kinds] if hasattr(server, "sample_pdf") else None
-            reply = server.issue(nik, "Uji Soak", "081200000000", documents or _pdfs(kinds))
+            reply = server.issue(nik, "Uji Soak", "081200000000", [(k, k, made[k]) for k in kinds])
             planned.append(Planned(kind, nik, server.pin_for(reply["request_no"])))
     return planned
 
 
-def _pdfs(kinds):
+def sample_documents() -> dict[str, bytes]:
+    """One KK and one KIA of the seed's family 3, made once for every application."""
     from dinas.documents import kia_pdf, kk_pdf
     from dinas.seed import demo_families
     family = demo_families()[2][0]
-    made = {"KK": kk_pdf(family, "Disdukcapil"), "KIA": kia_pdf(family, family.members[3], "Disdukcapil")}
-    return [(k, k, made[k]) for k in kinds]
+    return {"KK": kk_pdf(family, "Disdukcapil"), "KIA": kia_pdf(family, family.members[3], "Disdukcapil")}
 
 
 def soak_session(engine, planned: Planned) -> str:
