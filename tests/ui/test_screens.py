@@ -322,11 +322,11 @@ def test_two_documents_fit_in_landscape(ui):
     ui.resize(LANDSCAPE)
     ui.engine.publish(view)
     ui.wait_until(lambda: ui.app.view == view, what="the documents view")
-    ui.step(4)
     screen = ui.screen()
-    cards = list(screen.ids.cards.children)
-    assert len(cards) == 2
-    assert not rows_in_view(screen.ids.scroller, cards)["cut"], "both cards show whole"
+    # After a change of orientation the card heights settle over a few frames.
+    ui.wait_until(lambda: len(screen.ids.cards.children) == 2
+                  and not rows_in_view(screen.ids.scroller, list(screen.ids.cards.children))["cut"],
+                  timeout=5, what="both cards to show whole")
     assert not screen.ids.more_below.text
 
 
@@ -428,7 +428,8 @@ def test_hear_again_says_what_each_screen_shows(ui, artifacts_dir):
         expected = {
             "attract": ("Layanan ADM buka setiap hari kerja. Selamat datang.", "Hubungi Disdukcapil Kab. Contoh"),
             "documents": ("Ini dokumen Anda.", "Kartu Keluarga (KK): Siap dicetak. Kartu Identitas Anak (KIA): "
-                          "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis."),
+                          "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis. "
+                          "Dokumen yang belum bisa dicetak tetap aman: cetak nanti dengan PIN yang sama."),
             "confirm": ("Kartu Keluarga (KK), di kertas A4. Kartu Identitas Anak (KIA), di kartu plastik.",
                         "tekan Cetak sekarang."),
             "closed": ("ADM sedang tutup. Buka lagi besok pukul 08:00.", "hubungi Disdukcapil Kab. Contoh"),
@@ -452,3 +453,23 @@ def test_hear_again_says_what_each_screen_shows(ui, artifacts_dir):
         ui.tap("Tidak, lanjutkan")
     finally:
         ui.app.guide, ui.app._guide_allowed = guide, allowed
+
+
+@pytest.mark.parametrize("reason, expected", [
+    ("ribbon_out", "Kartu Identitas Anak (KIA) belum tercetak (pita printer kartu habis). Dokumen ini tetap aman "
+                   "dan bisa dicetak lagi nanti dengan PIN yang sama."),
+    ("integrity", "Kartu Identitas Anak (KIA) belum tercetak (dokumen rusak dalam perjalanan ke ADM). Mencetak lagi "
+                  "tidak akan menolong: hubungi Disdukcapil Kab. Contoh — 0800-1-234-567."),
+    ("already_printed", "Kartu Identitas Anak (KIA) tidak dicetak di sini (sudah dicetak). Kalau bukan Anda yang "
+                        "mencetaknya, hubungi Disdukcapil Kab. Contoh — 0800-1-234-567."),
+])
+def test_a_failed_document_gets_the_next_step_true_for_its_reason(ui, reason, expected):
+    from kiosk.session_model import Message, StepView
+    view = sample_views(None)["done"]
+    view = dataclasses.replace(view, outcomes={"d-kk": "printed", "d-kia": "failed"}, receipt_printed=True,
+                               steps=(StepView("d-kia", "KIA", "printing", "failed", Message(f"print.failed.{reason}")),))
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.app.view == view, what="the done view")
+    assert ui.screen().take_lines(view, "id") == ["Ambil KK Anda dari baki kertas.", expected,
+                                                  "Ambil struk bukti cetak."]
+    assert "•  " + expected in "\n".join(ui.visible_texts())

@@ -46,8 +46,17 @@ class PreviewCache:
         self._textures.clear()
 
 
+LATER = ("document.unavailable.printer", "document.unavailable.maintenance", "document.unavailable.closed",
+         "document.unavailable.kind_disabled")     # refusals that pass: print later, same PIN
+
+
+def printable_later(document) -> bool:
+    return not document.available and document.unavailable is not None and document.unavailable.key in LATER
+
+
 class DocumentsScreen(KioskScreen):
     any_selected = BooleanProperty(False)
+    any_later = BooleanProperty(False)
     holder = StringProperty("")
 
     def __init__(self, **kwargs):
@@ -69,6 +78,7 @@ class DocumentsScreen(KioskScreen):
         self.holder = view.holder_name_masked
         documents = view.documents
         self.any_selected = any(d.selected and d.available for d in documents)
+        self.any_later = any(printable_later(d) for d in documents)
         if [d.id for d in documents] != list(self._cards):
             self._build(documents)
         for document in documents:
@@ -122,6 +132,8 @@ class DocumentsScreen(KioskScreen):
                      or _("documents.unavailable", language))
             lines.append(_("step.line", language, kind=kind_text(document.kind, language), step=state).rstrip(".")
                          + ".")
+        if any(printable_later(d) for d in view.documents):
+            lines.append(_("documents.later", language))
         return " ".join(lines)
 
     def hardware_key(self, key: str) -> bool:

@@ -4,8 +4,24 @@ built from the same lines, so it always matches what really came out."""
 
 from __future__ import annotations
 
-from ..i18n import _, failure_reason, kind_brief_text, kind_text
+from ..i18n import _, contact_text, failure_reason, kind_brief_text, kind_text
 from .base import KioskScreen
+
+# What the citizen can do about a document that did not print, by why: most causes pass (a
+# printer fault, the network, a stop), so "print it later with the same PIN" is true; a
+# document the dinas sent broken will not print anywhere; one printed or being printed
+# elsewhere is not theirs to print again unless someone else used their PIN.
+CALL_THE_DINAS = ("integrity", "unreadable", "too_many_pages")
+DONE_ELSEWHERE = ("already_printed", "reserved_elsewhere")
+
+
+def next_step_key(failure_key: str) -> str:
+    reason = failure_key.removeprefix("print.failed.")
+    if reason in CALL_THE_DINAS:
+        return "done.failed_call"
+    if reason in DONE_ELSEWHERE:
+        return "done.failed_elsewhere"
+    return "done.failed_because"
 
 
 class DoneScreen(KioskScreen):
@@ -25,8 +41,9 @@ class DoneScreen(KioskScreen):
                 if step is None:
                     lines.append(_("done.failed", language, kind=kind))
                 else:
-                    lines.append(_("done.failed_because", language, kind=kind,
-                                   reason=failure_reason(step.message, language)))
+                    lines.append(_(next_step_key(step.message.key), language, kind=kind,
+                                   reason=failure_reason(step.message, language),
+                                   contact=contact_text(view.dinas_contact, language)))
         if view.receipt_printed:
             lines.append(_("done.receipt", language))
         elif not view.help_url:

@@ -10,8 +10,9 @@ from kivy.clock import Clock
 from kivy.properties import StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from ..i18n import _, failure_reason, failure_text, kind_text
+from ..i18n import _, contact_text, failure_reason, failure_text, kind_text
 from .base import KioskScreen
+from .done import next_step_key
 
 STEP_STATES = ("pending", "active", "done", "failed")
 
@@ -80,8 +81,9 @@ class PrintingScreen(KioskScreen):
         for step in new.steps:
             if step.state == "failed" and step.document_id not in failed_before and step.message:
                 failed_before.add(step.document_id)
-                said.append(_("done.failed_because", language, kind=kind_text(step.kind, language),
-                              reason=failure_reason(step.message, language)))
+                said.append(_(next_step_key(step.message.key), language, kind=kind_text(step.kind, language),
+                              reason=failure_reason(step.message, language),
+                              contact=contact_text(new.dinas_contact, language)))
         return " ".join(p for p in said if p)
 
     def _render(self) -> None:
