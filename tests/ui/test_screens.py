@@ -426,7 +426,8 @@ def test_hear_again_says_what_each_screen_shows(ui, artifacts_dir):
     ui.app.guide, ui.app._guide_allowed = HeardGuide(), True    # a voice the attract screen keeps on
     try:
         expected = {
-            "attract": ("Layanan ADM buka setiap hari kerja. Selamat datang.", "Hubungi Disdukcapil Kab. Contoh"),
+            "attract": ("Selamat datang.", "Hubungi Disdukcapil Kab. Contoh — 0800-1-234-567. Sentuh tombol Mulai. "
+                                           "Layanan ADM buka setiap hari kerja."),
             "documents": ("Ini dokumen Anda.", "Kartu Keluarga (KK): Siap dicetak. Kartu Identitas Anak (KIA): "
                           "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis. "
                           "Dokumen yang belum bisa dicetak tetap aman: cetak nanti dengan PIN yang sama."),

@@ -31,7 +31,7 @@ class AttractScreen(KioskScreen):
 
     def spoken_guide(self, view, language: str) -> str:
         said = super().spoken_guide(view, language)
-        return f"{view.announcement} {said}" if view.announcement else said
+        return f"{said} {view.announcement}" if view.announcement else said
 
     def hardware_key(self, key: str) -> bool:
         if key == "enter":
