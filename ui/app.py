@@ -149,6 +149,8 @@ class KioskApp(App):
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        with self._pending_lock:
+            self._pending = None
         self.notifier.stop_pinging()
         self.guide.close()
         Window.unbind(on_key_down=self.keys.on_key_down, on_touch_down=self._any_touch,
@@ -173,7 +175,9 @@ class KioskApp(App):
     def _apply_pending(self, _dt) -> None:
         with self._pending_lock:
             view, self._pending = self._pending, None
-        if view is not None:
+        if view is not None and self._unsubscribe is not None:
+            # Not after on_stop: a view scheduled just before the stop must not touch widgets
+            # (nor resolve kv's `app` to a stopped app).
             self.apply_view(view)
 
     def apply_view(self, view: SessionView) -> None:

@@ -53,6 +53,7 @@ from kivy.config import Config  # noqa: E402
 for _option in list(Config.options("input")):
     Config.remove_option("input", _option)   # no real mouse: only the touches we post
 
+from kivy.app import App  # noqa: E402
 from kivy.base import EventLoop, runTouchApp  # noqa: E402
 from kivy.clock import Clock  # noqa: E402
 from kivy.core.window import Window  # noqa: E402
@@ -91,7 +92,9 @@ class KioskDriver:
         self.app.dispatch("on_stop")
         for child in list(Window.children):
             Window.remove_widget(child)
-        type(self.app)._running_app = None
+        # App.get_running_app() reads App._running_app, the base class's: clearing it on
+        # KioskApp would leave the stopped app there for kv's `app` of the next one.
+        App._running_app = None
         self.step(2)
 
     # -- time --------------------------------------------------------------------------

@@ -158,3 +158,42 @@ def test_each_new_screen_is_spoken_and_the_header_switch_silences_it(tmp_path):
     finally:
         ui.close()
         engine.close()
+
+
+def test_a_view_arriving_as_the_app_stops_leaves_the_next_app_its_own_bindings():
+    """A view the engine hands over just before the stop is dropped, and kv's `app` then means
+    the next app: an old app left behind would freeze every `app.`-bound text (language,
+    masked digits) of the next one, as CI saw."""
+    import dataclasses
+
+    from kivy.app import App
+    from kivy.lang import global_idmap
+
+    from tests.ui.engine_double import ATTRACT
+    from kiosk.session_model import Screen
+    from ui.i18n import _
+
+    first_engine = RecordingEngine()
+    first = KioskDriver(first_engine, guide=Guide(enabled=False), notifier=SystemdNotifier(None))
+    old_app = first.app
+    try:
+        first.wait_for_screen("attract")
+        first.app._view_from_engine(dataclasses.replace(ATTRACT, screen=Screen.IDENTIFY))  # not yet applied
+    finally:
+        first.close()
+        first_engine.close()
+    assert App.get_running_app() is None
+    assert old_app.view.screen is Screen.ATTRACT            # the late view was dropped
+
+    engine = RecordingEngine()
+    ui = KioskDriver(engine, guide=Guide(enabled=False), notifier=SystemdNotifier(None))
+    try:
+        ui.wait_for_screen("attract")
+        engine.publish(dataclasses.replace(ATTRACT, screen=Screen.IDENTIFY, language="en"))
+        ui.wait_until(lambda: ui.screen_name() == "identify", what="the identify screen")
+        assert object.__getattribute__(global_idmap["app"], "_obj") is ui.app
+        english_title = _(ui.screen().title_key, "en")
+        ui.wait_until(lambda: english_title in ui.visible_texts(), what="the title from kv, bound to this app's language")
+    finally:
+        ui.close()
+        engine.close()
