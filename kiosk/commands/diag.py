@@ -19,20 +19,16 @@ import argparse
 import json
 import sqlite3
 import sys
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Mapping
 
-from devices.status import DeviceError, DeviceStatus, absent
-from printer_drivers import registry
-from printer_drivers.factory import open_printer
+from devices.status import DeviceStatus
 
 from ..card_count import CardCount
 from ..config import ConfigError, KioskConfig, load_config
-from ..devices_runtime import DeviceBoard
 from ..diagnostics import Diagnostics, config_figures, probe_dinas
 from ..journal import Journal, journal_path
 from ..remote_config.store import with_running_settings
-from .maintenance import STATUS_TIMEOUT_S, scanner_snapshot
+from .maintenance import read_devices as read_device_board
 
 EXIT_READY, EXIT_NOT_READY, EXIT_BAD_CONFIG = 0, 1, 2
 COUNTERS_TIMEOUT_S = 5.0
@@ -59,32 +55,8 @@ class ConsoleSnapshots:
 
 
 def read_devices(config: KioskConfig) -> tuple[dict[str, DeviceStatus], dict[str, dict[str, int] | None]]:
-    """Every configured device's snapshot, printers polled in parallel, and the counters of
-    those that keep them."""
-    printers, statuses = {}, {}
-    for role, device in config.devices.items():
-        if role not in registry.printer_roles():
-            continue
-        try:
-            printers[role] = open_printer(role, device.url, **device.options)
-        except ValueError as exc:
-            statuses[role] = absent(role, str(exc))
-    board = DeviceBoard(printers, poll_interval=STATUS_TIMEOUT_S).start()
-    counters: dict[str, dict[str, int] | None] = {}
-    try:
-        statuses.update(board.refresh(STATUS_TIMEOUT_S))
-        for role in printers:
-            if registry.device(role).has(registry.COUNTERS):
-                try:
-                    counters[role] = dict(board.counters(role, COUNTERS_TIMEOUT_S))
-                except (DeviceError, OSError, FutureTimeout):
-                    counters[role] = None
-    finally:
-        board.stop()
-    for role in registry.roles_with(registry.SCANS):
-        if (scanner := config.device(role)) is not None:
-            statuses[role] = scanner_snapshot(role, scanner)
-    return {role: statuses[role] for role in config.devices if role in statuses}, counters
+    """Every configured device's snapshot and the counters of those that keep them."""
+    return read_device_board(config, counters_timeout=COUNTERS_TIMEOUT_S)
 
 
 def dinas_figures(config: KioskConfig) -> dict[str, Any]:

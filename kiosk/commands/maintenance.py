@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -168,6 +169,14 @@ def status_report(config: KioskConfig, journal: Journal) -> dict[str, Any]:
 
 def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
     """A fresh snapshot of every configured device (printers polled in parallel)."""
+    return read_devices(config)[0]
+
+
+def read_devices(config: KioskConfig, counters_timeout: float | None = None
+                 ) -> tuple[dict[str, DeviceStatus], dict[str, dict[str, int] | None]]:
+    """Every configured device's snapshot, printers polled in parallel, and, when a
+    `counters_timeout` is given, the counters of the printers that keep them (None where one
+    could not be read)."""
     printers, snapshots = {}, {}
     for role, device in config.devices.items():
         if role not in registry.printer_roles():
@@ -177,14 +186,21 @@ def device_snapshots(config: KioskConfig) -> dict[str, DeviceStatus]:
         except ValueError as exc:
             snapshots[role] = absent(role, str(exc))
     board = DeviceBoard(printers, poll_interval=STATUS_TIMEOUT_S).start()
+    counters: dict[str, dict[str, int] | None] = {}
     try:
         snapshots.update(board.refresh(STATUS_TIMEOUT_S))
+        for role in printers if counters_timeout is not None else ():
+            if registry.device(role).has(registry.COUNTERS):
+                try:
+                    counters[role] = dict(board.counters(role, counters_timeout))
+                except (DeviceError, OSError, FutureTimeout):
+                    counters[role] = None
     finally:
         board.stop()
     for role in registry.roles_with(registry.SCANS):
         if (scanner := config.device(role)) is not None:
             snapshots[role] = scanner_snapshot(role, scanner)
-    return {role: snapshots[role] for role in config.devices if role in snapshots}
+    return {role: snapshots[role] for role in config.devices if role in snapshots}, counters
 
 
 def scanner_snapshot(role: str, device) -> DeviceStatus:
