@@ -254,7 +254,12 @@ class SessionEngine(SessionCommands):
             self._io(self._prefetch, session, wanted)
 
     def _session_refused(self, session: _Session, exc: BaseException) -> None:
-        if isinstance(exc, de.InvalidCredentials):
+        if isinstance(exc, de.InvalidCredentials) and exc.attempts_left == 0:
+            # That wrong try began the dinas's lock: "0 tries left" over a PIN pad would only
+            # invite a try that is refused. Say trying is closed, as for `locked`.
+            self._slowdown.failed(session.identity)
+            self._fail(Message("pin.no_tries_left"))
+        elif isinstance(exc, de.InvalidCredentials):
             self._slowdown.failed(session.identity)
             # The dinas cannot say which of the two was wrong: show the NIK (masked) that was
             # typed, so a mistyped NIK is seen and corrected instead of retyping a right PIN.
