@@ -214,9 +214,16 @@ def _put(out: bytearray, tag: int, name: str, value: bytes) -> None:
 
 # --- decoding -------------------------------------------------------------------------------
 
+# Collections inside collections, at most this deep. Real printers nest two or three levels
+# (media-col > media-size); a limit far above that keeps a hostile or broken reply from
+# exhausting Python's stack (RecursionError) and comes back as an IppError like any other
+# malformed message.
+MAX_COLLECTION_DEPTH = 32
+
+
 class _Reader:
     def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
+        self.data, self.pos, self.depth = data, 0, 0
 
     def take(self, size: int) -> bytes:
         if self.pos + size > len(self.data):
@@ -268,7 +275,13 @@ def decode(data: bytes) -> IppMessage:
 def _decode_value(reader: _Reader, tag: int) -> Any:
     raw = reader.take(reader.u16())
     if tag == BEGIN_COLLECTION:
-        return _decode_collection(reader)
+        if reader.depth >= MAX_COLLECTION_DEPTH:
+            raise IppError(f"collections nested deeper than {MAX_COLLECTION_DEPTH} levels at byte {reader.pos}")
+        reader.depth += 1
+        try:
+            return _decode_collection(reader)
+        finally:
+            reader.depth -= 1
     if tag in _OUT_OF_BAND:
         return None
     try:

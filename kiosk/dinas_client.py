@@ -380,6 +380,11 @@ def _parse_json(raw: RawReply, call: str) -> Any:
     except (ValueError, UnicodeDecodeError):
         raise ContractError(detail=f"{call}: HTTP {raw.status} reply is not valid JSON ({len(raw.body)} bytes)",
                             status=raw.status) from None
+    except RecursionError:
+        # Arrays nested some thousands deep fit well under the size cap but exhaust the
+        # parser's stack; no contract reply nests more than three levels.
+        raise ContractError(detail=f"{call}: HTTP {raw.status} reply nests too deep to parse "
+                                   f"({len(raw.body)} bytes)", status=raw.status) from None
 
 
 def _seg(value: str) -> str:

@@ -3,14 +3,23 @@ the tests that use them, so each area's set-up stays next to its own code."""
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 ARTIFACTS = Path(os.environ.get("ADM_TEST_ARTIFACTS", REPO / "artifacts"))
+
+# Hypothesis keeps the failures it found between runs (to try them first next time) and a
+# cache of constants. Both live in the temporary folder, one per checkout, never in the
+# repository: what is worth keeping for good goes into tests/fuzz/corpus/ (docs/FUZZING.md).
+set_hypothesis_home_dir(Path(tempfile.gettempdir())
+                        / f"adm-kiosk-hypothesis-{hashlib.sha256(str(REPO).encode()).hexdigest()[:12]}")
 
 
 @pytest.fixture(scope="session")

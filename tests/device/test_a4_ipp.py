@@ -55,6 +55,30 @@ def test_malformed_messages_are_refused(data, says):
         ipp.decode(data)
 
 
+def nested_collections(depth: int) -> bytes:
+    """A Get-Printer-Attributes reply whose media-col holds `depth` collections, one in another."""
+    header = b"\x01\x01\x00\x00\x00\x00\x00\x01\x04" + b"\x34\x00\x09media-col\x00\x00"
+    opening = b"\x4a\x00\x00\x00\x01m" + b"\x34\x00\x00\x00\x00"
+    closing = b"\x37\x00\x00\x00\x00"
+    return header + opening * (depth - 1) + closing * depth + b"\x03"
+
+
+def test_collections_nested_up_to_the_limit_decode():
+    reply = ipp.decode(nested_collections(ipp.MAX_COLLECTION_DEPTH))
+    value, depth = reply.value(ipp.PRINTER_GROUP, "media-col"), 1
+    while value:
+        value, depth = value["m"][0], depth + 1
+    assert depth == ipp.MAX_COLLECTION_DEPTH and value == {}
+
+
+@pytest.mark.parametrize("depth", [ipp.MAX_COLLECTION_DEPTH + 1, 700, 20_000])
+def test_collections_nested_too_deep_are_an_ipp_error_not_a_recursion_error(depth):
+    # Found by tests/fuzz (corpus/ipp/04-deeply-nested-collections): 700 levels used to
+    # exhaust the stack with RecursionError, which no caller catches.
+    with pytest.raises(ipp.IppError, match=f"nested deeper than {ipp.MAX_COLLECTION_DEPTH}"):
+        ipp.decode(nested_collections(depth))
+
+
 @pytest.mark.parametrize("url, endpoint", [
     ("ipp://localhost/printers/KK-A4", "http://localhost:631/printers/KK-A4"),
     ("ipp://127.0.0.1:8631/printers/KK-A4", "http://127.0.0.1:8631/printers/KK-A4"),

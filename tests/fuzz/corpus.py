@@ -4,8 +4,8 @@
 (default there: 40) to multiply every budget. The kept corpus of a target is the files in
 tests/fuzz/corpus/<target>/ (one input per file, bytes as they are): each runs as an explicit
 `@example` on every run, before the random ones, so a case that once found a bug is tried
-for ever. Hypothesis's own example database stays in the ignored .hypothesis/ folder: it is
-per machine, and what it finds worth keeping is copied here as a corpus file.
+for ever. Hypothesis's own example database is in the temporary folder (tests/conftest.py):
+it is per machine, and what it finds worth keeping is copied here as a corpus file.
 """
 
 from __future__ import annotations

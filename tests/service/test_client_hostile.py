@@ -29,6 +29,7 @@ PDF = b"%PDF-1.7\n" + bytes(range(256)) * 40 + b"\n%%EOF\n"
 DOC = RemoteDocument("doc-1", "KK", "a4", "Kartu Keluarga", 1, len(PDF), hashlib.sha256(PDF).hexdigest(), "ready")
 DOC_PATH = f"{SESSIONS}/s-1/documents/doc-1"
 NIK, PIN = "3201014501900003", "482913"
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
 MARGIN = 1.5     # seconds of slack on a loaded 2-core machine
 
 
@@ -149,6 +150,9 @@ def test_a_close_delimited_body_cut_by_the_deadline_is_not_taken_as_complete(hos
     pytest.param(error_reply(401, "invalid_credentials"), id="missing-attempts-left"),
     pytest.param(respond(302, b"", {"Location": "http://evil.example/"}), id="redirect"),
     pytest.param(endless(2 * GIGABYTE, declare_length=False, content_type="application/json"), id="2GB-json"),
+    # Found by tests/fuzz: 200 kB of brackets, under the size cap, made json raise RecursionError.
+    pytest.param(respond(201, DEEP_JSON, {"Content-Type": "application/json"}), id="deeply-nested-json"),
+    pytest.param(respond(401, DEEP_JSON, {"Content-Type": "application/json"}), id="deeply-nested-error"),
 ])
 def test_a_reply_outside_the_contract_is_a_contract_error(hostile_server: HostileServer, answer) -> None:
     hostile_server.on("POST", SESSIONS, answer)
