@@ -82,6 +82,11 @@ def test_a_well_formed_session_and_document_pass(hostile_server: HostileServer) 
                  id="content-length-lies-low"),
     pytest.param(pdf_reply(PDF[:-1] + b"X"), id="wrong-sha256"),
     pytest.param(pdf_reply(PDF, sha256="0" * 64), id="wrong-sha256-header"),
+    # The body alone must be checked against the session's sha256: a header that is absent,
+    # or that repeats the session's value over another body, proves nothing.
+    pytest.param(respond(200, PDF[:-1] + b"X", {"Content-Type": "application/pdf"}), id="wrong-body-no-header"),
+    pytest.param(pdf_reply(PDF[:-1] + b"X", sha256=DOC.sha256), id="wrong-body-header-says-the-sessions-sha256"),
+    pytest.param(pdf_reply(PDF[:-1] + b"X", sha256=DOC.sha256.upper()), id="wrong-body-header-upper-case"),
     pytest.param(endless(2 * GIGABYTE, declare_length=True), id="2GB-declared"),
     pytest.param(endless(2 * GIGABYTE, declare_length=False), id="2GB-undeclared"),
 ])
@@ -92,6 +97,20 @@ def test_a_document_that_is_not_the_announced_one_is_refused(hostile_server: Hos
         client.download_document("s-1", DOC)
     assert timer.elapsed < 1.0 + MARGIN
     assert hostile_server.hits("GET", DOC_PATH) == 1     # a bad document is not fetched again
+
+
+@pytest.mark.parametrize("answer", [
+    pytest.param(respond(200, PDF, {"Content-Type": "application/pdf"}), id="no-header"),
+    pytest.param(pdf_reply(PDF, sha256=DOC.sha256.upper()), id="header-in-upper-case"),
+])
+def test_the_announced_body_is_taken_with_or_without_its_header(hostile_server: HostileServer, answer) -> None:
+    hostile_server.on("GET", DOC_PATH, answer)
+    assert make_client(hostile_server).download_document("s-1", DOC) == PDF
+
+
+def test_a_document_of_exactly_the_cap_is_fetched(hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, pdf_reply(PDF))
+    assert make_client(hostile_server, max_document_bytes=len(PDF)).download_document("s-1", DOC) == PDF
 
 
 def test_a_body_cut_short_of_its_content_length_is_unavailable(hostile_server: HostileServer) -> None:

@@ -54,3 +54,40 @@ def test_a_birth_date_later_today_in_this_century_is_read_as_last_century():
 
 def test_mask_nik_is_reexported_for_the_core():
     assert mask_nik("nik 3201014501900003") == "nik 320101******0003"
+
+
+# --- the day of birth at the edges of the month (issue 13: a woman born on the 31st) ---------
+
+@pytest.mark.parametrize("ddmmyy, born, female", [
+    ("310190", dt.date(1990, 1, 31), False),
+    ("710190", dt.date(1990, 1, 31), True),      # a woman born on the 31st: 31 + 40
+    ("711290", dt.date(1990, 12, 31), True),
+    ("410190", dt.date(1990, 1, 1), True),       # the first day a woman's NIK can carry
+    ("700490", dt.date(1990, 4, 30), True),      # the last day of a 30-day month
+    ("290200", dt.date(2000, 2, 29), False),     # 2000 was a leap year
+    ("690296", dt.date(1996, 2, 29), True),
+    ("690200", dt.date(2000, 2, 29), True),
+    ("280201", dt.date(2001, 2, 28), False),
+    ("680201", dt.date(2001, 2, 28), True),
+])
+def test_the_last_days_of_a_month_are_accepted_for_men_and_women(ddmmyy, born, female):
+    info = check_nik(f"320101{ddmmyy}0003", today=TODAY)
+    assert (info.birth_date, info.female) == (born, female)
+
+
+@pytest.mark.parametrize("ddmmyy", [
+    "720190",    # a woman's 32 January
+    "710490",    # a woman's 31 April
+    "310490",    # a man's 31 April
+    "290201",    # 29 February 2001 (and 1901): not leap years
+    "690201",    # the same for a woman
+    "690290",    # 29 February 1990
+    "300200",    # 30 February, even in a leap year
+    "700200",
+    "400190",    # day 40: neither a man's day nor a woman's (40 - 40 = 0)
+    "800190",    # day 80
+])
+def test_a_day_past_the_end_of_its_month_is_rejected(ddmmyy):
+    with pytest.raises(InvalidNik) as caught:
+        check_nik(f"320101{ddmmyy}0003", today=TODAY)
+    assert caught.value.reason == "birth_date"
