@@ -72,3 +72,26 @@ class KeyRouter:
             self._held_at = now
             return True
         return False
+
+
+class DigitKeys:
+    """A screen that takes typed digits (the citizen's NIK or PIN, the technician's PIN or a
+    count): a hardware key does what the same on-screen key does. The screen has `digits`,
+    `add_digit` and `submit`."""
+
+    def delete(self) -> None:
+        self.digits = self.digits[:-1]
+
+    def clear(self) -> None:
+        self.digits = ""
+
+    def hardware_key(self, key: str) -> bool:
+        if key.isdigit():
+            self.add_digit(key)
+        elif key == "backspace":
+            self.delete()
+        elif key == "enter":
+            self.submit()
+        else:
+            return False
+        return True

@@ -6,10 +6,11 @@ from __future__ import annotations
 from kivy.app import App
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
+from ..keyboard import DigitKeys
 from .base import KioskScreen
 
 
-class DigitEntryScreen(KioskScreen):
+class DigitEntryScreen(DigitKeys, KioskScreen):
     digits = StringProperty("")
     length = NumericProperty(16)
     group = NumericProperty(0)
@@ -38,12 +39,6 @@ class DigitEntryScreen(KioskScreen):
         self.digits = ""
         self.shown = False
 
-    def delete(self) -> None:
-        self.digits = self.digits[:-1]
-
-    def clear(self) -> None:
-        self.digits = ""
-
     def complete(self) -> bool:
         return len(self.digits) == self.length
 
@@ -62,14 +57,3 @@ class DigitEntryScreen(KioskScreen):
 
     def on_leave(self, *args) -> None:
         self.forget()
-
-    def hardware_key(self, key: str) -> bool:
-        if key.isdigit():
-            self.add_digit(key)
-        elif key == "backspace":
-            self.delete()
-        elif key == "enter":
-            self.submit()
-        else:
-            return False
-        return True

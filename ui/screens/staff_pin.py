@@ -10,11 +10,13 @@ from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from ..keyboard import DigitKeys
+
 PIN_MAX = 12
 COUNT_MAX = 5            # up to 10000 cards
 
 
-class StaffPinScreen(Screen):
+class StaffPinScreen(DigitKeys, Screen):
     purpose = StringProperty("pin")          # pin | cards
     digits = StringProperty("")
     message = StringProperty("")             # already in the technician's language
@@ -31,12 +33,6 @@ class StaffPinScreen(Screen):
     def add_digit(self, digit: str) -> None:
         if self.keypad_open and not self.checking and len(self.digits) < (PIN_MAX if self.purpose == "pin" else COUNT_MAX):
             self.digits += digit
-
-    def delete(self) -> None:
-        self.digits = self.digits[:-1]
-
-    def clear(self) -> None:
-        self.digits = ""
 
     def usable(self) -> bool:
         return self.keypad_open and not self.checking and (len(self.digits) >= 4 if self.purpose == "pin"
@@ -60,14 +56,3 @@ class StaffPinScreen(Screen):
 
     def on_leave(self, *args) -> None:
         self.digits = ""
-
-    def hardware_key(self, key: str) -> bool:
-        if key.isdigit():
-            self.add_digit(key)
-        elif key == "backspace":
-            self.delete()
-        elif key == "enter":
-            self.submit()
-        else:
-            return False
-        return True
