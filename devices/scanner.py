@@ -203,36 +203,66 @@ class ScannerReader:
                 transport.close()
 
     def _read_codes(self, transport: Transport) -> None:
-        buffer = bytearray()
+        framing = ScanFraming(self._max_length)
         last_byte_at = time.monotonic()
         while not self._stop.is_set():
             try:
                 chunk = transport.read(4096, 0.05)
             except DeviceDisconnected:
-                if buffer:
-                    self._publish(buffer, complete=False)
+                if (partial := framing.take_partial()):
+                    self._publish(partial, complete=False)
                 raise
             now = time.monotonic()
             if not chunk:
-                if buffer and now - last_byte_at > self._partial_timeout:
-                    self._publish(buffer, complete=False)
-                    buffer.clear()
+                if now - last_byte_at > self._partial_timeout and (partial := framing.take_partial()):
+                    self._publish(partial, complete=False)
                 continue
             last_byte_at = now
-            buffer += chunk
-            while (end := _first_terminator(buffer)) >= 0:
-                code = bytes(buffer[:end])
-                del buffer[:end + 1]
-                if code:
-                    self._publish(code, complete=True)
-            if len(buffer) > self._max_length:
-                self._publish(buffer[:self._max_length], complete=True)   # rejected as too long
-                buffer.clear()
+            for code in framing.push(chunk):
+                self._publish(code, complete=True)
 
     def _publish(self, raw: bytes | bytearray, complete: bool) -> None:
         text = _decode(bytes(raw))
         log.debug("scan read (%d bytes, complete=%s)", len(raw), complete)
         self.events.publish(ScanEvent(text, f"serial:{self.url}", complete))
+
+
+class ScanFraming:
+    """A serial scanner's bytes, however the link splits them, as codes: each ends at CR or
+    LF (CR LF ends one code; empty codes are skipped). A code that grows past `max_length`
+    is handed on cut to that length (to be refused as too long) and the rest of it, up to
+    its terminator, is dropped: its tail is not a code of its own."""
+
+    def __init__(self, max_length: int) -> None:
+        self._buffer = bytearray()
+        self._max_length = max_length
+        self._dropping = False          # inside a code already handed on as too long
+
+    def push(self, chunk: bytes) -> list[bytes]:
+        """The codes `chunk` completes."""
+        codes = []
+        self._buffer += chunk
+        while (end := _first_terminator(self._buffer)) >= 0:
+            code = bytes(self._buffer[:end])
+            del self._buffer[:end + 1]
+            if code and not self._dropping:
+                codes.append(code[:self._max_length + 1])
+            self._dropping = False
+        if self._dropping:
+            self._buffer.clear()
+        elif len(self._buffer) > self._max_length:
+            codes.append(bytes(self._buffer[:self._max_length + 1]))
+            self._buffer.clear()
+            self._dropping = True
+        return codes
+
+    def take_partial(self) -> bytes:
+        """What has come of a code without its terminator (b"" for none); the next byte
+        starts a new code."""
+        partial = b"" if self._dropping else bytes(self._buffer)
+        self._buffer.clear()
+        self._dropping = False
+        return partial
 
 
 def _first_terminator(buffer: bytearray) -> int:

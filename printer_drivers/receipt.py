@@ -173,6 +173,20 @@ def _when(moment: datetime) -> str:
 
 # --- status ----------------------------------------------------------------------------------
 
+def status_byte(n: int, reply: bytes, unreadable: UnreadableAnswers) -> int | None:
+    """The status byte a printer answered to DLE EOT `n` (`reply` is what arrived, not empty):
+    None when the byte lacks the fixed bits (noted once in `unreadable`); DeviceError
+    PROTOCOL_ERROR when the reply is not one byte."""
+    if len(reply) != 1:
+        raise DeviceError(FaultCode.PROTOCOL_ERROR,
+                          f"DLE EOT {n} answered {reply[:8].hex(' ')}, not a status byte")
+    if reply[0] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
+        unreadable.note(f"DLE EOT {n}", reply.hex(), "what it reports is unknown")
+        return None
+    unreadable.readable(f"DLE EOT {n}")
+    return reply[0]
+
+
 def decode_status(printer: int | None, offline_cause: int | None, error_cause: int | None, paper: int | None,
                   capabilities: dict[str, Any] | None = None) -> DeviceStatus:
     """The four DLE EOT status bytes (n = 1, 2, 3, 4) as the status model; None for a byte
@@ -300,14 +314,7 @@ class ReceiptPrinter(Printer):
             reply = link.read_reply(self.status_timeout)
         if not reply:
             raise DeviceTimeout(f"no answer to status query DLE EOT {n} within {self.status_timeout:g}s")
-        if len(reply) != 1:
-            raise DeviceError(FaultCode.PROTOCOL_ERROR,
-                              f"DLE EOT {n} answered {reply[:8].hex(' ')}, not a status byte")
-        if reply[0] & STATUS_FIXED_MASK != STATUS_FIXED_BITS:
-            self._unreadable.note(f"DLE EOT {n}", reply.hex(), "what it reports is unknown")
-            return None
-        self._unreadable.readable(f"DLE EOT {n}")
-        return reply[0]
+        return status_byte(n, reply, self._unreadable)
 
     def _read_status(self) -> DeviceStatus:
         link = self._connect()

@@ -67,6 +67,30 @@ def test_bad_scans_are_rejected_with_the_reason(inject, reason):
             reader.stop()
 
 
+def test_the_tail_of_an_over_long_code_is_not_a_scan_of_its_own():
+    # Found by tests/fuzz/test_fuzz_scanner.py: a code that outgrew the limit was handed on cut,
+    # and what came after the cut, up to the terminator, was then read as a new code.
+    sim = ScannerSimulator()
+    with serve_pty(sim) as link:
+        reader = ScannerReader(link.url, retry_interval=0.05, partial_timeout=5.0, max_length=64)
+        scans, states = queue.Queue(), queue.Queue()
+        reader.events.subscribe(scans.put)
+        reader.status_events.subscribe(lambda s: states.put(s.state))
+        reader.start()
+        try:
+            wait_for_state(states, DeviceState.READY)
+            sim.send(b"X" * 100)                            # no terminator yet
+            with pytest.raises(ScanRejected) as caught:
+                parse_scan(scans.get(timeout=2))
+            assert caught.value.reason_code == "too_long"
+            sim.scan(VALID)                                # the same code's end
+            sim.scan(VALID.replace("AB12CD", "ZZ99ZZ"))    # the next scan
+            assert parse_scan(scans.get(timeout=2)) == "REQ-20261122-ZZ99ZZ"
+            assert scans.empty()
+        finally:
+            reader.stop()
+
+
 def test_socket_hang_up_then_the_scanner_comes_back():
     sim = ScannerSimulator()
     with serve_socket(sim) as link:
