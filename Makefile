@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test soak system-deps venv bench clean
+.PHONY: demo test soak powerloss system-deps venv bench clean
 
 system-deps:
 	@bash tests/setup/system-deps.sh
@@ -28,6 +28,11 @@ test: system-deps venv
 # Issue 13's long soak: 1,000 whole sessions with link and device faults, reconciled job by job.
 soak: system-deps venv
 	SOAK_SESSIONS=1000 $(PY) -m pytest -q -s tests/service/test_soak.py
+
+# Issue 13's power loss: 200 sessions SIGKILLed at random moments, recovered, reconciled
+# (ADM_POWER_LOSS_SEED=N repeats a run's kills; docs/POWER_LOSS.md).
+powerloss: system-deps venv
+	ADM_POWER_LOSS_SESSIONS=$${ADM_POWER_LOSS_SESSIONS:-200} $(PY) -m pytest -q -s -p no:logging tests/service/test_power_loss.py
 
 # Speed, size and memory figures against ARCHITECTURE §9's budgets (docs/PERFORMANCE.md).
 bench: system-deps venv
