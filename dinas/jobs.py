@@ -130,6 +130,14 @@ def reserve(connection: Connection, now: float, kiosk_id: str, session_id: str,
     return 201, {"job_id": job_id, "document_id": document_id, "state": "reserved"}
 
 
+def assisted_prints(connection: Connection, kiosk_id: str) -> int:
+    """How many of the kiosk's prints the kecamatan operator guided (`printed` events that
+    say `assisted`), for the dinas's count of assisted service."""
+    rows = connection.all("SELECT e.detail FROM job_events e JOIN jobs j ON j.job_id = e.job_id "
+                          "WHERE j.kiosk_id = :k AND e.state = 'printed' AND e.detail IS NOT NULL", k=kiosk_id)
+    return sum(1 for row in rows if json.loads(row["detail"]).get("assisted") is True)
+
+
 def record_event(connection: Connection, now: float, kiosk_id: str, job_id: str, event: dict[str, Any]
                  ) -> dict[str, Any]:
     with db.transaction(connection):

@@ -82,6 +82,8 @@ def job_event(job_id: str) -> Response:
         raise invalid_request("at must be an ISO 8601 time with a zone, like 2026-11-22T10:00:00Z") from None
     if event["detail"] is not None and not isinstance(event["detail"], dict):
         raise invalid_request("detail must be an object")
+    if event["detail"] is not None and not isinstance(event["detail"].get("assisted", False), bool):
+        raise invalid_request("detail.assisted must be true or false")
     if event["detail"] is not None and len(json.dumps(event["detail"])) > jobs.MAX_DETAIL_BYTES:
         raise invalid_request(f"detail must be at most {jobs.MAX_DETAIL_BYTES} bytes as JSON")
     return jsonify(jobs.record_event(connection(), dinas().now(), who.kiosk_id, job_id, event))

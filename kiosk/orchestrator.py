@@ -73,7 +73,10 @@ class PrintOrchestrator:
         return self._client.download_document(session_id, document)
 
     def print_one(self, session_id: str, document, pdf: bytes | None, settings, now: datetime,
-                  step: StepCallback) -> Outcome:
+                  step: StepCallback, assisted_by: str | None = None) -> Outcome:
+        """`assisted_by`: the operator's PIN slot when the kecamatan operator guided the
+        session: the `printed` event says `assisted` (the dinas counts assisted prints), the
+        day's counters count it, and the operator's audit trail names the job."""
         kind, role = document.kind, printer_for(document.kind)
 
         def failed(reason: str, job_id: str | None = None) -> Outcome:
@@ -180,8 +183,13 @@ class PrintOrchestrator:
             return failed("hardware", job_id)
         crash_point("sent")     # test hook: the print is out, `printed` not yet journaled
         try:
+            mark = {"assisted": True} if assisted_by else None
             self._journal.transition(job_id, PRINTED, counters_after=dict(result.counters_after),
-                                     event=Event.new(job_id, "printed"), count={"printed": 1})
+                                     event=Event.new(job_id, "printed", None, mark),
+                                     count={"printed": 1, **({"assisted": 1} if assisted_by else {})})
+            if assisted_by:
+                self._journal.audit(assisted_by, "assisted_print", {"kind": kind, "job_id": job_id,
+                                                                    "slot": assisted_by})
         except JournalWriteError:
             # It came out: the citizen is told so. The event goes from memory (Outbox.hold);
             # the journal still says `sending`, which recovery settles from the printer.

@@ -65,6 +65,7 @@ class _Session:
     broken: dict[str, str] = field(default_factory=dict)      # document id -> reason it can't print
     steps: dict[str, StepView] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)
+    assisted_by: str | None = None     # the operator's PIN slot in an assisted session
     receipt_printed: bool = False
     stop_printing: threading.Event = field(default_factory=threading.Event)
 
@@ -121,6 +122,7 @@ class SessionEngine(SessionCommands):
 
     def touch(self) -> None: self._post(self._do_touch)
     def start(self) -> None: self._post(self._do_start)
+    def start_assisted(self, operator_slot: str) -> None: self._post(self._do_start, operator_slot)
     def set_language(self, language: str) -> None: self._post(self._do_set_language, language)
     def submit_nik(self, nik: str) -> None: self._post(self._do_submit_nik, nik)
     def submit_scan(self, text: str, complete: bool = True) -> None: self._post(self._do_submit_scan, text, complete)
@@ -166,10 +168,10 @@ class SessionEngine(SessionCommands):
             self._arm_idle()
             self._publish()
 
-    def _do_start(self) -> None:
+    def _do_start(self, assisted_by: str | None = None) -> None:
         if self._screen != Screen.ATTRACT:
             return
-        self._session = _Session()
+        self._session = _Session(assisted_by=assisted_by)
         self._go(Screen.IDENTIFY)
 
     def _do_set_language(self, language: str) -> None:
@@ -535,7 +537,7 @@ class SessionEngine(SessionCommands):
                            identified_by=session.identity_kind, documents=tuple(documents),
                            steps=tuple(session.steps.values()), printers=_printer_lines(session),
                            outcomes=dict(session.outcomes),
-                           receipt_printed=session.receipt_printed)
+                           receipt_printed=session.receipt_printed, assisted=session.assisted_by is not None)
 
     def _publish(self, only_if_changed: bool = False) -> None:
         view = self._build_view()

@@ -93,6 +93,7 @@ class SessionView:
     spoken_guidance: bool = True          # the default of the audio toggle for a new citizen
     opening_hours: str = ""
     dinas_contact: str = ""
+    assisted: bool = False                # the kecamatan operator guides this session (issue 12)
 
 
 class SessionCommands:
@@ -111,6 +112,9 @@ class SessionCommands:
 
     def touch(self) -> None: ...                   # any citizen activity: restarts the idle timer
     def start(self) -> None: ...                   # attract -> identify
+    # attract -> identify with the operator guiding (their PIN slot, checked by the UI's
+    # kiosk.staff_access); the mark ends with the session
+    def start_assisted(self, operator_slot: str) -> None: ...
     def set_language(self, language: str) -> None: ...   # "id" or "en", on any screen
     def submit_nik(self, nik: str) -> None: ...    # identify -> pin, or a message why not
     # A scanned WhatsApp QR: identify -> pin. `complete=False`: the scanner's line stopped

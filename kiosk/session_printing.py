@@ -99,7 +99,7 @@ class PrintRun:
             handlers.post(handlers.step, session.token, document.id, document.kind, name, state)
         try:
             return self._orchestrator.print_one(session.session_id, document, pdf, settings,
-                                                self._wall_clock(), step)
+                                                self._wall_clock(), step, assisted_by=session.assisted_by)
         except Exception:  # noqa: BLE001 - a bug in one print must not lose the others
             log.exception("print of a %s failed unexpectedly", document.kind)
             return Outcome(document.id, document.kind, "failed", "internal")

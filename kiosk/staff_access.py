@@ -32,6 +32,7 @@ from .settings import Settings, pin_matches
 
 TECHNICIAN, TECHNICIAN_EMERGENCY, OPERATOR = "technician", "technician_emergency", "operator"
 ROLES = (TECHNICIAN, OPERATOR)          # what a person asks to enter as
+ANY = "any"                             # either: the slot that matches decides
 LOCK_AFTER = 5                          # wrong PINs in a row, then every slot is locked
 LOCK_S = 900.0
 LOCK_ACTION = "staff_pin_locked"
@@ -51,6 +52,7 @@ class Outcome(StrEnum):
 class Answer:
     outcome: Outcome
     slot: str | None = None             # the PIN slot that matched
+    role: str | None = None             # technician | operator: what it opens
     wait_s: int = 0
     locked_for_s: int = 0
 
@@ -85,6 +87,8 @@ class StaffAccess:
     def hashes(self, role: str) -> dict[str, str]:
         """{slot: hash} a person asking to enter as `role` may match."""
         settings = self._settings()
+        if role == ANY:
+            return {**self.hashes(TECHNICIAN), **self.hashes(OPERATOR)}
         if role == TECHNICIAN:
             found = {TECHNICIAN: settings.technician_pin_hash, TECHNICIAN_EMERGENCY: self._emergency_hash}
         elif role == OPERATOR:
@@ -96,6 +100,10 @@ class StaffAccess:
     def configured(self, role: str) -> bool:
         return bool(self.hashes(role))
 
+    def _roles(self, role: str) -> tuple[str, ...]:
+        """ANY: the one PIN pad of the hidden gesture, where the slot says who came in."""
+        return ROLES if role == ANY else (role,)
+
     def locked_for_s(self) -> int:
         return max(0, int(self._locked_until - self._clock() + 0.999))
 
@@ -103,7 +111,7 @@ class StaffAccess:
         """None when the PIN pad may be shown; else why not."""
         if self._in_session():
             return Answer(Outcome.IN_SESSION)
-        if not self.configured(role):
+        if not any(self.configured(r) for r in self._roles(role)):
             return Answer(Outcome.NONE_CONFIGURED)
         if (locked := self.locked_for_s()) > 0:
             return Answer(Outcome.LOCKED, locked_for_s=locked)
@@ -111,22 +119,25 @@ class StaffAccess:
 
     # --- a try -----------------------------------------------------------------------------------
     def try_pin(self, pin: str, role: str) -> Answer:
-        """Check `pin` against `role`'s slots. Blocking (scrypt): never on the UI thread."""
+        """Check `pin` against `role`'s slots (ANY: every slot, technician first). Blocking
+        (scrypt): never on the UI thread."""
         refusal = self.may_ask(role)
         if refusal is not None:
             return refusal
         if (wait := self._slowdown.wait_s(SLOWDOWN_KEY)) > 0:
             return Answer(Outcome.WAIT, wait_s=wait)
-        for slot, pin_hash in self.hashes(role).items():
-            if pin_matches(pin_hash, pin):
-                self._wrong_in_a_row = 0
-                self._slowdown.succeeded(SLOWDOWN_KEY)
-                self.record(slot, "staff_entered", {"role": role})
-                return Answer(Outcome.GRANTED, slot=slot)
+        for entered_as in self._roles(role):
+            for slot, pin_hash in self.hashes(entered_as).items():
+                if pin_matches(pin_hash, pin):
+                    self._wrong_in_a_row = 0
+                    self._slowdown.succeeded(SLOWDOWN_KEY)
+                    self.record(slot, "staff_entered", {"role": entered_as})
+                    return Answer(Outcome.GRANTED, slot=slot, role=entered_as)
         self._wrong_in_a_row += 1
         self._slowdown.failed(SLOWDOWN_KEY)
-        self._journal.audit(role, "refused", {"command": "enter", "why": "wrong PIN",
-                                              "in_a_row": self._wrong_in_a_row})
+        # On the shared pad (ANY) a wrong PIN matched no slot: whoever typed it is just "staff".
+        self._journal.audit("staff" if role == ANY else role, "refused",
+                            {"command": "enter", "why": "wrong PIN", "in_a_row": self._wrong_in_a_row})
         if self._wrong_in_a_row >= self._lock_after:
             self._wrong_in_a_row = 0
             self._locked_until = self._clock() + self._lock_s

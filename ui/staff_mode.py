@@ -22,7 +22,7 @@ from kivy.core.window import Window
 from kivy.metrics import dp
 
 from kiosk.diag_bundle import MEDIA_ROOTS, BundleRefused, RemovableDrives
-from kiosk.staff_access import TECHNICIAN, Outcome
+from kiosk.staff_access import ANY, OPERATOR, TECHNICIAN, Outcome
 
 from .i18n import _
 from .staff_gesture import CornerGesture
@@ -75,7 +75,7 @@ class StaffMode:
         self._worker.submit(job).add_done_callback(done)
 
     def open(self) -> None:
-        refusal = self.desk.access.may_ask(TECHNICIAN)
+        refusal = self.desk.access.may_ask(ANY)
         if refusal is not None and refusal.outcome is Outcome.IN_SESSION:
             return                  # a citizen is being served: nothing shows, nothing is said
         self.active = True
@@ -104,13 +104,16 @@ class StaffMode:
     def submit_pin(self, pin: str) -> None:
         screen = self.app.staff_screens["staff_pin"]
         screen.checking = True
-        self._run(lambda: self.desk.access.try_pin(pin, TECHNICIAN), self._pin_checked)
+        self._run(lambda: self.desk.access.try_pin(pin, ANY), self._pin_checked)
 
     def _pin_checked(self, answer) -> None:
         screen = self.app.staff_screens["staff_pin"]
         screen.checking = False
         if isinstance(answer, Exception):
             screen.message = _("staff.failed", self.app.lang)
+            return
+        if answer.granted and answer.role == OPERATOR:
+            self._assist(answer.slot)
             return
         if answer.granted:
             self.slot = answer.slot
@@ -119,6 +122,13 @@ class StaffMode:
             return
         screen.message = self.refusal_text(answer)
         screen.keypad_open = answer.outcome is not Outcome.LOCKED and answer.outcome is not Outcome.NONE_CONFIGURED
+
+    def _assist(self, operator_slot: str) -> None:
+        """The operator's PIN: a citizen's session guided by them, marked as assisted; the
+        engine shows its screens again (with the operator's explanations) from identify on."""
+        self.active, self.slot = False, None
+        self.gesture.reset()
+        self.app.commands.start_assisted(operator_slot)
 
     def show_maintenance(self) -> None:
         screen = self.app.staff_screens["maintenance"]

@@ -56,3 +56,15 @@ def test_the_dinas_refuses_malformed_staff_actions(reference_server):  # noqa: F
     reply = requests.post(f"{reference_server.url}/kiosk/heartbeat", json={**beat, "cards_low": "yes"},
                           headers=reference_server.kiosk_headers(), timeout=5)
     assert reply.status_code == 400 and "cards_low" in reply.text
+
+
+def test_the_dinas_refuses_an_assisted_mark_that_is_not_true_or_false(reference_server):  # noqa: F811
+    import uuid
+
+    import requests
+
+    reply = requests.post(f"{reference_server.url}/kiosk/jobs/{uuid.uuid4()}/events",
+                          json={"event_id": str(uuid.uuid4()), "state": "printed", "at": "2026-12-01T10:00:00Z",
+                                "detail": {"assisted": "yes"}},
+                          headers=reference_server.kiosk_headers(), timeout=5)
+    assert reply.status_code == 400 and "detail.assisted" in reply.text, reply.text
