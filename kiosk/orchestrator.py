@@ -250,8 +250,10 @@ class PrintOrchestrator:
         self._finish_failed(job_id, reason, {"late": True, "review": True}, review=True)
 
     def _note_device_job(self, job_id: str, ref: Mapping) -> None:
-        """The print server's id for the job, for recovery. If it cannot be journaled the print
-        goes on: recovery would find the job by its name (printer_drivers.a4.ipp_job_name)."""
+        """The device's reference for the job, for recovery: a print server's id, or a card
+        printer's CARD_WHOLE. If it cannot be journaled the print goes on: recovery would find
+        a queued job by its name (printer_drivers.a4.ipp_job_name), and give a card the
+        short grace."""
         try:
             self._journal.note_device_job(job_id, ref)
         except JournalWriteError:

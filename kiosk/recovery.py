@@ -12,6 +12,11 @@ workers are up. The rules, per journal state of the job:
   - out of the printer (at once, or within a short grace, for a card that was already on
     its way out): it went through, so the job is settled `printed` (with a review flag):
     reporting it failed would let the same card be printed twice.
+  - the journal says the printer had the whole card (`CARD_WHOLE`, journaled right after
+    ``Se``): it prints and ejects it by itself, host or no host, for as long as a real card
+    takes (~30 s a colour card, more with a warm-up: far past the short grace). Recovery
+    waits for it up to CARD_FINISH_WAIT_S and settles it `printed`; rejecting it would
+    throw away a good card and the citizen's print. Still inside after that: stuck, below.
   - still inside after the grace: the printer stopped mid-card when the kiosk died, so no
     finished card came out. The card is sent to the reject box (`reject_card()`), the
     automatic reject goes into the audit trail, and the job is settled `failed(interrupted)`
@@ -48,7 +53,7 @@ from dataclasses import dataclass
 from typing import Any, Collection, Mapping
 
 from devices.status import DeviceError, FaultCode
-from printer_drivers.base import CARDS_INSERTED, CardHandling, PrintJob, QueuedJobs, cards_taken
+from printer_drivers.base import CARDS_INSERTED, CardHandling, PrintJob, QueuedJobs, card_whole, cards_taken
 
 from .devices_runtime import COUNTER_TIMEOUT_S
 from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
@@ -56,6 +61,7 @@ from .journal import FAILED, PRINTED, SENDING, Event, Journal, JobRecord
 log = logging.getLogger(__name__)
 
 CARD_OUT_GRACE_S = 6.0      # a card already ejecting when the PC died is out within seconds
+CARD_FINISH_WAIT_S = 120.0  # a card the printer had whole: its print time with a warm-up, twice over
 CARD_POLL_S = 0.2
 REJECT_TIMEOUT_S = 30.0
 QUEUE_TIMEOUT_S = 60.0      # finding, cancelling and purging one job on a print server
@@ -113,7 +119,7 @@ def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settleme
         return _failed(journal, job, review=True, why="card counters could not be read")
     if taken == 0:
         return _failed(journal, job, review=False, why="card counters unchanged: no card was taken")
-    if _card_left_inside(devices, job.role, grace):
+    if _card_left_inside(devices, job.role, CARD_FINISH_WAIT_S if card_whole(job.device_job) else grace):
         return _reject_left_card(journal, devices, job, before, now)
     return _printed(journal, job, before, now, "card counters advanced: the card went through")
 

@@ -46,6 +46,17 @@ def cards_taken(before: Mapping[str, int] | None, after: Mapping[str, int] | Non
     return max(after[CARDS_INSERTED] - before[CARDS_INSERTED], 0)
 
 
+# What a card printer's driver hands `PrintJob.on_sent` once the printer has taken the whole
+# card (its last panel and the end of the sequence): from then on the printer finishes and
+# ejects the card by itself, whether the kiosk lives or not (crash recovery waits for it).
+CARD_WHOLE: Mapping[str, Any] = {"card": "whole"}
+
+
+def card_whole(ref: Mapping[str, Any] | None) -> bool:
+    """True when a journaled device reference says the printer had the whole card."""
+    return bool(ref) and ref.get("card") == CARD_WHOLE["card"]
+
+
 class DocumentUnprintable(ValueError):
     """The document itself cannot be printed on this device: retrying will not help.
     `detail` describes the document's fault only (never its content) and is safe to log."""
@@ -65,9 +76,11 @@ class PrintJob:
     kind: str            # KK, KIA, TEST, ...
     pdf: bytes           # verified document bytes; held in memory only
     title: str = ""      # shown in the printer's queue; never a name or a NIK
-    # Called (on the device's thread) the moment a print server accepts the job and gives it
-    # an id of its own, with that reference (JSON-able). The orchestrator journals it; if the
-    # call raises, the driver cancels the job: no job may wait in a queue the kiosk lost.
+    # Called (on the device's thread) the moment the device holds the whole job, with a
+    # reference to it (JSON-able): a print server's id once it accepts the job, or CARD_WHOLE
+    # once a card printer has the whole card. The orchestrator journals it for crash
+    # recovery. If the call raises, a queue's driver cancels the job (no job may wait in a
+    # queue the kiosk lost); a card printer prints on (the card is already being printed).
     on_sent: SentCallback | None = None
 
 

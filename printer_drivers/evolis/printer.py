@@ -8,8 +8,9 @@ A print: `prepare` rasterises the PDF and separates it into panels for the ribbo
 (pure CPU, any thread; a document that cannot become a card raises `CardImageError`, a
 `DocumentUnprintable`). `print_prepared` asks the ribbon loaded (``Rr``; panels are made again
 only if it changed), reads the counters, then ``Pr``, ``Ss`` (a card is taken), ``Sr`` + the front's panels,
-``Sv`` + the back's, ``Se``, and wait (polling ``Rlr;p``, with a deadline) until the card is
-out. A failure after ``Ss`` spoils the card: the driver asks the printer to move it to the
+``Sv`` + the back's, ``Se`` (then the job's `on_sent` hears `CARD_WHOLE`: the printer has
+the whole card and finishes it by itself), and wait (polling ``Rlr;p``, with a deadline) until
+the card is out. A failure after ``Ss`` spoils the card: the driver asks the printer to move it to the
 reject box (``Ser``) — the printer refuses when it cannot (a jam, the cover open) — and
 raises `DeviceError` with the fault. It never feeds another card for the same job.
 
@@ -40,8 +41,8 @@ from devices.links import open_link
 from devices.transport import Transport
 from devices.unreadable import UnreadableAnswers
 
-from ..base import (STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob, PrintJob,
-                    Printer, PrintResult, ProgressCallback)
+from ..base import (CARD_WHOLE, STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob,
+                    PrintJob, Printer, PrintResult, ProgressCallback, SentCallback)
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
 from ..registry import COLOUR_LEVELS
@@ -186,7 +187,7 @@ class EvolisPrinter(Printer):
 
     def print_prepared(self, prepared: PreparedJob, progress: ProgressCallback | None = None) -> PrintResult:
         """Print a prepared card; DeviceError on failure. It never feeds a second card."""
-        return self._print_card_image(prepared.job_id, prepared.payload, progress)
+        return self._print_card_image(prepared.job_id, prepared.payload, progress, prepared.job.on_sent)
 
     def print_test_card(self, progress: ProgressCallback | None = None) -> PrintResult:
         """A test card with no personal data: title, colour bars, grey ramp and the date."""
@@ -202,14 +203,15 @@ class EvolisPrinter(Printer):
             card_panels(pages, ribbon, self.levels, self.black_policy, self.overlay_holes)
         return CardImage(pages, panels)
 
-    def _print_card_image(self, job_id: str, card: CardImage, progress: ProgressCallback | None) -> PrintResult:
+    def _print_card_image(self, job_id: str, card: CardImage, progress: ProgressCallback | None,
+                          on_whole: SentCallback | None = None) -> PrintResult:
         report: Callable[[str], None] = progress or (lambda step: None)
         ribbon = self.ribbon()
         panels = card.panels if card.panels is not None and card.panels.ribbon == ribbon \
             else self._card_image(card.pages, ribbon).panels
         before = self.counters()
         report(STEP_SENDING)
-        sent = self._print_card(panels, report)
+        sent = self._print_card(panels, report, on_whole)
         after = self.counters()
         log.info("card printed (job %s, %d bytes sent, cards %s -> %s)", job_id, sent,
                  before.get("cards_inserted", "?"), after.get("cards_inserted", "?"))
@@ -217,14 +219,14 @@ class EvolisPrinter(Printer):
                            detail={"counters_before": before, "ribbon": ribbon, "bytes_sent": sent,
                                    "compressed": self.compressed, "levels": self.levels})
 
-    def _print_card(self, panels: CardPanels, report: Callable[[str], None]) -> int:
+    def _print_card(self, panels: CardPanels, report: Callable[[str], None], on_whole: SentCallback | None) -> int:
         self._card_in_hand = True
         try:
-            return self._feed_and_print(panels, report)
+            return self._feed_and_print(panels, report, on_whole)
         finally:
             self._card_in_hand = False
 
-    def _feed_and_print(self, panels: CardPanels, report: Callable[[str], None]) -> int:
+    def _feed_and_print(self, panels: CardPanels, report: Callable[[str], None], on_whole: SentCallback | None) -> int:
         try:
             for command in self.job_settings(panels):
                 self.link.command(*command)
@@ -237,6 +239,7 @@ class EvolisPrinter(Printer):
                 sent += self._send_side("Sv", panels.back, STEP_PRINTING_BACK, report)
             report(STEP_EJECTING)
             self.link.command("Se")
+            _tell_whole(on_whole)
             self._wait_until_card_out()
             return sent
         except DeviceError as exc:
@@ -311,6 +314,17 @@ class EvolisPrinter(Printer):
 
     def close(self) -> None:
         self.link.transport.close()
+
+
+def _tell_whole(on_whole: SentCallback | None) -> None:
+    """The printer has the whole card (`Se` taken): say so, for crash recovery to wait for the
+    card rather than reject it. A failing callback does not stop a card already printing."""
+    if on_whole is None:
+        return
+    try:
+        on_whole(dict(CARD_WHOLE))
+    except Exception:  # noqa: BLE001 - recovery then falls back to its short grace
+        log.exception("the card's whole-card mark could not be recorded")
 
 
 _SPECIFIC = (FaultCode.COVER_OPEN, FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT, FaultCode.NEEDS_CLEANING,

@@ -234,3 +234,39 @@ def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_se
     assert finished_cards(tmp_path) == ["card-0002-front.png"]
     dinas_jobs, status, _ = dinas_view(reference_server, kia)
     assert [j["state"] for j in dinas_jobs] == ["failed", "printed"] and status == "printed"
+
+
+@pytest.fixture
+def long_card_printer(tmp_path):
+    """The card printer taking 3 s from its last panel to the card out: a card it has whole
+    outlasts recovery's grace, as a real 30 s colour card outlasts the 6 s one."""
+    simulator = EvolisSimulator(out_dir=tmp_path / "cards", card_seconds=3.0)
+    with serve_socket(simulator) as link:
+        yield simulator, link.url
+
+
+def test_killed_once_the_printer_has_the_whole_card_waits_for_it(reference_server, tmp_path, long_card_printer,
+                                                                 monkeypatch):
+    """Killed right after the driver journaled CARD_WHOLE (after `Se`): the printer is still
+    printing. Recovery must wait for the card and settle it printed, not reject it after
+    the grace (a good card thrown away, and the citizen's print lost)."""
+    simulator, url = long_card_printer
+    monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)
+    citizen = citizen_with(reference_server, "KK", "KIA")
+    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    config = kiosk_config(reference_server, tmp_path, url)
+
+    crashed = session(config, citizen, crash_at="device_job")
+    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    assert simulator.snapshot()["card"] == "out_pending"           # still printing, on its own
+
+    after = restart(config)
+    assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "printed", True)]
+    [job] = after.jobs
+    assert job.device_job == {"card": "whole"}
+    snapshot = simulator.snapshot()
+    assert (snapshot["cards"], snapshot["rejected"], snapshot["card"]) == (1, 0, None) and "Ser" not in simulator.log
+    assert finished_cards(tmp_path) == ["card-0001-front.png"]
+    assert after.counters["KIA"] == {"printed": 1}
+    dinas_jobs, status, _ = dinas_view(reference_server, kia)
+    assert [j["state"] for j in dinas_jobs] == ["printed"] and status == "printed"

@@ -53,10 +53,14 @@ SESSIONS = int(os.environ.get("ADM_POWER_LOSS_SESSIONS", "12"))
 SEED = int(os.environ.get("ADM_POWER_LOSS_SEED") or random.SystemRandom().randrange(1, 10**6))
 KINDS = ("KIA", "KK+KIA", "family")     # a family: KK + 2 KIA, the A4 and card printers in parallel
 # The simulated card printer: 6 panels at 0.05 s each on the wire, then the card is out
-# 28 s x 0.02 (plus a cold start on the first card) + 0.1 s after `Ss`.
+# 28 s x 0.03 (plus a cold start on the first card) + 0.1 s after `Ss`: most of a card's
+# time comes after its last panel, as on a real printer.
+TIME_SCALE = 0.03
 CARD_PRINTER = ("--panel-seconds", "0.05", "--card-seconds", "0.1", "--speed", "realistic",
-                "--time-scale", "0.02", "--cards", "100000", "--ribbon-prints", "100000")
-CARD_OUT_GRACE_S = 1.5       # this printer finishes a card within ~1 s of its last panel
+                "--time-scale", str(TIME_SCALE), "--cards", "100000", "--ribbon-prints", "100000")
+# Recovery's grace for a card found inside, in the ratio production has to a real card
+# (6 s to a 28 s colour card), so that a card still printing outlasts it here too.
+CARD_OUT_GRACE_S = recovery.CARD_OUT_GRACE_S * TIME_SCALE
 OUTCOMES = {"accepted", "rejected:not_found"}     # not_found: the reservation never reached the dinas
 
 
@@ -264,10 +268,12 @@ def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
 
             citizens: collections.deque[Citizen] = collections.deque()
             phases, open_at_kill, settled = collections.Counter(), collections.Counter(), collections.Counter()
+            spoiled = 0
             for _ in range(SESSIONS):
                 citizen = citizens.popleft() if citizens and rng.random() < 0.5 else applications.new(rng.choice(KINDS))
                 kill_after = rng.uniform(0, durations[citizen.kind])
                 kiosk_started = kiosks.go(config, citizen)
+                spans = []
                 if kiosks.current.run_until(kiosk_started + kill_after):
                     spans = open_spans(kiosks.current.trace)
                     phases[phase_of(spans)] += 1
@@ -276,6 +282,9 @@ def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
                     phases["ended before the kill"] += 1
                 after = restart_and_check(config, server, card)
                 settled.update((s.was, s.now, s.review, s.why) for s in after["recovered"])
+                # a card the printer had whole prints on by itself: it is never thrown away
+                assert "card ejecting" not in spans or after["spoiled"] == spoiled, after["recovered"]
+                spoiled = after["spoiled"]
                 if ready_documents(server, citizen):
                     citizens.append(citizen)          # released by the kill: the citizen comes back
 

@@ -147,6 +147,28 @@ def test_card_ejecting_slowly_is_waited_for_and_settled_printed(tmp_path, evolis
     assert journal.counters()["KIA"] == {"printed": 1} and journal.audit_trail() == []
 
 
+def test_a_card_the_printer_had_whole_is_waited_for_past_the_grace(tmp_path, evolis_board):
+    """The kiosk died after `Se` and journaled CARD_WHOLE: the printer is still printing the
+    card (here 1 s, a real one ~30 s), longer than the grace. Recovery waits for it and
+    settles it printed; without the mark the same card would be rejected after the grace."""
+    from printer_drivers.base import CARD_WHOLE
+    sim = card_left_by_a_crash(eject=True, card_seconds=1.0)
+    board = evolis_board(sim)
+    journal = journal_with(tmp_path, "sending", before={"cards_inserted": 0, "panels_printed": 0})
+    journal.note_device_job("job", CARD_WHOLE)
+    [result] = recover(journal, board, card_grace_s=0.1)
+    assert (result.now, result.review) == ("printed", True)
+    assert sim.snapshot()["rejected"] == 0 and "Ser" not in sim.log and len(sim.decoded) == 1
+    assert journal.counters()["KIA"] == {"printed": 1}
+
+
+def test_a_card_without_the_mark_still_gets_only_the_grace(tmp_path, evolis_board):
+    sim = card_left_by_a_crash(eject=True, card_seconds=1.0)
+    board = evolis_board(sim)
+    journal, result = recover_card_job(tmp_path, board, grace=0.1)
+    assert (result.now, result.review) == ("failed", True) and sim.snapshot()["rejected"] == 1
+
+
 @pytest.mark.parametrize("block, code", [
     (lambda sim: sim.set_cover(True), "cover_open"),
     (lambda sim: (sim.inject("jam_mid_card"), sim.feed(frame("Se")), sim.take_output()), "media_jam"),
