@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test soak powerloss system-deps venv bench clean
+.PHONY: demo test soak powerloss mutate system-deps venv bench clean
 
 system-deps:
 	@bash tests/setup/system-deps.sh
@@ -33,6 +33,11 @@ soak: system-deps venv
 # (ADM_POWER_LOSS_SEED=N repeats a run's kills; docs/POWER_LOSS.md).
 powerloss: system-deps venv
 	ADM_POWER_LOSS_SESSIONS=$${ADM_POWER_LOSS_SESSIONS:-200} $(PY) -m pytest -q -s -p no:logging tests/service/test_power_loss.py
+
+# Issue 13's mutation testing of the critical modules, one at a time against their own tests
+# (docs/MUTATION.md). `make mutate MUTATE="nik dinas-jobs"` runs some; MUTATE_CHILDREN=2 runs two workers.
+mutate: venv
+	$(PY) -m tests.mutation $(MUTATE)
 
 # Speed, size and memory figures against ARCHITECTURE §9's budgets (docs/PERFORMANCE.md).
 bench: system-deps venv

@@ -165,20 +165,20 @@ class DeviceStatus:
     def has_fault(self, code: FaultCode) -> bool:
         return any(f.code == code for f in self.faults)
 
+    # The rules behind these three properties are plain functions below because mutmut
+    # (`make mutate`, docs/MUTATION.md) cannot mutate a property's body.
     @property
     def alarms(self) -> tuple[Fault, ...]:
-        return tuple(f for f in self.faults if f.severity == Severity.ALARM)
+        return _alarms(self.faults)
 
     @property
     def supplies_out(self) -> tuple[Supply, ...]:
-        return tuple(s for s in self.supplies if s.level == SupplyLevel.OUT
-                     and s.consumable != Consumable.REJECT_BOX)
+        return _supplies_out(self.supplies)
 
     @property
     def usable(self) -> bool:
         """Can take a job now: ready (or busy, finishing another), no alarm, no supply out."""
-        return (self.state in (DeviceState.READY, DeviceState.BUSY)
-                and not self.alarms and not self.supplies_out)
+        return _takes_jobs(self)
 
     def unusable_reason(self) -> Fault | None:
         """The first thing that stops this device, as a fault, or None when usable."""
@@ -220,6 +220,19 @@ class DeviceStatus:
             "capabilities": dict(self.capabilities),
             "updated_at": self.updated_at,
         }
+
+
+def _alarms(faults: tuple[Fault, ...]) -> tuple[Fault, ...]:
+    return tuple(f for f in faults if f.severity == Severity.ALARM)
+
+
+def _supplies_out(supplies: tuple[Supply, ...]) -> tuple[Supply, ...]:
+    return tuple(s for s in supplies if s.level == SupplyLevel.OUT and s.consumable != Consumable.REJECT_BOX)
+
+
+def _takes_jobs(status: DeviceStatus) -> bool:
+    return (status.state in (DeviceState.READY, DeviceState.BUSY)
+            and not status.alarms and not status.supplies_out)
 
 
 def absent(device: str, detail: str = "") -> DeviceStatus:

@@ -14,7 +14,7 @@ import pytest
 
 from kiosk.dinas_client import DinasClient, RemoteDocument
 from kiosk.dinas_errors import (
-    ContractError, DinasUnavailable, DocumentIntegrityError, InvalidCredentials, Locked,
+    AlreadyPrinted, ContractError, DinasUnavailable, DocumentIntegrityError, InvalidCredentials, Locked,
     RateLimited, ServerError,
 )
 from tests.fixtures.hostile_server import (
@@ -111,19 +111,64 @@ def test_the_announced_body_is_taken_with_or_without_its_header(hostile_server: 
 def test_a_document_of_exactly_the_cap_is_fetched(hostile_server: HostileServer) -> None:
     hostile_server.on("GET", DOC_PATH, pdf_reply(PDF))
     assert make_client(hostile_server, max_document_bytes=len(PDF)).download_document("s-1", DOC) == PDF
+    assert hostile_server.received[0].headers["accept"] == "application/pdf"
+
+
+def test_a_document_larger_than_any_json_reply_is_fetched_whole(hostile_server: HostileServer) -> None:
+    big_pdf = b"%PDF-1.7\n" + bytes(range(256)) * 6000 + b"\n%%EOF\n"        # 1.5 MB: a scanned KK
+    big = RemoteDocument("doc-1", "KK", "a4", "t", 1, len(big_pdf), hashlib.sha256(big_pdf).hexdigest(), "ready")
+    hostile_server.on("GET", DOC_PATH, pdf_reply(big_pdf))
+    assert make_client(hostile_server).download_document("s-1", big) == big_pdf
+
+
+def test_a_wrong_body_is_reported_with_the_document_and_both_digests(hostile_server: HostileServer) -> None:
+    wrong = PDF[:-1] + b"X"
+    hostile_server.on("GET", DOC_PATH, pdf_reply(wrong, sha256=DOC.sha256))
+    with pytest.raises(DocumentIntegrityError) as refused:
+        make_client(hostile_server).download_document("s-1", DOC)
+    assert refused.value.status == 200
+    assert refused.value.detail == (f"document doc-1: sha256 {hashlib.sha256(wrong).hexdigest()[:12]}… "
+                                    f"differs from the announced {DOC.sha256[:12]}…")
+
+
+def test_a_wrong_header_is_reported_with_the_document(hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, pdf_reply(PDF, sha256="0" * 64))
+    with pytest.raises(DocumentIntegrityError) as refused:
+        make_client(hostile_server).download_document("s-1", DOC)
+    assert refused.value.status == 200
+    assert refused.value.detail == "document doc-1: X-Content-SHA256 differs from the session's sha256"
+
+
+def test_a_document_the_dinas_refuses_is_its_typed_error(hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, error_reply(409, "already_printed"))
+    with pytest.raises(AlreadyPrinted) as refused:
+        make_client(hostile_server).download_document("s-1", DOC)
+    assert (refused.value.status, refused.value.detail) == (409, "hostile already_printed")
+
+
+def test_a_document_call_answered_by_a_proxy_page_names_the_call_not_the_session(
+        hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, respond(502, b"<html>Bad Gateway</html>", {"Content-Type": "text/html"}))
+    with pytest.raises(DinasUnavailable) as refused:
+        make_client(hostile_server, retries=0).download_document("s-1", DOC)
+    assert refused.value.detail == "GET /kiosk/sessions/…/documents/doc-1: HTTP 502"
 
 
 def test_a_body_cut_short_of_its_content_length_is_unavailable(hostile_server: HostileServer) -> None:
     hostile_server.on("GET", DOC_PATH, respond(200, PDF[:100], {"Content-Type": "application/pdf"},
                                                content_length=len(PDF)))
-    with pytest.raises(DinasUnavailable):
+    with pytest.raises(DinasUnavailable) as cut:
         make_client(hostile_server, retries=0).download_document("s-1", DOC)
+    # The session id is a capability: the message names the call without it.
+    assert cut.value.detail.startswith("GET /kiosk/sessions/…/documents/doc-1: reply cut off")
 
 
 def test_a_document_announced_above_the_cap_is_not_even_requested(hostile_server: HostileServer) -> None:
     big = RemoteDocument("doc-1", "KK", "a4", "t", 1, 30 * 1024 * 1024, "a" * 64, "ready")
-    with pytest.raises(DocumentIntegrityError):
+    with pytest.raises(DocumentIntegrityError) as refused:
         make_client(hostile_server).download_document("s-1", big)
+    assert refused.value.detail == ("document doc-1 announces 31457280 bytes, more than the "
+                                    "26214400-byte cap")
     assert hostile_server.received == []
 
 

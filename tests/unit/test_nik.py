@@ -28,6 +28,7 @@ def test_spaces_and_dashes_between_groups_are_ignored():
     ("32010145019000", "length"),
     ("32010145019000031", "length"),
     ("320101450190000A", "digits"),
+    ("3201014501900X003", "digits"),              # only spaces and dashes are dropped, nothing else
     ("３２０１０１４５０１９０００03", "digits"),     # full-width digits are not ASCII
     ("9901014501900003", "province"),
     ("0001014501900003", "province"),
@@ -45,11 +46,16 @@ def test_each_bad_nik_has_its_own_reason(text, reason):
         check_nik(text, today=TODAY)
     assert caught.value.reason == reason
     assert caught.value.message_key == f"nik.invalid.{reason}"
+    assert str(caught.value) == f"NIK rejected: {reason}"        # what a log line may say: never the NIK
 
 
 def test_a_birth_date_later_today_in_this_century_is_read_as_last_century():
     # 01-12-26 is after 22-11-2026, so the NIK means 1926, which is plausible.
     assert check_nik("3201010112260001", today=TODAY).birth_date == dt.date(1926, 12, 1)
+
+
+def test_a_birth_today_is_this_century():
+    assert check_nik("3201012211260001", today=TODAY).birth_date == TODAY
 
 
 def test_mask_nik_is_reexported_for_the_core():

@@ -1,0 +1,168 @@
+"""`make mutate`: mutmut over the critical modules, one module at a time.
+
+    python -m tests.mutation                  # every target of tests/mutation/targets.py, in order
+    python -m tests.mutation nik dinas-jobs   # some of them
+    python -m tests.mutation --list
+
+mutmut reads its settings from the folder it runs in, and one folder holds one set of tests.
+So each target runs in its own folder, build/mutation/<target>/: links to the sources, and a
+pyproject.toml that is the project's own with [tool.mutmut] narrowed to that module and its
+tests. The folder is made anew on every run, because mutmut keeps files it copied before and
+would test yesterday's code. Everything runs under `nice -n 19` with one worker unless
+MUTATE_CHILDREN says more (the machine is shared).
+
+Per target it writes summary.json (the counts and the score) and survivors.txt (the diff of
+every mutant no test killed), and at the end prints one Markdown row per target for
+docs/MUTATION.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from .targets import BY_NAME, TARGETS, Target
+
+ROOT = Path(__file__).resolve().parents[2]
+WORK = ROOT / "build" / "mutation"
+LINKED = ("kiosk", "devices", "printer_drivers", "dinas", "ui", "tests", "config")
+# mutmut's exit codes per mutant (mutmut.stats): a timeout means the tests noticed, too.
+DETECTED = {"killed", "timeout", "caught by type check"}
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)        # a JSON string is a TOML basic string
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"no TOML for {type(value).__name__}")
+
+
+def project_settings() -> tuple[str, dict[str, Any]]:
+    """The project's pyproject.toml without its [tool.mutmut] table, and that table."""
+    text = (ROOT / "pyproject.toml").read_text()
+    base = tomllib.loads(text).get("tool", {}).get("mutmut", {})
+    without = re.sub(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[|\Z)", "", text)
+    return without, base
+
+
+def prepare(target: Target) -> Path:
+    folder = WORK / target.name
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    for name in LINKED:
+        (folder / name).symlink_to(ROOT / name, target_is_directory=True)
+    text, base = project_settings()
+    settings = dict(base)
+    settings["only_mutate"] = list(target.files)
+    settings["pytest_add_cli_args"] = list(base.get("pytest_add_cli_args", [])) + list(target.pytest_args)
+    settings["pytest_add_cli_args_test_selection"] = list(target.tests)
+    table = "\n".join(f"{key} = {_toml_value(value)}" for key, value in settings.items())
+    (folder / "pyproject.toml").write_text(f"{text.rstrip()}\n\n[tool.mutmut]\n{table}\n")
+    return folder
+
+
+def _nice(command: list[str]) -> list[str]:
+    return ["nice", "-n", "19", *command]
+
+
+def results(folder: Path, target: Target) -> dict[str, str]:
+    """mutant name -> mutmut's verdict, for the target's files and globs."""
+    from mutmut.stats import status_by_exit_code
+    verdicts = {}
+    for path in target.files:
+        meta = json.loads((folder / "mutants" / f"{path}.meta").read_text())
+        for name, code in meta["exit_code_by_key"].items():
+            if not target.mutants or any(fnmatch.fnmatchcase(name, glob) for glob in target.mutants):
+                verdicts[name] = status_by_exit_code[code]
+    return verdicts
+
+
+def summarise(target: Target, verdicts: dict[str, str], seconds: float) -> dict[str, Any]:
+    counts: dict[str, int] = {}
+    for verdict in verdicts.values():
+        counts[verdict] = counts.get(verdict, 0) + 1
+    detected = sum(n for verdict, n in counts.items() if verdict in DETECTED)
+    checked = sum(n for verdict, n in counts.items() if verdict not in ("skipped", "not checked"))
+    return {
+        "target": target.name, "files": list(target.files), "tests": list(target.tests),
+        "mutants": len(verdicts), "counts": counts,
+        "score": round(100 * detected / checked, 1) if checked else None,
+        "survivors": sorted(name for name, verdict in verdicts.items() if verdict not in DETECTED),
+        "seconds": round(seconds), "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
+    }
+
+
+def run(target: Target, children: int) -> dict[str, Any]:
+    folder = prepare(target)
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    started = dt.datetime.now()
+    print(f"== {target.name}: {', '.join(target.files)} against {', '.join(target.tests)}", flush=True)
+    with open(folder / "mutmut.log", "w") as log:
+        done = subprocess.run(_nice([mutmut, "run", "--max-children", str(children), *target.mutants]),
+                              cwd=folder, stdout=log, stderr=subprocess.STDOUT)
+    if done.returncode != 0:
+        tail = (folder / "mutmut.log").read_text(errors="replace")[-3000:]
+        raise SystemExit(f"mutmut failed on {target.name} (exit {done.returncode}):\n{tail}")
+    summary = summarise(target, results(folder, target), (dt.datetime.now() - started).total_seconds())
+    with open(folder / "survivors.txt", "w") as out:
+        for name in summary["survivors"]:
+            shown = subprocess.run(_nice([mutmut, "show", name]), cwd=folder, capture_output=True, text=True)
+            out.write(shown.stdout + shown.stderr + "\n")
+    (folder / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return summary
+
+
+def row(summary: dict[str, Any]) -> str:
+    counts = summary["counts"]
+    others = ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items())
+                       if verdict not in ("killed", "survived"))
+    return (f"| {summary['target']} | {summary['mutants']} | {counts.get('killed', 0)} | "
+            f"{counts.get('survived', 0)} | {others or '-'} | {summary['score']}% | {summary['seconds']} s |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.mutation", description=__doc__.splitlines()[0])
+    parser.add_argument("targets", nargs="*", help="target names (default: all, in order)")
+    parser.add_argument("--list", action="store_true", help="list the targets and their tests")
+    parser.add_argument("--children", type=int, default=int(os.environ.get("MUTATE_CHILDREN", "1")))
+    options = parser.parse_args(argv)
+    if options.list:
+        for target in TARGETS:
+            print(f"{target.name:16} {' '.join(target.files)}  <-  {' '.join(target.tests)}")
+        return 0
+    unknown = [name for name in options.targets if name not in BY_NAME]
+    if unknown:
+        parser.error(f"unknown target(s) {', '.join(unknown)}; --list shows them")
+    chosen = [BY_NAME[name] for name in options.targets] or list(TARGETS)
+    summaries = [run(target, options.children) for target in chosen]
+    print("\n| target | mutants | killed | survived | other | score | time |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for summary in summaries:
+        print(row(summary))
+    for summary in summaries:
+        if summary["survivors"]:
+            print(f"\n{summary['target']}: {len(summary['survivors'])} survivor(s), diffs in "
+                  f"{(WORK / summary['target'] / 'survivors.txt').relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
