@@ -85,10 +85,14 @@ class _OldJournal(Journal):
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         for column in self.ADDED:
             self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} TEXT")
+        # card_stock as schema step 4 moves it, for `stock` to read; dropped again on close.
+        self._db.execute("CREATE TABLE supply_stock AS SELECT id, 'cards' AS supply, at, loaded, used_before,"
+                         " NULL AS actor FROM card_stock")
 
     def close(self) -> None:
         for column in self.ADDED:
             self._db.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+        self._db.execute("DROP TABLE supply_stock")
         self._db.close()
 
 
@@ -96,7 +100,7 @@ QUERIES = {
     "open_jobs": lambda j: j.open_jobs(),
     "outbox_depth": lambda j: j.outbox_depth(),
     "next_event": lambda j: j.next_event(),
-    "card_stock": lambda j: j.card_stock(),
+    "card_stock": lambda j: j.stock("cards"),
     "counters": lambda j: j.counters(),
 }
 

@@ -16,7 +16,6 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from .card_count import CardCount
 from .devices_runtime import DeviceBoard
 from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
@@ -27,6 +26,7 @@ from .scanner_runtime import ScannerInput
 from .remote_config.runtime import config_sync_for
 from .session import SessionEngine
 from .storage import StorageGuard
+from .supplies import SupplyCount
 from .telemetry import Heartbeat
 
 log = logging.getLogger(__name__)
@@ -54,15 +54,15 @@ class KioskRuntime:
         journal.reserve.on_spent = self.storage.check
         self.orchestrator = PrintOrchestrator(client, journal, self.outbox, devices, keep_open=self._keep_open)
         self.config_sync = config_sync_for(self)      # the running settings: remote ones once applied
-        # A feeder that cannot sense its level: the kiosk's own card count gates the KIA.
-        devices.count_supplies(CardCount(journal, lambda: self.config_sync.settings.cards_low).apply)
+        # A feeder or a roll that cannot sense its level: the kiosk's own count stands in (gating, receipts).
+        devices.count_supplies(SupplyCount(journal, lambda: self.config_sync.settings).apply)
         self.heartbeat = Heartbeat(cfg.kiosk.id, client, devices, journal, self.outbox,
                                    interval_s=heartbeat_s or self.config_sync.settings.heartbeat_s,
                                    config_version=lambda: self.config_sync.version,
                                    config_stale=lambda: self.config_sync.stale,
                                    config_etag=lambda: self.config_sync.etag,
                                    on_reply=self.config_sync.on_heartbeat_reply, storage=self.storage,
-                                   cards_low=lambda: self.config_sync.settings.cards_low)
+                                   settings=lambda: self.config_sync.settings)
         self.diagnostics = self.heartbeat.diagnostics
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(

@@ -84,7 +84,7 @@ class DeviceBoard:
         self.status_events.publish(self._adjust(status))
 
     def count_supplies(self, adjust: Callable[[DeviceStatus], DeviceStatus]) -> None:
-        """What the kiosk counts itself (kiosk/card_count.py) on every snapshot handed out."""
+        """What the kiosk counts itself (kiosk/supplies.py) on every snapshot handed out."""
         self._adjust = adjust
 
     def republish(self) -> None:

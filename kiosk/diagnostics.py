@@ -2,13 +2,17 @@
 once (issue 12): the maintenance screens, `adm-kiosk diag [--json]` and the heartbeat all
 take them from one `Diagnostics`.
 
-    diagnostics = Diagnostics(board, journal, outbox_depth=outbox.depth, storage=guard)
-    diagnostics.statuses()                 # the snapshots, the kiosk's card count applied (board)
+    diagnostics = Diagnostics(board, journal, settings=lambda: settings, outbox_depth=outbox.depth, storage=guard)
+    diagnostics.statuses()                 # the snapshots, the kiosk's own counts applied (board)
+    diagnostics.supplies()                 # each supply of the printers: last refilled, the count
     diagnostics.heartbeat_figures()        # devices, counters, outbox depth, cards_low: the beat
     diagnostics.report(dinas=probe_dinas(client), config=config_figures(state_dir))   # diag
 
 A device's figures: state, ready, required, faults with what to do (Bahasa Indonesia and
-English), supplies with counts, counters, model, firmware and serial number. The outbox:
+English), supplies with counts, counters, model, firmware and serial number. The supplies
+(kiosk/supplies.py): for each one the configured printers take, when it was last refilled and
+by which PIN slot, and for the counted ones (cards, receipt paper) the kiosk's count, its low
+mark and level (`card_stock`, `receipt_stock` are those two entries). The outbox:
 depth, the oldest event waiting and the last error. The dinas: reachable, latency, TLS.
 The configuration: the version in force and the last envelope's result. Nothing here holds
 or returns a citizen's data: the journal keeps none, the device snapshots carry none.
@@ -23,7 +27,8 @@ from typing import Any, Callable, Mapping
 from devices.status import Consumable, DeviceStatus, FaultCode, SupplyLevel
 from printer_drivers import registry
 
-from .journal import Journal, card_stock_supply, local_day, utc_iso
+from . import supplies as supply_rules
+from .journal import Journal, local_day, utc_iso
 
 # What the technician does about each fault: (Bahasa Indonesia, English). Closed like the
 # catalogue itself: tests/unit/test_diagnostics.py checks every code has its line.
@@ -118,11 +123,11 @@ def probe_dinas(client, base_url: str, clock: Callable[[], float] = time.monoton
 class Diagnostics:
     """The figures over the running (or the console's own) device board and journal."""
 
-    def __init__(self, devices, journal: Journal, *, cards_low: Callable[[], int],
+    def __init__(self, devices, journal: Journal, *, settings: Callable[[], Any],
                  outbox_depth: Callable[[], int] | None = None, storage=None) -> None:
         self._devices = devices
         self._journal = journal
-        self._cards_low = cards_low
+        self._settings = settings                  # the running settings (the low marks)
         self._outbox_depth = outbox_depth or journal.outbox_depth   # the outbox's own count holds memory-held events
         self._storage = storage
 
@@ -135,10 +140,35 @@ class Diagnostics:
     def required_roles(self) -> tuple[str, ...]:
         return tuple(self._devices.required_roles)
 
+    def stock(self, supply: Consumable) -> dict[str, Any]:
+        """One supply's record; a counted one with its count, low mark and level."""
+        stock = self._journal.stock(supply)
+        counted = supply_rules.counted(supply)
+        if counted is None:
+            return stock
+        low_at = counted.low_at(self._settings())
+        level = supply_rules.stock_supply(counted, stock, low_at)
+        return {**stock, "low_at": low_at, "level": level.level.value if level else None}
+
     def card_stock(self) -> dict[str, Any]:
-        stock = self._journal.card_stock()
-        supply = card_stock_supply(stock, self._cards_low())
-        return {**stock, "low_at": self._cards_low(), "level": supply.level.value if supply else None}
+        return self.stock(Consumable.CARDS)
+
+    def receipt_stock(self) -> dict[str, Any]:
+        return self.stock(Consumable.RECEIPT_PAPER)
+
+    def supplies(self, roles=None) -> dict[str, dict[str, Any]]:
+        """Each supply the configured printers take (the registry's), in the registry's order:
+        its printer, whether the kiosk counts it, and its record (what the technician's
+        supplies screen offers a button for)."""
+        roles = tuple(self.statuses()) if roles is None else tuple(roles)
+        found: dict[str, dict[str, Any]] = {}
+        for role in registry.roles():
+            if role not in roles:
+                continue
+            for supply in registry.device(role).supplies:
+                found.setdefault(supply.value, {"role": role, "counted": supply_rules.counted(supply) is not None,
+                                                **self.stock(supply)})
+        return found
 
     @staticmethod
     def cards_low(statuses: Mapping[str, DeviceStatus]) -> bool:
@@ -152,7 +182,8 @@ class Diagnostics:
         today = local_day()
         return {
             "devices": {role: status.as_dict() for role, status in statuses.items()},
-            "counters": {"day": today, "today": self._journal.counters(today), "card_stock": self.card_stock()},
+            "counters": {"day": today, "today": self._journal.counters(today), "card_stock": self.card_stock(),
+                         "receipt_stock": self.receipt_stock()},
             "outbox_depth": self._outbox_depth(),
             "cards_low": self.cards_low(statuses),
         }
@@ -182,13 +213,16 @@ class Diagnostics:
                config: dict[str, Any] | None = None, kiosk_id: str | None = None) -> dict[str, Any]:
         """Everything, for the console and the maintenance screens."""
         devices = self.devices(counters)
+        supplies = self.supplies(devices)
         return {
             "kiosk": kiosk_id,
             "at": utc_iso(),
             "ready": not self.not_ready(),
             "not_ready": self.not_ready(),
             "devices": devices,
+            "supplies": supplies,
             "card_stock": self.card_stock(),
+            "receipt_stock": self.receipt_stock(),
             "cards_low": self.cards_low(self.statuses()),
             "counters_today": self._journal.counters(local_day()),
             "outbox": self.outbox(),

@@ -1,6 +1,6 @@
 """The kiosk's durable record: print jobs and their states, the outbox of events for the
-dinas, daily counters, the technician audit trail and the kiosk's own count of blank cards
-(`replenish_cards`, `card_stock`), in one SQLite file.
+dinas, daily counters, the technician audit trail and the supplies' refills with the kiosk's
+own count of those it counts (`replenish`, `stock`: kiosk/supplies.py), in one SQLite file.
 
 WAL with synchronous=FULL: each transition is on disk before the next step starts, so a
 power cut leaves the journal saying exactly how far a print got. A job's state change, its
@@ -31,12 +31,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from devices.status import Consumable, Supply, SupplyLevel
-from printer_drivers import registry
+from devices.status import Consumable
 
 from .journal_schema import DELIVERED_CLAUSE, FINISHED_CLAUSE, OPEN_CLAUSE, PENDING_CLAUSE, upgrade
 from .journal_tx import JournalWriteError, WriteTransaction  # noqa: F401 - JournalWriteError is part of this API
 from .storage import RESERVE_FILE, Reserve
+from .supplies import CARDS_SPOILED, TEST_CARDS, CountedSupply, counted  # noqa: F401 - the counters' names, as before
 
 log = logging.getLogger(__name__)
 
@@ -48,16 +48,15 @@ CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", 
 OPEN_STATES = (CREATED, RESERVED, SENDING)
 PRUNE_BATCH = 5000                          # rows per retention transaction
 
-# The kiosk's own count of blank cards, for printers that cannot sense how many are left.
-# A replenish stores how many were loaded and the lifetime cards-used total at that moment;
-# cards used since are the total now minus that. A card is used by a printed card document,
-# a spoiled card (any kind) or a technician's test card.
-CARD_KINDS = registry.kinds_on_card_printers()   # documents that each take a blank card
 MAINTENANCE_KIND = "maintenance"            # the counters' kind for technician actions
-TEST_CARDS, CARDS_SPOILED = "test_cards", "cards_spoiled"
-_CARDS_USED_SQL = (
-    "SELECT COALESCE(SUM(value), 0) FROM counters WHERE counter IN (?, ?)"
-    f" OR (counter = 'printed' AND kind IN ({','.join('?' * len(CARD_KINDS))}))")
+
+
+def _used_sql(counted_supply: CountedSupply) -> tuple[str, tuple]:
+    """The lifetime total used of a counted supply, from the day counters (kept for good)."""
+    kinds = counted_supply.printed_kinds
+    sql = (f"SELECT COALESCE(SUM(value), 0) FROM counters WHERE counter IN ({','.join('?' * len(counted_supply.used_by))})"
+           + (f" OR (counter = 'printed' AND kind IN ({','.join('?' * len(kinds))}))" if kinds else ""))
+    return sql, (*counted_supply.used_by, *kinds)
 
 
 def journal_path(state_dir: str | Path) -> Path:
@@ -222,17 +221,27 @@ class Journal:
             for name, amount in (count or {}).items():
                 self._count(db, kind, name, amount)
 
-    def replenish_cards(self, loaded: int, actor: str, detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The technician loaded `loaded` blank cards: the kiosk's own count restarts there.
-        Audited in the same transaction; returns the new `card_stock()`."""
-        if isinstance(loaded, bool) or not isinstance(loaded, int) or loaded < 0:
-            raise ValueError(f"cards loaded is a whole number of at least 0, got {loaded!r}")
+    def replenish(self, supply: Consumable | str, loaded: int | None, actor: str,
+                  detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The technician refilled `supply`. A counted one (cards, receipt paper) takes how many
+        are in it now, and the kiosk's count restarts there; one the printer senses (ribbon,
+        A4 paper) takes None and is only recorded. Audited in the same transaction (action
+        `replenish_<supply>` or `refilled_<supply>`); returns the new `stock(supply)`."""
+        supply = _supply(supply)
+        counted_supply = counted(supply)
+        if counted_supply is not None and (isinstance(loaded, bool) or not isinstance(loaded, int) or loaded < 0):
+            raise ValueError(f"{supply.value} loaded is a whole number of at least 0, got {loaded!r}")
+        if counted_supply is None and loaded is not None:
+            raise ValueError(f"{supply.value} is sensed by its printer, not counted: record the refill without a number")
         with self._transaction() as db:
-            used = self._cards_used(db)
-            db.execute("INSERT INTO card_stock (at, loaded, used_before) VALUES (?, ?, ?)",
-                       (time.time(), loaded, used))
-            self._audit(db, actor, "replenish_cards", {"loaded": loaded, **(detail or {})})
-        return self.card_stock()
+            used = self._used(db, counted_supply) if counted_supply is not None else None
+            db.execute("INSERT INTO supply_stock (supply, at, loaded, used_before, actor) VALUES (?, ?, ?, ?, ?)",
+                       (supply.value, time.time(), loaded, used, actor))
+            action = f"replenish_{supply.value}" if counted_supply is not None else f"refilled_{supply.value}"
+            self._audit(db, actor, action, {"supply": supply.value,
+                                            **({"loaded": loaded} if counted_supply is not None else {}),
+                                            **(detail or {})})
+        return self.stock(supply)
 
     @staticmethod
     def _audit(db: sqlite3.Connection, actor: str, action: str, detail: Mapping[str, Any] | None) -> None:
@@ -307,7 +316,7 @@ class Journal:
     def prune(self, older_than_s: float, *, now: float | None = None, batch: int = PRUNE_BATCH) -> dict[str, int]:
         """Drop finished jobs (with their history) last changed more than `older_than_s`
         ago and events delivered as long ago. Never an open job, nor a job with an event
-        still to deliver. The day counters, the audit trail and the card stock stay: they
+        still to deliver. The day counters, the audit trail and the supply stock stay: they
         are small and are the kiosk's lasting record. Short transactions of `batch` rows,
         so a first prune of years of jobs never holds up a print for long."""
         cutoff = (time.time() if now is None else now) - older_than_s
@@ -384,21 +393,28 @@ class Journal:
         return [{"id": row_id, "at": utc_iso(at), "actor": actor, "action": action, "detail": _load(detail)}
                 for row_id, at, actor, action, detail in rows]
 
-    def card_stock(self) -> dict[str, Any]:
-        """The kiosk's own card count: {loaded, used, remaining, since} since the last
-        replenish (`since` is its UTC time); all None but `used` (lifetime) before any."""
+    def stock(self, supply: Consumable | str) -> dict[str, Any]:
+        """A supply's record since its last refill: `since` (UTC) and `by` (the PIN slot), None
+        before any. A counted supply adds the kiosk's count: {loaded, used, remaining} since
+        then; before any replenish all None but `used` (lifetime)."""
+        supply = _supply(supply)
+        counted_supply = counted(supply)
         with self._lock:
-            used = self._cards_used(self._db)
-            row = self._db.execute("SELECT at, loaded, used_before FROM card_stock ORDER BY id DESC LIMIT 1").fetchone()
-        if row is None:
-            return {"loaded": None, "used": used, "remaining": None, "since": None}
-        at, loaded, used_before = row
-        used_since = used - used_before
-        return {"loaded": loaded, "used": used_since, "remaining": max(loaded - used_since, 0), "since": utc_iso(at)}
+            used = self._used(self._db, counted_supply) if counted_supply is not None else None
+            row = self._db.execute("SELECT at, loaded, used_before, actor FROM supply_stock WHERE supply = ?"
+                                   " ORDER BY id DESC LIMIT 1", (supply.value,)).fetchone()
+        at, loaded, used_before, actor = row if row is not None else (None, None, None, None)
+        record = {"since": utc_iso(at) if at is not None else None, "by": actor}
+        if counted_supply is None:
+            return record
+        if loaded is None:
+            return {"loaded": None, "used": used, "remaining": None, **record}
+        used_since = used - (used_before or 0)
+        return {"loaded": loaded, "used": used_since, "remaining": max(loaded - used_since, 0), **record}
 
     @staticmethod
-    def _cards_used(db: sqlite3.Connection) -> int:
-        return db.execute(_CARDS_USED_SQL, (CARDS_SPOILED, TEST_CARDS, *CARD_KINDS)).fetchone()[0]
+    def _used(db: sqlite3.Connection, counted_supply: CountedSupply) -> int:
+        return db.execute(*_used_sql(counted_supply)).fetchone()[0]
 
     def _jobs(self, where: str, args: tuple) -> Iterator[JobRecord]:
         with self._lock:
@@ -411,14 +427,11 @@ class Journal:
                             device_job=_load(r[9]))
 
 
-def card_stock_supply(stock: Mapping[str, Any], cards_low: int) -> Supply | None:
-    """The kiosk's own card count as a `Supply` (for a status board or gating), or None
-    before the first replenish. Out at 0, low at or under `settings.cards_low`."""
-    remaining = stock.get("remaining")
-    if remaining is None:
-        return None
-    level = SupplyLevel.OUT if remaining <= 0 else SupplyLevel.LOW if remaining <= cards_low else SupplyLevel.FULL
-    return Supply(Consumable.CARDS, level, remaining)
+def _supply(supply: Consumable | str) -> Consumable:
+    try:
+        return Consumable(supply)
+    except ValueError:
+        raise ValueError(f"unknown supply {supply!r}; one of {', '.join(c.value for c in Consumable)}") from None
 
 
 def _dump(value: Mapping[str, Any] | None) -> str | None:

@@ -93,11 +93,29 @@ CREATE INDEX IF NOT EXISTS counters_by_name ON counters (counter, kind, value);
 # moment the server accepts it: recovery asks the server about exactly that job.
 _V3_DEVICE_JOB = "ALTER TABLE jobs ADD COLUMN device_job TEXT"
 
+# Every supply the kiosk keeps a record of refills of (kiosk/supplies.py), in one table: the
+# card_stock rows move in as `cards` and the old table goes. `loaded` and `used_before` are
+# NULL for a supply only recorded, not counted (the ribbon, A4 paper); `actor` is the PIN slot.
+_V4_SUPPLY_STOCK = """
+CREATE TABLE supply_stock (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    supply TEXT NOT NULL,
+    at REAL NOT NULL,
+    loaded INTEGER,
+    used_before INTEGER,
+    actor TEXT
+);
+INSERT INTO supply_stock (supply, at, loaded, used_before) SELECT 'cards', at, loaded, used_before FROM card_stock ORDER BY id;
+DROP TABLE card_stock;
+CREATE INDEX supply_stock_latest ON supply_stock (supply, id);
+"""
+
 # STEPS[n - 1] takes a journal from version n - 1 to n. Append only; never edit a shipped step.
 STEPS: tuple[str, ...] = (
     _V1_TABLES,        # 1: the first journal
     _V2_INDEXES,       # 2: indexes for the hot queries and for retention
     _V3_DEVICE_JOB,    # 3: jobs.device_job
+    _V4_SUPPLY_STOCK,  # 4: card_stock becomes supply_stock (cards, receipt paper, refills recorded)
 )
 VERSION = len(STEPS)
 

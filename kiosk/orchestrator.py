@@ -31,6 +31,7 @@ from printer_drivers.base import (CARDS_INSERTED, DocumentUnprintable, JobMaySti
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
 from .journal import FAILED, PRINTED, RESERVED, SENDING, Event, Journal, JournalWriteError, crash_point
+from .supplies import RECEIPTS_PRINTED
 
 log = logging.getLogger(__name__)
 
@@ -282,6 +283,10 @@ class PrintOrchestrator:
         except Exception as exc:  # noqa: BLE001 - a receipt is a courtesy; its failure is no refusal
             log.warning("receipt not printed: %s", type(exc).__name__)
             return False
+        try:        # a slip of the roll used: the kiosk's own receipt count (kiosk/supplies.py)
+            self._journal.count(receipt.document_kind, RECEIPTS_PRINTED)
+        except JournalWriteError:
+            log.error("a printed receipt could not be counted in the journal")
         return True
 
 

@@ -7,7 +7,8 @@ and shows the answers.
     desk.access.may_ask(TECHNICIAN)          # kiosk/staff_access.py
     desk.report()                            # kiosk/diagnostics.py: devices, outbox, dinas, config
     desk.test_print(slot, "card_printer")    # "printed" | "failed: <fault>"; audited, a card counted
-    desk.replenish_cards(slot, 100)          # the kiosk's own count restarts there; audited
+    desk.replenish(slot, "cards", 100)       # the kiosk's own count restarts there; audited
+    desk.replenish(slot, "ribbon", None)     # a sensed supply: the refill is recorded; audited
 
 Every action is audited as the PIN slot that got in; none takes or returns a citizen's data.
 """
@@ -112,9 +113,11 @@ class StaffDesk:
         self.access.record(slot, "test_print", detail, **(count or {}))
         return outcome
 
-    def replenish_cards(self, slot: str, loaded: int) -> dict[str, Any]:
-        stock = self._runtime.journal.replenish_cards(loaded, slot, {"slot": slot})
-        self._runtime.devices.republish()         # gating sees the new count now
+    def replenish(self, slot: str, supply: str, loaded: int | None) -> dict[str, Any]:
+        """A refill recorded under the PIN slot that got in (kiosk/supplies.py: a counted
+        supply takes how many are in it now, a sensed one None). Raises ValueError."""
+        stock = self._runtime.journal.replenish(supply, loaded, slot, {"slot": slot})
+        self._runtime.devices.republish()         # gating and the receipt lane see the new count now
         return stock
 
 

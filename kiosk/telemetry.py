@@ -55,7 +55,7 @@ class Heartbeat:
                  config_etag: Callable[[], str | None] = lambda: None,
                  on_reply: Callable[[dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.monotonic, storage=None,
-                 cards_low: Callable[[], int] = lambda: Settings().cards_low) -> None:
+                 settings: Callable[[], Settings] = Settings) -> None:
         self.kiosk_id = kiosk_id
         self.interval_s = interval_s
         self.alarm_debounce_s = alarm_debounce_s
@@ -73,7 +73,7 @@ class Heartbeat:
         self._storage = storage            # kiosk.storage.StorageGuard, reported as the device "storage"
         # Every figure of the beat comes from the one diagnostics module (the screens and
         # `adm-kiosk diag` read the same).
-        self.diagnostics = Diagnostics(devices, journal, cards_low=cards_low, outbox_depth=outbox.depth,
+        self.diagnostics = Diagnostics(devices, journal, settings=settings, outbox_depth=outbox.depth,
                                        storage=storage)
         self._clock = clock
         self._started_at = clock()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Mapping
 
+from devices.status import Consumable
 from devices.transport import parse_device_url
 
 
@@ -79,6 +80,7 @@ class DeviceRole:
     can_be_required: bool = False                # only printers a document depends on
     print_deadline_s: float | None = None        # one print, from sending to the device's answer
     short_name: str = ""                         # the CLI's word for it (test-print card)
+    supplies: tuple[Consumable, ...] = ()        # what a technician loads or replaces on it (kiosk/supplies.py)
 
     @property
     def is_printer(self) -> bool:
@@ -190,7 +192,8 @@ DEVICES: tuple[DeviceRole, ...] = (
                    _contrast),
         ),
         capabilities=frozenset({TEST_PRINT, COUNTERS, CARD_HANDLING, CLEANING}),
-        can_be_required=True, print_deadline_s=240.0, short_name="card"),
+        can_be_required=True, print_deadline_s=240.0, short_name="card",
+        supplies=(Consumable.CARDS, Consumable.RIBBON)),
     DeviceRole(
         "a4_printer", "printer_drivers.a4:A4Printer", IPP_SCHEMES, "a4_printer",
         options=(
@@ -200,7 +203,7 @@ DEVICES: tuple[DeviceRole, ...] = (
             Option("user", "str", "requesting-user-name sent to CUPS"),
         ),
         capabilities=frozenset({TEST_PRINT}), can_be_required=True, print_deadline_s=180.0,
-        short_name="a4"),
+        short_name="a4", supplies=(Consumable.PAPER_A4,)),
     DeviceRole(
         "receipt_printer", "printer_drivers.receipt:ReceiptPrinter", BYTE_SCHEMES, "receipt_printer",
         options=(
@@ -208,7 +211,8 @@ DEVICES: tuple[DeviceRole, ...] = (
             Option("timeout", "number", "seconds for one write", _seconds(0.5, 60)),
             Option("status_timeout", "number", "seconds for each status reply", _seconds(0.1, 10)),
         ),
-        capabilities=frozenset({TEST_PRINT, RECEIPTS}), print_deadline_s=30.0, short_name="receipt"),
+        capabilities=frozenset({TEST_PRINT, RECEIPTS}), print_deadline_s=30.0, short_name="receipt",
+        supplies=(Consumable.RECEIPT_PAPER,)),
     DeviceRole(
         "scanner", "devices.scanner:ScannerReader", BYTE_SCHEMES, "scanner",
         options=(

@@ -193,7 +193,7 @@ class StaffMode:
         slot = self.slot
         self.show_maintenance()
         self.app.staff_screens["maintenance"].loading = True
-        self._run(lambda: self.desk.replenish_cards(slot, loaded), self._recorded)
+        self._run(lambda: self.desk.replenish(slot, "cards", loaded), self._recorded)
 
     def _recorded(self, stock) -> None:
         screen = self.app.staff_screens["maintenance"]

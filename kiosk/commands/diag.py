@@ -4,8 +4,8 @@
     adm-kiosk --config kiosk.toml diag --json     # kiosk.diagnostics.Diagnostics.report()
 
 Each device (state, ready, faults with what to do, supplies with counts — the kiosk's own
-card count where the feeder cannot sense it — counters, model, firmware, serial), the card
-stock, today's counters, the outbox (depth, oldest event, last error), the faults present,
+count where a feeder or a receipt roll cannot sense it — counters, model, firmware, serial),
+the supplies (last refilled, by whom; the card and receipt counts), today's counters, the outbox (depth, oldest event, last error), the faults present,
 the dinas (reachable, latency, TLS) and the configuration (version, last result).
 
 Exit 0 when every required device is ready, 1 when one is not, 2 when the configuration
@@ -23,12 +23,13 @@ from typing import Any, Mapping
 
 from devices.status import DeviceStatus
 
-from ..card_count import CardCount
 from ..config import ConfigError, KioskConfig, load_config
 from ..diagnostics import Diagnostics, config_figures, probe_dinas
 from ..journal import Journal, journal_path
 from ..remote_config.store import with_running_settings
+from ..supplies import SupplyCount
 from .maintenance import read_devices as read_device_board
+from .maintenance import supply_lines
 
 EXIT_READY, EXIT_NOT_READY, EXIT_BAD_CONFIG = 0, 1, 2
 COUNTERS_TIMEOUT_S = 5.0
@@ -74,9 +75,9 @@ def dinas_figures(config: KioskConfig) -> dict[str, Any]:
 def build_report(config: KioskConfig, journal: Journal) -> dict[str, Any]:
     statuses, counters = read_devices(config)
     required = tuple(role for role, device in config.devices.items() if device.required)
-    cards_low = lambda: config.settings.cards_low   # noqa: E731 - the running settings, read once
-    snapshots = ConsoleSnapshots(statuses, required, CardCount(journal, cards_low).apply)
-    diagnostics = Diagnostics(snapshots, journal, cards_low=cards_low)
+    settings = lambda: config.settings   # noqa: E731 - the running settings, read once
+    snapshots = ConsoleSnapshots(statuses, required, SupplyCount(journal, settings).apply)
+    diagnostics = Diagnostics(snapshots, journal, settings=settings)
     return diagnostics.report(counters=counters, dinas=dinas_figures(config),
                               config=config_figures(config.kiosk.state_dir, config.settings),
                               kiosk_id=config.kiosk.id)
@@ -119,10 +120,7 @@ def format_report(report: Mapping[str, Any]) -> str:
         for fault in device["faults"]:
             lines.append(f"   gangguan / fault [{fault['code']}]: {fault['message']['id']} / {fault['message']['en']}")
             lines.append(f"     tindakan / do: {fault['what_to_do']['id']} / {fault['what_to_do']['en']}")
-    stock = report["card_stock"]
-    lines.append("kartu (hitungan kiosk) / cards (kiosk count): "
-                 + ("belum diisi / never replenished" if stock["remaining"] is None else
-                    f"{stock['remaining']} of {stock['loaded']} ({stock['level']}, low at {stock['low_at']})"))
+    lines += supply_lines(report["supplies"])
     outbox = report["outbox"]
     lines.append(f"antrean kirim / outbox: {outbox['depth']} waiting"
                  + (f", oldest {outbox['oldest_at']}" if outbox["oldest_at"] else "")

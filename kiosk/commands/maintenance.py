@@ -1,12 +1,21 @@
 """`adm-kiosk maintenance`: the field technician's commands, each one audited in the journal.
 
     adm-kiosk --config kiosk.toml maintenance status [--json]
-    adm-kiosk --config kiosk.toml maintenance replenish cards 100
+    adm-kiosk --config kiosk.toml maintenance replenish cards 100          # counted: how many are in now
+    adm-kiosk --config kiosk.toml maintenance replenish receipt_paper 250
+    adm-kiosk --config kiosk.toml maintenance refilled ribbon              # sensed: only recorded
+    adm-kiosk --config kiosk.toml maintenance refilled paper_a4
     adm-kiosk --config kiosk.toml maintenance reject-card
     adm-kiosk --config kiosk.toml maintenance audit [--last 20] [--json]
     adm-kiosk --config kiosk.toml maintenance export-logs --out /media/usb/kiosk-logs.json
 
-`status` and `audit` only read. `replenish`, `reject-card` and `export-logs` act: when
+Two verbs for refills, because the technician does two different things: `replenish` restarts
+the kiosk's own count of a supply it counts (blank cards, receipt paper, in receipts) at the
+number now loaded; `refilled` records that a supply the printer senses itself (the ribbon, A4
+paper) was replaced, so the report shows when and by whom. Which supplies each takes comes
+from the registry (kiosk/supplies.py); a supply no configured printer takes is refused.
+
+`status` and `audit` only read. `replenish`, `refilled`, `reject-card` and `export-logs` act: when
 `settings.technician_pin_hash` (or kiosk.emergency_technician_pin_hash) is set they need the
 technician PIN, from ADM_TECHNICIAN_PIN or typed at a terminal; a wrong PIN is audited as a
 refused attempt (never the PIN itself). With no PIN configured they need root.
@@ -39,7 +48,9 @@ from ..config import ConfigError, KioskConfig, load_config
 from ..remote_config.store import with_running_settings
 from ..settings import pin_matches
 from ..devices_runtime import DeviceBoard
-from ..journal import CARDS_SPOILED, Journal, card_stock_supply, journal_path, utc_iso
+from .. import supplies as supply_rules
+from ..diagnostics import Diagnostics
+from ..journal import CARDS_SPOILED, Journal, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs
 
 ACTOR = "technician"
@@ -49,7 +60,7 @@ STATUS_TIMEOUT_S = 20.0         # every device polled at once; one that does not
 SCANNER_WAIT_S = 2.0
 REJECT_TIMEOUT_S = 20.0
 WRONG_PIN_DELAY_S = 1.0         # on top of scrypt's own cost: guessing at the keyboard stays slow
-MAX_CARDS = 10_000
+MAX_COUNT = 10_000              # cards or receipts in one refill
 # Keys whose values are personal whatever they hold: dropped from an export.
 PERSONAL_KEYS = frozenset({"pin", "name", "nama", "holder", "holder_name", "full_name", "password",
                            "token", "document", "pdf"})
@@ -61,16 +72,21 @@ class Refused(Exception):
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "maintenance", help="technician: device status, card stock, reject a card, audit trail, export logs",
+        "maintenance", help="technician: device status, supplies, reject a card, audit trail, export logs",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    status = actions.add_parser("status", help="each device's state, supplies and faults; counters; card stock")
+    status = actions.add_parser("status", help="each device's state, supplies and faults; counters; supply stock")
     status.add_argument("--json", action="store_true", help="machine-readable output")
     status.set_defaults(func=_with_kiosk(run_status, acts=False))
-    replenish = actions.add_parser("replenish", help="record blank cards loaded: the kiosk's count restarts there")
-    replenish.add_argument("supply", choices=["cards"], help="what was loaded")
-    replenish.add_argument("count", type=_card_count, help=f"how many are in the feeder now (0 to {MAX_CARDS})")
+    replenish = actions.add_parser("replenish", help="record a counted supply loaded (cards, receipt paper):"
+                                                     " the kiosk's count restarts there")
+    replenish.add_argument("supply", choices=[c.value for c in supply_rules.COUNTED], help="what was loaded")
+    replenish.add_argument("count", type=_count, help=f"how many are in it now (0 to {MAX_COUNT}; receipt"
+                                                     " paper in receipts)")
     replenish.set_defaults(func=_with_kiosk(run_replenish, acts=True))
+    refilled = actions.add_parser("refilled", help="record a supply the printer senses (ribbon, A4 paper) replaced")
+    refilled.add_argument("supply", choices=[c.value for c in supply_rules.sensed_only()], help="what was replaced")
+    refilled.set_defaults(func=_with_kiosk(run_refilled, acts=True))
     reject = actions.add_parser("reject-card", help="send a card left inside the card printer to the reject box")
     reject.set_defaults(func=_with_kiosk(run_reject_card, acts=True))
     audit = actions.add_parser("audit", help="the audit trail, newest first")
@@ -82,9 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.set_defaults(func=_with_kiosk(run_export_logs, acts=True))
 
 
-def _card_count(text: str) -> int:
-    if not text.isdigit() or int(text) > MAX_CARDS:
-        raise argparse.ArgumentTypeError(f"expected a whole number of cards from 0 to {MAX_CARDS}, got {text!r}")
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_COUNT}, got {text!r}")
     return int(text)
 
 
@@ -155,15 +171,15 @@ def run_status(args, config: KioskConfig, journal: Journal) -> int:
 
 
 def status_report(config: KioskConfig, journal: Journal) -> dict[str, Any]:
-    stock = journal.card_stock()
-    supply = card_stock_supply(stock, config.settings.cards_low)
+    supplies = Diagnostics(None, journal, settings=lambda: config.settings)
     return {
         "kiosk": config.kiosk.id,
         "devices": {role: status.as_dict() for role, status in device_snapshots(config).items()},
         "outbox_depth": journal.outbox_depth(),
         "counters_today": journal.counters(),
-        "card_stock": {**stock, "low_at": config.settings.cards_low,
-                       "level": supply.level.value if supply else None},
+        "supplies": supplies.supplies(config.devices),
+        "card_stock": supplies.card_stock(),
+        "receipt_stock": supplies.receipt_stock(),
     }
 
 
@@ -240,20 +256,58 @@ def format_status(report: Mapping[str, Any]) -> str:
     today = "; ".join(f"{kind} " + ", ".join(f"{name} {value}" for name, value in sorted(names.items()))
                       for kind, names in sorted(report["counters_today"].items()))
     lines.append(f"hari ini / today: {today or '-'}")
-    stock = report["card_stock"]
-    if stock["remaining"] is None:
-        lines.append("kartu (hitungan kiosk) / cards (kiosk count): belum diisi / never replenished")
-    else:
-        lines.append(f"kartu (hitungan kiosk) / cards (kiosk count): {stock['remaining']} of {stock['loaded']}"
-                     f" left since {stock['since']} ({stock['used']} used; {stock['level']}, low at {stock['low_at']})")
+    lines += supply_lines(report["supplies"])
     return "\n".join(lines)
 
 
-# --- card stock and the reject box --------------------------------------------------------------
+# A supply's name at the console, Indonesian first (the screens use the catalogues).
+SUPPLY_WORDS = {"cards": "kartu / cards", "receipt_paper": "kertas struk / receipt paper",
+                "ribbon": "pita / ribbon", "paper_a4": "kertas A4 / A4 paper", "toner": "toner / toner",
+                "reject_box": "kotak reject / reject box"}
+
+
+def supply_lines(supplies: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Each supply's record, as `maintenance status` and `diag` print it."""
+    lines = []
+    for name, stock in supplies.items():
+        words = SUPPLY_WORDS.get(name, name)
+        by = f" by {stock['by']}" if stock.get("by") else ""
+        if not stock["counted"]:
+            lines.append(f"{words}: " + (f"terakhir diganti / last refilled {stock['since']}{by}" if stock["since"]
+                                         else "belum ada catatan isi ulang / no refill recorded"))
+        elif stock["remaining"] is None:
+            lines.append(f"{words} (hitungan kiosk / kiosk count): belum diisi / never replenished")
+        else:
+            lines.append(f"{words} (hitungan kiosk / kiosk count): {stock['remaining']} of {stock['loaded']}"
+                         f" left since {stock['since']}{by} ({stock['used']} used; {stock['level']},"
+                         f" low at {stock['low_at']})")
+    return lines
+
+
+# --- supplies and the reject box ----------------------------------------------------------------
+
+def supply_role(config: KioskConfig, supply: str) -> str | None:
+    """The configured printer that takes `supply` (the registry's), or None."""
+    return next((role for role in config.devices if role in registry.roles()
+                 and supply in registry.device(role).supplies), None)
+
 
 def run_replenish(args, config: KioskConfig, journal: Journal) -> int:
-    stock = journal.replenish_cards(args.count, ACTOR)
-    print(f"maintenance replenish: {stock['loaded']} kartu tercatat / cards recorded at {stock['since']}")
+    return _record_refill(args, config, journal, args.count)
+
+
+def run_refilled(args, config: KioskConfig, journal: Journal) -> int:
+    return _record_refill(args, config, journal, None)
+
+
+def _record_refill(args, config: KioskConfig, journal: Journal, loaded: int | None) -> int:
+    role = supply_role(config, args.supply)
+    if role is None:
+        return fail(args.action, f"{config.path}: no configured printer takes {args.supply}", EXIT_USAGE)
+    stock = journal.replenish(args.supply, loaded, ACTOR, {"device": role})
+    words = SUPPLY_WORDS.get(args.supply, args.supply)
+    counted = f"{stock['loaded']} " if loaded is not None else ""
+    print(f"maintenance {args.action}: {counted}{words} tercatat / recorded at {stock['since']}")
     return EXIT_OK
 
 
@@ -323,7 +377,7 @@ def export_document(config: KioskConfig, journal: Journal) -> dict[str, Any]:
     return redact({
         "kiosk": config.kiosk.id,
         "exported_at": utc_iso(),
-        "card_stock": journal.card_stock(),
+        "supply_stock": {supply.value: journal.stock(supply) for supply in supply_rules.refillable()},
         "counters": journal.counters_by_day(),
         "jobs": jobs,
         "outbox": journal.outbox_rows(),

@@ -28,7 +28,8 @@ from printer_drivers.base import TestPrinting, cards_taken
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, load_config
-from ..journal import CARDS_SPOILED, TEST_CARDS, Journal, journal_path
+from ..journal import Journal, journal_path
+from ..supplies import CARDS_SPOILED, counted_on
 from .maintenance import ACTOR, read_counters
 
 # The CLI's word for each printer that has a test print (the registry's short names).
@@ -90,18 +91,17 @@ def run(args) -> int:
 
 
 def test_print_record(role: str, outcome: str, before, after) -> tuple[dict, dict | None]:
-    """The audit detail of a test print and what it counts: a test card used, or the cards a
-    failed one spoiled (the CLI and the maintenance screen record the same)."""
+    """The audit detail of a test print and what it counts: a test card or slip used (each
+    supply the kiosk counts on that printer, kiosk/supplies.py), or the cards a failed one
+    spoiled (the CLI and the maintenance screen record the same)."""
     detail = {"device": role, "outcome": outcome}
-    count = None
+    count = {counted.test_counter: 1 for counted in counted_on(role)} if outcome == "printed" else {}
     if registry.device(role).has(registry.CARD_HANDLING):
         detail.update(counters_before=before, counters_after=after)
         taken = cards_taken(before, after)
-        if outcome == "printed":
-            count = {TEST_CARDS: 1}
-        elif taken:
+        if outcome != "printed" and taken:
             count = {CARDS_SPOILED: taken}
-    return detail, count
+    return detail, count or None
 
 
 def _record(state_dir, which: str, role: str, outcome: str, before, after) -> None:

@@ -15,7 +15,7 @@ from tests.service.test_heartbeat import fleet_entry, wait_for
 def replenish(directory, cards: int, spoiled: int = 0) -> None:
     journal = Journal(journal_path(directory / "state"))
     try:
-        journal.replenish_cards(cards, "technician")
+        journal.replenish("cards", cards, "technician")
         if spoiled:
             journal.count("KIA", CARDS_SPOILED, spoiled)     # a print that spoiled a card
     finally:

@@ -158,3 +158,45 @@ def test_tls_is_reported_verified_or_failed(tmp_path, capsys, tls_dinas):
     untrusted = kiosk_toml(tmp_path, dinas=server.url, extra=f'ca_file = "{other}"\n')
     _, report = diag(capsys, untrusted)
     assert report["dinas"]["reachable"] is False and report["dinas"]["tls"] == "failed"
+
+
+def test_receipt_stock_and_refills_beside_the_card_stock(tmp_path, capsys, monkeypatch):
+    """The CLI's refills (`replenish receipt_paper N`, `refilled ribbon|paper_a4`) in
+    `diag --json`: the receipt count gates the receipt printer where its roll is not sensed
+    (a receipt printer is never required: still exit 0), each refill with when and by whom."""
+    monkeypatch.setattr("os.geteuid", lambda: 0)           # no technician PIN configured: root acts
+    config = kiosk_toml(tmp_path, receipt="sim:receipt_printer?faults=odd_status")
+    for argv in (["replenish", "receipt_paper", "0"], ["refilled", "ribbon"], ["refilled", "paper_a4"]):
+        assert main(["--config", config, "maintenance", *argv]) == 0
+    out, _ = capsys.readouterr()
+    assert "0 kertas struk / receipt paper tercatat / recorded at" in out
+    assert "pita / ribbon tercatat / recorded at" in out
+    code, report = diag(capsys, config)
+    receipt = report["devices"]["receipt_printer"]
+    assert code == 0 and receipt["ready"] is False and receipt["not_ready_because"] == "paper_out"
+    assert receipt["supplies"]["receipt_paper"] == {"level": "out", "count": 0}
+    assert report["receipt_stock"] == {"loaded": 0, "used": 0, "remaining": 0, "since": report["receipt_stock"]["since"],
+                                       "by": "technician", "low_at": 10, "level": "out"}
+    supplies = report["supplies"]
+    assert set(supplies) == {"cards", "ribbon", "paper_a4", "receipt_paper"}
+    assert (supplies["ribbon"]["role"], supplies["ribbon"]["counted"], supplies["ribbon"]["by"]) == \
+        ("card_printer", False, "technician")
+    assert supplies["paper_a4"]["since"] and supplies["cards"]["since"] is None
+    code = main(["--config", config, "diag"])
+    out, _ = capsys.readouterr()
+    assert "pita / ribbon: terakhir diganti / last refilled" in out and "by technician" in out
+    assert "receipt paper (hitungan kiosk / kiosk count): 0 of 0 left" in out
+
+
+def test_a_refill_of_a_supply_no_printer_takes_is_refused(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 0)
+    config = kiosk_toml(tmp_path)
+    text = open(config).read()
+    open(config, "w").write(text[:text.index("[devices.receipt_printer]")])       # no receipt printer
+    assert main(["--config", config, "maintenance", "replenish", "receipt_paper", "200"]) == 2
+    assert "no configured printer takes receipt_paper" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["--config", config, "maintenance", "refilled", "cards"])          # counted: replenish N
+    assert exited.value.code == 2 and "invalid choice: 'cards'" in capsys.readouterr().err
+    journal = Journal(journal_path(tmp_path / "state"))
+    assert journal.audit_trail() == [] and journal.stock("receipt_paper")["loaded"] is None

@@ -38,6 +38,12 @@ def write_config(folder, devices: str, settings: str = "") -> str:
     return str(path)
 
 
+CARD_PRINTER = """
+    [devices.card_printer]
+    url = "sim:card_printer"
+    """
+
+
 def with_pin(folder, devices: str) -> str:
     return write_config(folder, devices, f"""
         [settings]
@@ -81,19 +87,19 @@ def leave_card_inside(url: str) -> None:
 
 def test_card_stock_counts_prints_spoiled_and_test_cards_since_the_last_replenish(tmp_path):
     journal = Journal(tmp_path / "j.sqlite")
-    assert journal.card_stock() == {"loaded": None, "used": 0, "remaining": None, "since": None}
+    assert journal.stock("cards") == {"loaded": None, "used": 0, "remaining": None, "since": None, "by": None}
     journal.count("KIA", "printed")                        # before the replenish: not subtracted
-    stock = journal.replenish_cards(10, "technician")
+    stock = journal.replenish("cards", 10, "technician")
     assert (stock["loaded"], stock["used"], stock["remaining"]) == (10, 0, 10)
     journal.count("KIA", "printed", 2)
     journal.count("KIA", "cards_spoiled")
     journal.count("KK", "printed", 5)                      # A4 pages are not cards
     journal.count("KIA", "failed")                         # failed before a card was taken
     journal.audit("technician", "test_print", {"device": "card_printer"}, count={"test_cards": 1})
-    assert journal.card_stock()["used"] == 4 and journal.card_stock()["remaining"] == 6
+    assert journal.stock("cards")["used"] == 4 and journal.stock("cards")["remaining"] == 6
     assert [row["action"] for row in journal.audit_trail()] == ["test_print", "replenish_cards"]
     with pytest.raises(ValueError):
-        journal.replenish_cards(-1, "technician")
+        journal.replenish("cards", -1, "technician")
 
 
 def test_replenish_then_test_card_leaves_one_card_fewer_and_is_audited(tmp_path, capsys):
@@ -103,18 +109,18 @@ def test_replenish_then_test_card_leaves_one_card_fewer_and_is_audited(tmp_path,
         """)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "50")
     assert code == 0, err
-    assert "50 kartu tercatat / cards recorded" in out
+    assert "50 kartu / cards tercatat / recorded" in out
 
     code, out, err = run_cli(capsys, "--config", config, "test-print", "card")
     assert code == 0, err
     assert "test-print card: halaman uji tercetak / test page printed on sim:card_printer" in out
 
     journal = journal_of(tmp_path)
-    stock = journal.card_stock()
+    stock = journal.stock("cards")
     assert (stock["loaded"], stock["used"], stock["remaining"]) == (50, 1, 49)
     test_print, replenish = journal.audit_trail()
     assert (replenish["actor"], replenish["action"], replenish["detail"]) == \
-        ("technician", "replenish_cards", {"loaded": 50})
+        ("technician", "replenish_cards", {"supply": "cards", "loaded": 50, "device": "card_printer"})
     assert (test_print["actor"], test_print["action"]) == ("technician", "test_print")
     detail = test_print["detail"]
     assert (detail["device"], detail["outcome"]) == ("card_printer", "printed")
@@ -135,7 +141,7 @@ def test_failed_test_card_is_audited_and_takes_no_card_when_none_was_fed(tmp_pat
     journal = journal_of(tmp_path)
     [entry, _] = journal.audit_trail()
     assert (entry["action"], entry["detail"]["outcome"]) == ("test_print", "failed: feeder_empty")
-    assert journal.card_stock()["remaining"] == 5
+    assert journal.stock("cards")["remaining"] == 5
 
 
 def test_test_print_with_only_a_url_records_nothing(tmp_path, capsys, monkeypatch):
@@ -158,8 +164,8 @@ def test_replenish_refuses_a_count_that_is_not_a_number_of_cards(tmp_path, capsy
     with pytest.raises(SystemExit) as exited:
         main(["--config", config, "maintenance", "replenish", "cards", count])
     assert exited.value.code == 2
-    assert "expected a whole number of cards from 0 to 10000" in capsys.readouterr().err
-    assert journal_of(tmp_path).card_stock()["loaded"] is None
+    assert "expected a whole number from 0 to 10000" in capsys.readouterr().err
+    assert journal_of(tmp_path).stock("cards")["loaded"] is None
 
 
 # --- the reject box ------------------------------------------------------------------------------
@@ -184,13 +190,13 @@ def test_reject_card_sends_a_card_left_inside_to_the_reject_box(tmp_path, capsys
     assert (entry["actor"], entry["action"], entry["detail"]["outcome"]) == ("technician", "reject_card", "rejected")
     assert entry["detail"]["counters"]["cards_inserted"] == 1
     assert journal.counters()["maintenance"] == {"cards_spoiled": 1}
-    assert journal.card_stock()["remaining"] == 19
+    assert journal.stock("cards")["remaining"] == 19
 
     # nothing left inside: said so, audited, nothing counted
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "reject-card")
     assert code == 0 and "no card in the printer" in out
     assert journal.audit_trail()[0]["detail"]["outcome"] == "no card inside"
-    assert simulator.snapshot()["rejected"] == 1 and journal.card_stock()["remaining"] == 19
+    assert simulator.snapshot()["rejected"] == 1 and journal.stock("cards")["remaining"] == 19
 
 
 def test_reject_card_refused_by_the_printer_fails_with_one_line(tmp_path, capsys, card_printer_on_socket):
@@ -220,7 +226,7 @@ def test_reject_card_without_a_card_printer_is_a_usage_error(tmp_path, capsys):
 # --- the technician PIN --------------------------------------------------------------------------
 
 def test_actions_need_the_pin_and_a_wrong_one_is_refused_and_audited(tmp_path, capsys, monkeypatch):
-    config = with_pin(tmp_path, "")
+    config = with_pin(tmp_path, CARD_PRINTER)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
     assert code == 3 and out == ""
     assert err.strip() == ("maintenance replenish: gagal / failed: PIN teknisi diperlukan / technician PIN "
@@ -230,7 +236,7 @@ def test_actions_need_the_pin_and_a_wrong_one_is_refused_and_audited(tmp_path, c
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
     assert code == 3 and "wrong technician PIN" in err
     journal = journal_of(tmp_path)
-    assert journal.card_stock()["loaded"] is None
+    assert journal.stock("cards")["loaded"] is None
     [refused] = journal.audit_trail()
     assert (refused["actor"], refused["action"], refused["detail"]) == \
         ("technician", "refused", {"command": "replenish", "why": "wrong technician PIN"})
@@ -238,7 +244,7 @@ def test_actions_need_the_pin_and_a_wrong_one_is_refused_and_audited(tmp_path, c
     monkeypatch.setenv(maintenance.PIN_ENV, PIN)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
     assert code == 0, err
-    assert journal.card_stock()["remaining"] == 30
+    assert journal.stock("cards")["remaining"] == 30
     for name in os.listdir(tmp_path / "state"):            # neither PIN is kept anywhere
         data = (tmp_path / "state" / name).read_bytes()
         assert b"000000" not in data and PIN.encode() not in data
@@ -252,7 +258,7 @@ def test_actions_need_the_pin_and_a_wrong_one_is_refused_and_audited(tmp_path, c
 
 
 def test_audit_lists_newest_first_and_as_json(tmp_path, capsys):
-    config = write_config(tmp_path, "")
+    config = write_config(tmp_path, CARD_PRINTER)
     for count in ("3", "7", "9"):
         run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", count)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "audit", "--json", "--last", "2")
@@ -276,7 +282,7 @@ def test_export_logs_is_redacted(tmp_path, capsys, monkeypatch):
     journal.mark_attempt_failed(event.seq, "refused for 3201014501900003", 0.0)    # a raw NIK slipped in
     journal.audit("technician", "note", {"nik": "320101******0003", "name": "Siti Aminah", "pin": "654321",
                                          "ticket": 32010145019000031})
-    journal.replenish_cards(40, "technician")
+    journal.replenish("cards", 40, "technician")
     monkeypatch.setenv(maintenance.PIN_ENV, PIN)
 
     out_file = tmp_path / "export.json"
@@ -288,10 +294,11 @@ def test_export_logs_is_redacted(tmp_path, capsys, monkeypatch):
     assert "320101******0003" in text
     assert stat.S_IMODE(out_file.stat().st_mode) == 0o600
     exported = json.loads(text)
-    assert set(exported) == {"kiosk", "exported_at", "card_stock", "counters", "jobs", "outbox", "audit", "log"}
+    assert set(exported) == {"kiosk", "exported_at", "supply_stock", "counters", "jobs", "outbox", "audit", "log"}
     [job] = exported["jobs"]
     assert (job["job_id"], job["state"], job["history"]) == ("job-1", "failed", ["created", "failed"])
-    assert exported["card_stock"]["remaining"] == 40
+    assert exported["supply_stock"]["cards"]["remaining"] == 40
+    assert exported["supply_stock"]["ribbon"] == {"since": None, "by": None}
     assert exported["log"]["file"] is None
     assert [row["action"] for row in exported["audit"]] == ["replenish_cards", "note"]
     assert journal.audit_trail()[0]["action"] == "export_logs"
@@ -329,7 +336,9 @@ def test_status_lists_each_device_with_its_faults_and_the_card_count(tmp_path, c
     assert {role for role, _ in devices} == {"card_printer", "a4_printer", "receipt_printer", "scanner"}
     assert dict(devices)["a4_printer"] == "ready" and dict(devices)["scanner"] == "ready"
     assert "gangguan / fault: Kartu blanko habis / Card feeder is empty [feeder_empty]" in out
-    assert "cards (kiosk count): 12 of 12 left since" in out and "low, low at 20" in out
+    assert "kartu / cards (hitungan kiosk / kiosk count): 12 of 12 left since" in out and "low, low at 20" in out
+    assert "pita / ribbon: belum ada catatan isi ulang / no refill recorded" in out
+    assert "receipt paper (hitungan kiosk / kiosk count): belum diisi / never replenished" in out
     assert "outbox: 0 event(s) waiting" in out
 
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "status", "--json")
@@ -339,6 +348,8 @@ def test_status_lists_each_device_with_its_faults_and_the_card_count(tmp_path, c
     card = report["devices"]["card_printer"]
     assert card["supplies"]["cards"]["level"] == "out" and card["capabilities"]["model"]
     assert report["card_stock"]["remaining"] == 12 and report["card_stock"]["level"] == "low"
+    assert set(report["supplies"]) == {"cards", "ribbon", "paper_a4", "receipt_paper"}
+    assert report["receipt_stock"]["remaining"] is None and report["receipt_stock"]["low_at"] == 10
 
 
 def test_status_with_a_bad_config_is_a_usage_error(tmp_path, capsys):
@@ -349,11 +360,11 @@ def test_status_with_a_bad_config_is_a_usage_error(tmp_path, capsys):
 # --- no PIN configured: root only; the emergency PIN in kiosk.toml -------------------------------
 
 def test_without_any_pin_only_root_may_act(tmp_path, capsys, monkeypatch):
-    config = write_config(tmp_path, "")
+    config = write_config(tmp_path, CARD_PRINTER)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
     assert code == 3 and "no technician PIN configured: run as root" in err
-    assert journal_of(tmp_path).card_stock()["loaded"] is None
+    assert journal_of(tmp_path).stock("cards")["loaded"] is None
     assert journal_of(tmp_path).audit_trail()[0]["detail"]["why"] == "no technician PIN configured, not root"
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
@@ -361,7 +372,7 @@ def test_without_any_pin_only_root_may_act(tmp_path, capsys, monkeypatch):
 
 
 def test_the_emergency_pin_in_kiosk_toml_opens_the_commands(tmp_path, capsys, monkeypatch):
-    config = write_config(tmp_path, "")
+    config = write_config(tmp_path, CARD_PRINTER)
     text = open(config).read().replace('state_dir = "state"\n', 'state_dir = "state"\n'
                                        f'emergency_technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
     open(config, "w").write(text)

@@ -43,6 +43,35 @@ def test_staff_actions_go_with_the_next_heartbeat_once(reference_server, tmp_pat
     assert PIN not in json.dumps(carried)
 
 
+def test_ribbon_and_a4_paper_refills_are_audited_and_go_with_the_next_heartbeat(reference_server, tmp_path):  # noqa: F811
+    """The desk's refills (ui/staff_mode.py calls them): who by PIN slot, what, when; the
+    receipt count rides in the beat's counters beside the card stock (the dinas keeps
+    `counters` as an open object, so the extra key is accepted)."""
+    from kiosk.staff_desk import StaffDesk
+
+    kiosk_id = reference_server.kiosks[0]["kiosk_id"]
+    config = write_kiosk_config(reference_server, tmp_path / "kiosk",
+                                settings=f'technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
+    with kiosk_runtimes() as start:
+        runtime = start(config)
+        wait_for(lambda: runtime.heartbeat.sent >= 1, what="the first heartbeat")
+        desk = StaffDesk(runtime)
+        assert desk.replenish("technician", "ribbon", None)["by"] == "technician"
+        desk.replenish("technician", "paper_a4", None)
+        assert desk.replenish("technician", "receipt_paper", 250)["remaining"] == 250
+        report = runtime.diagnostics.report()
+        assert report["supplies"]["ribbon"]["since"] and report["supplies"]["paper_a4"]["by"] == "technician"
+        assert runtime.heartbeat.send_now()
+    [beat] = [b for b in beats(reference_server, kiosk_id) if b["staff_actions"]]
+    assert [(a["actor"], a["action"], a["detail"]) for a in beat["staff_actions"]] == [
+        ("technician", "refilled_ribbon", {"supply": "ribbon", "slot": "technician"}),
+        ("technician", "refilled_paper_a4", {"supply": "paper_a4", "slot": "technician"}),
+        ("technician", "replenish_receipt_paper", {"supply": "receipt_paper", "loaded": 250, "slot": "technician"})]
+    assert all(a["at"].endswith("Z") for a in beat["staff_actions"])
+    assert beat["counters"]["receipt_stock"]["remaining"] == 250
+    assert beat["counters"]["card_stock"]["loaded"] is None
+
+
 def test_the_dinas_refuses_malformed_staff_actions(reference_server):  # noqa: F811
     import requests
 

@@ -125,7 +125,7 @@ def test_gesture_pin_right_wrong_locked_and_back_to_service(kiosk_ui, artifacts_
     assert ("technician", "test_print") in trail and ("technician", "replenish_cards") in trail
     # the shared pad's wrong PIN matched no slot: audited as "staff", not as a technician
     assert ("staff", "refused") in trail and trail[-1] == ("technician", "staff_left")
-    assert rig.runtime.journal.card_stock()["remaining"] == 150
+    assert rig.runtime.journal.stock("cards")["remaining"] == 150
 
     # Five wrong PINs lock every slot, in both languages' words.
     gesture(rig)
