@@ -37,3 +37,31 @@ def recorded_pin(db_path: str | Path, request_no: str) -> str:
         database.dispose()
     text = [m.text for m in messages if m.request_no == request_no][-1]
     return re.search(r"PIN: \*([0-9]{6})\*", text).group(1)
+
+
+def process_tree_cpu(root_pid: int) -> float:
+    """CPU seconds (user + system) used so far by a process and its descendants still alive
+    (Linux /proc): a server's master and its workers, or PostgreSQL's postmaster and backends.
+    A descendant that exited in between takes its time with it: sample around a steady run."""
+    import os
+
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, frontier = {root_pid}, [root_pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(cpu.get(pid, 0.0) for pid in tree)

@@ -1,7 +1,10 @@
 """Bearer tokens: one per kiosk and the admin's. Only keyed hashes of tokens are stored.
 
 Every request looks its token up in the database (nothing is cached), so a revoked or
-rotated token stops working at once, on every worker and machine.
+rotated token stops working at once, on every worker and machine. A per-worker cache, even
+for a few seconds, would let a revoked kiosk go on for that long on the workers that cached
+it: the heartbeat instead checks its token inside the statement that updates the kiosk's row
+(`fleet.heartbeat_statements`), which costs no round trip of its own.
 """
 
 from __future__ import annotations
@@ -71,11 +74,18 @@ def revoke_kiosk(connection: Connection, kiosk_id: str, now: float) -> None:
     connection.run("UPDATE kiosks SET revoked_at = :now WHERE kiosk_id = :k", k=kiosk_id, now=now)
 
 
-def authenticate(connection: Connection, vault: Vault, header: str | None, kind: str) -> Caller:
+def bearer_token(header: str | None) -> str | None:
+    """The token in an `Authorization: Bearer <token>` header, or None."""
     if not header or not header.startswith("Bearer ") or not header[7:].strip():
+        return None
+    return header[7:].strip()
+
+
+def authenticate(connection: Connection, vault: Vault, header: str | None, kind: str) -> Caller:
+    token = bearer_token(header)
+    if token is None:
         raise ApiError(401, "unauthorized", "missing bearer token (Authorization: Bearer <token>)")
-    row = connection.one("SELECT kind, kiosk_id FROM tokens WHERE token_hash = :h",
-                         h=vault.token_hash(header[7:].strip()))
+    row = connection.one("SELECT kind, kiosk_id FROM tokens WHERE token_hash = :h", h=vault.token_hash(token))
     if row is None:
         raise ApiError(401, "unauthorized", "unknown or revoked token")
     if row["kind"] != kind:

@@ -46,7 +46,16 @@ def latest_for(connection: Connection, kiosk_id: str) -> tuple[dict[str, Any], s
 def newer_waits(connection: Connection, kiosk_id: str, kiosk_etag: str | None) -> bool:
     """Whether the kiosk's latest envelope differs from the one it last fetched (the ETag it
     sends in its heartbeat): the heartbeat reply's `config_waiting`."""
-    etag = connection.value(f"SELECT etag {_LATEST}", k=kiosk_id)
+    sql, params = latest_etag(kiosk_id)
+    return etag_differs(connection.value(sql, **params), kiosk_etag)
+
+
+def latest_etag(kiosk_id: str) -> tuple[str, dict[str, Any]]:
+    """The statement that reads the ETag of the kiosk's latest envelope (for a batch)."""
+    return f"SELECT etag {_LATEST}", {"k": kiosk_id}
+
+
+def etag_differs(etag: str | None, kiosk_etag: str | None) -> bool:
     if etag is None:
         return False
     return (kiosk_etag or "").removeprefix("W/").strip('"') != etag

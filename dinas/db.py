@@ -8,7 +8,14 @@ a writing transaction keeps out a concurrent writer:
   writes first locks the rows it decides on (`lock()`, a conditional UPDATE, or an upsert), and
   every later statement sees what the previous holder committed.
 Connections run in the driver's autocommit mode and `transaction()` says BEGIN and COMMIT
-itself, so a single statement outside one is committed at once, as the server expects.
+itself, so a single statement outside one is committed at once, as the server expects. BEGIN
+is sent with the transaction's first statement (a transaction that runs none sends nothing),
+so on PostgreSQL it costs no round trip of its own when that statement is a `batch()`.
+
+`batch()` runs several statements whose parameters do not depend on each other's results: on
+PostgreSQL in one round trip (psycopg 3's pipeline mode, each statement prepared on the
+server), on SQLite one after the other through the driver. The hot path (a heartbeat) is one
+batch and a COMMIT.
 
 Durability: SQLite runs `synchronous = FULL` (a commit is on disk before the reply); on
 PostgreSQL `synchronous_commit = on`, so an acknowledged request is a committed one.
@@ -71,6 +78,12 @@ def _statement(sql: str, expanding: tuple[str, ...]) -> sa.TextClause:
     return statement
 
 
+@functools.lru_cache(maxsize=256)
+def _driver_sql(sql: str, dialect: sa.Dialect) -> str:
+    """`:name` SQL in the driver's own parameter style (psycopg: `%(name)s`)."""
+    return str(_statement(sql, ()).compile(dialect=dialect))
+
+
 class Connection:
     """One pooled connection. Queries are plain SQL with `:name` parameters; a list or tuple
     value expands for `IN :name`."""
@@ -79,10 +92,53 @@ class Connection:
         self.database = database
         self._raw = raw
         self.in_transaction = False
+        self._pending_begin = False      # inside transaction(), before its first statement
+
+    def _begin_now(self) -> None:
+        if self._pending_begin:
+            self._raw.exec_driver_sql(self.database._begin)
+            self._pending_begin = False
 
     def _execute(self, sql: str, params: dict[str, Any]) -> sa.CursorResult:
+        self._begin_now()
         expanding = tuple(sorted(k for k, v in params.items() if isinstance(v, (list, tuple))))
         return self._raw.execute(_statement(sql, expanding), params)
+
+    def batch(self, statements: Sequence[tuple[str, dict[str, Any]]]) -> list[list[dict[str, Any]]]:
+        """Runs the statements in order and returns each one's rows (empty for a statement
+        without RETURNING). No parameter may be a list (no `IN :name` expansion here)."""
+        if self.database.is_sqlite:
+            cursor = self._raw.connection.driver_connection.cursor()
+            try:
+                if self._pending_begin:
+                    cursor.execute(self.database._begin)
+                    self._pending_begin = False
+                found = []
+                for sql, params in statements:
+                    cursor.execute(sql, params)        # sqlite3 takes `:name` as it is
+                    names = [column[0] for column in cursor.description or ()]
+                    found.append([dict(zip(names, row)) for row in cursor.fetchall()] if names else [])
+                return found
+            finally:
+                cursor.close()
+        driver = self._raw.connection.driver_connection
+        dialect = self.database.engine.dialect
+        cursors = []
+        with driver.pipeline():
+            if self._pending_begin:
+                self._pending_begin = False
+                driver.execute(self.database._begin)
+            for sql, params in statements:
+                cursor = driver.cursor()
+                cursor.execute(_driver_sql(sql, dialect), params, prepare=True)
+                cursors.append(cursor)
+        # Leaving the pipeline synced it: every result is here (or its error was raised).
+        found = []
+        for cursor in cursors:
+            names = [column.name for column in cursor.description or ()]
+            found.append([dict(zip(names, row)) for row in cursor.fetchall()] if names else [])
+            cursor.close()
+        return found
 
     def one(self, sql: str, **params: Any) -> RowMapping | None:
         return self._execute(sql, params).mappings().first()
@@ -100,6 +156,7 @@ class Connection:
     def lock(self, table: str, columns: Sequence[str], **where: Any) -> RowMapping | None:
         """SELECT columns ... WHERE k = v ... FOR UPDATE (on SQLite, where BEGIN IMMEDIATE already
         holds the whole file, a plain SELECT): read a row and keep it until the transaction ends."""
+        self._begin_now()
         target = sa.table(table, *(sa.column(name) for name in {*columns, *where}))
         statement = sa.select(*(target.c[name] for name in columns)).where(
             *(target.c[name] == value for name, value in where.items())).with_for_update()
@@ -107,12 +164,15 @@ class Connection:
 
     @property
     def raw(self) -> sa.Connection:
+        self._begin_now()
         return self._raw
 
     def close(self) -> None:
         if self.in_transaction:       # a request that died mid-transaction
-            self._raw.exec_driver_sql("ROLLBACK")
             self.in_transaction = False
+            if not self._pending_begin:
+                self._raw.exec_driver_sql("ROLLBACK")
+            self._pending_begin = False
         self._raw.close()
 
 
@@ -166,17 +226,24 @@ class Database:
 
 @contextlib.contextmanager
 def transaction(connection: Connection) -> Iterator[Connection]:
-    """BEGIN (IMMEDIATE on SQLite) ... COMMIT, or ROLLBACK on any exception."""
-    connection.raw.exec_driver_sql(connection.database._begin)
+    """BEGIN (IMMEDIATE on SQLite) ... COMMIT, or ROLLBACK on any exception. BEGIN goes with
+    the first statement; a transaction that ran none sends neither."""
+    connection._pending_begin = True
     connection.in_transaction = True
     try:
         yield connection
     except BaseException:
         connection.in_transaction = False
-        connection.raw.exec_driver_sql("ROLLBACK")
+        if connection._pending_begin:
+            connection._pending_begin = False
+        else:
+            connection._raw.exec_driver_sql("ROLLBACK")
         raise
     connection.in_transaction = False
-    connection.raw.exec_driver_sql("COMMIT")
+    if connection._pending_begin:
+        connection._pending_begin = False
+    else:
+        connection._raw.exec_driver_sql("COMMIT")
 
 
 def get_setting(connection: Connection, key: str, default: str | None = None) -> str | None:

@@ -32,26 +32,50 @@ NOT_PRINTS = frozenset({"maintenance"})      # the kiosk's counter kind for tech
 MAX_DAY_COUNT = 1_000_000
 
 
-def store_heartbeat(connection: Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
-    count = connection.value(
-        "UPDATE kiosks SET last_seen = :now, software_version = :sv, config_version = :cv, config_stale = :stale, "
-        "uptime_s = :up, devices = :devices, counters = :counters, outbox_depth = :outbox, last_faults = :faults, "
-        "heartbeat_count = heartbeat_count + 1 WHERE kiosk_id = :k RETURNING heartbeat_count",
-        now=now, sv=beat["software_version"], cv=beat["config_version"],
-        stale=None if beat.get("config_stale") is None else int(beat["config_stale"]), up=beat["uptime_s"],
-        devices=json.dumps(beat["devices"]), counters=json.dumps(beat["counters"]), outbox=beat["outbox_depth"],
-        faults=json.dumps(beat["last_faults"]), k=kiosk_id)
-    connection.run("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :now, :body)",
-                   k=kiosk_id, now=now, body=json.dumps(beat))
+_KIOSK_ROW = ("UPDATE kiosks SET last_seen = :now, software_version = :sv, config_version = :cv, "
+              "config_stale = :stale, uptime_s = :up, devices = :devices, counters = :counters, "
+              "outbox_depth = :outbox, last_faults = :faults, heartbeat_count = heartbeat_count + 1 "
+              "WHERE kiosk_id = :k{token} RETURNING heartbeat_count")
+# The caller's token, checked by the same statement (no lookup of its own): no row when the
+# token is unknown, revoked, an admin's or another kiosk's.
+_TOKEN_NAMES_KIOSK = " AND EXISTS (SELECT 1 FROM tokens WHERE token_hash = :h AND kind = 'kiosk' AND kiosk_id = :k)"
+
+
+def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any],
+                         token_hash: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """What storing a heartbeat writes, for one batch: first the kiosk's row (RETURNING its
+    heartbeat count; with `token_hash`, only when that token is this kiosk's), then the history
+    row and the day's counts. `after_heartbeat` then gets the count."""
+    row = {"now": now, "sv": beat["software_version"], "cv": beat["config_version"],
+           "stale": None if beat.get("config_stale") is None else int(beat["config_stale"]),
+           "up": beat["uptime_s"], "devices": json.dumps(beat["devices"]), "counters": json.dumps(beat["counters"]),
+           "outbox": beat["outbox_depth"], "faults": json.dumps(beat["last_faults"]), "k": kiosk_id}
+    if token_hash is not None:
+        row["h"] = token_hash
+    statements = [(_KIOSK_ROW.format(token="" if token_hash is None else _TOKEN_NAMES_KIOSK), row),
+                  ("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :now, :body)",
+                   {"k": kiosk_id, "now": now, "body": json.dumps(beat)})]
     totals = day_totals(beat["counters"])
     # A kiosk's local day is within a day of UTC's: anything else is a wrong clock, and would
     # let one kiosk grow the table without bound.
     if totals is not None and abs((date.fromisoformat(totals[0]) - _utc_day(now)).days) <= 1:
-        connection.run("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) VALUES (:k, :day, :printed, :failed) "
-                       "ON CONFLICT (kiosk_id, day) DO UPDATE SET printed = excluded.printed, "
-                       "failed = excluded.failed", k=kiosk_id, day=totals[0], printed=totals[1], failed=totals[2])
+        statements.append(("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) "
+                           "VALUES (:k, :day, :printed, :failed) ON CONFLICT (kiosk_id, day) DO UPDATE SET "
+                           "printed = excluded.printed, failed = excluded.failed",
+                           {"k": kiosk_id, "day": totals[0], "printed": totals[1], "failed": totals[2]}))
+    return statements
+
+
+def after_heartbeat(connection: Connection, now: float, kiosk_id: str, count: int | None) -> None:
+    """Every `PRUNE_EVERY` heartbeats of a kiosk (its row's count), its history is pruned."""
     if count is not None and count % PRUNE_EVERY == 0:
         prune_history(connection, now, kiosk_id)
+
+
+def store_heartbeat(connection: Connection, now: float, kiosk_id: str, beat: dict[str, Any]) -> None:
+    """Stores a heartbeat whose caller is already known (tests, tools)."""
+    rows = connection.batch(heartbeat_statements(now, kiosk_id, beat))
+    after_heartbeat(connection, now, kiosk_id, rows[0][0]["heartbeat_count"] if rows[0] else None)
 
 
 def prune_history(connection: Connection, now: float, kiosk_id: str) -> None:

@@ -9,6 +9,7 @@ nothing: a kiosk that waits `retry_after` is admitted.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from .clock import Clock
 from .db import Connection
@@ -37,8 +38,18 @@ class RateLimiter:
     def admit(self, connection: Connection, bucket: str) -> None:
         """Takes a token or raises 429: one statement, committed at once outside a transaction
         (a refused PIN try must count however the call ends) or with the caller's."""
-        rate = self.limit / self.window
-        row = connection.one(_TAKE, bucket=bucket, now=float(self._clock()), rate=rate, cap=float(self.limit))
+        sql, params = self.take(bucket)
+        self.check(connection.one(sql, **params))
+
+    def take(self, bucket: str) -> tuple[str, dict]:
+        """The statement that takes a token, for a caller that runs it in a batch with others;
+        its row goes to `check`."""
+        return _TAKE, {"bucket": bucket, "now": float(self._clock()), "rate": self.limit / self.window,
+                       "cap": float(self.limit)}
+
+    def check(self, row: Any) -> None:
+        """Raises 429 unless `take`'s row says the call was admitted."""
         if not row["admitted"]:
+            rate = self.limit / self.window
             raise ApiError(429, "rate_limited", self._detail,
                            retry_after=max(1, math.ceil((1.0 - row["tokens"]) / rate)))

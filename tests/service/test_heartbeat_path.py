@@ -1,0 +1,114 @@
+"""The heartbeat's hot path on both backends: one batch and a COMMIT for a good heartbeat,
+with the token checked inside it, and every other case answered as the checked path does
+(the error, and nothing stored)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from dinas import auth, db
+from tests.fixtures.dinas_server import on_both_backends, reference_server  # noqa: F401
+from tests.service.test_dinas_contract import heartbeat_body
+
+
+def _post(server, body, token):
+    return requests.post(f"{server.url}/kiosk/heartbeat", json=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}"} if token else {})
+
+
+def _stored(server, kiosk_id):
+    row = server.query("SELECT heartbeat_count AS n FROM kiosks WHERE kiosk_id = ?", kiosk_id)[0]
+    history = server.query("SELECT COUNT(*) AS n FROM heartbeats WHERE kiosk_id = ?", kiosk_id)[0]
+    buckets = server.query("SELECT COUNT(*) AS n FROM rate_limits WHERE bucket = ?", f"heartbeats:{kiosk_id}")[0]
+    return row["n"], history["n"], buckets["n"]
+
+
+@pytest.fixture
+def statements(reference_server, monkeypatch):  # noqa: F811
+    """What the server sends: ("batch", n statements) and each statement outside a batch."""
+    import sqlalchemy as sa
+
+    sent: list[tuple[str, object]] = []
+    engine = reference_server.app.extensions["dinas"].database.engine
+
+    def on_execute(_conn, _cursor, statement, *_args):
+        sent.append(("sql", statement.split()[0].upper()))
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    real_batch = db.Connection.batch
+
+    def counting_batch(self, batch):
+        sent.append(("batch", len(batch)))
+        return real_batch(self, batch)
+    monkeypatch.setattr(db.Connection, "batch", counting_batch)
+    yield sent
+    sa.event.remove(engine, "before_cursor_execute", on_execute)
+
+
+def test_a_good_heartbeat_is_one_batch_and_a_commit(reference_server, statements):  # noqa: F811
+    kiosk = reference_server.kiosks[0]
+    today = time.strftime("%Y-%m-%d", time.gmtime(reference_server.clock()))
+    body = {**heartbeat_body(kiosk["kiosk_id"]), "counters": {"day": today, "today": {"KK": {"printed": 2, "failed": 1}}}}
+    statements.clear()
+    reply = _post(reference_server, body, kiosk["token"])
+    assert reply.status_code == 200 and reply.json()["config_waiting"] is False
+    # The kiosk row (token checked), the rate-limit token, history, day counts, config ETag.
+    assert statements == [("batch", 5), ("sql", "COMMIT")]
+    assert _stored(reference_server, kiosk["kiosk_id"]) == (1, 1, 1)
+    assert reference_server.query("SELECT printed, failed FROM kiosk_days WHERE kiosk_id = ?",
+                                  kiosk["kiosk_id"]) == [{"printed": 2, "failed": 1}]
+
+
+def test_another_kiosks_token_stores_nothing_on_either_kiosk(reference_server):  # noqa: F811
+    mine, other = reference_server.kiosks[0], reference_server.kiosks[1]
+    reply = _post(reference_server, heartbeat_body(other["kiosk_id"]), mine["token"])
+    assert reply.status_code == 403 and reply.json()["error"] == "forbidden"
+    assert _stored(reference_server, other["kiosk_id"]) == (0, 0, 0)
+    assert _stored(reference_server, mine["kiosk_id"]) == (0, 0, 0)
+
+
+def test_revoked_and_rotated_tokens_stop_heartbeats_at_once(reference_server):  # noqa: F811
+    kiosk = reference_server.kiosks[0]
+    body = heartbeat_body(kiosk["kiosk_id"])
+    assert _post(reference_server, body, kiosk["token"]).status_code == 200
+    with reference_server.writing() as connection:
+        new_token = auth.rotate_kiosk_token(connection, reference_server.vault(), kiosk["kiosk_id"],
+                                            reference_server.clock())
+    assert _post(reference_server, body, kiosk["token"]).status_code == 401
+    assert _post(reference_server, body, new_token).status_code == 200
+    with reference_server.writing() as connection:
+        auth.revoke_kiosk(connection, kiosk["kiosk_id"], reference_server.clock())
+    reply = _post(reference_server, body, new_token)
+    assert reply.status_code == 401 and reply.json()["error"] == "unauthorized"
+    assert _stored(reference_server, kiosk["kiosk_id"]) == (2, 2, 1)
+
+
+def test_the_caller_is_checked_before_the_body(reference_server):  # noqa: F811
+    kiosk = reference_server.kiosks[0]
+    bad_body = {**heartbeat_body(kiosk["kiosk_id"]), "counters": "none"}
+    assert _post(reference_server, bad_body, "not-a-token").status_code == 401
+    assert _post(reference_server, bad_body, None).status_code == 401
+    admin = _post(reference_server, heartbeat_body(kiosk["kiosk_id"]), reference_server.admin_token)
+    assert admin.status_code == 403 and "kiosk token" in admin.json()["detail"]
+    # Another kiosk's id with a bad body: the id is refused first, as it always was.
+    other = {**heartbeat_body(reference_server.kiosks[1]["kiosk_id"]), "counters": "none"}
+    assert _post(reference_server, other, kiosk["token"]).status_code == 403
+    assert _post(reference_server, bad_body, kiosk["token"]).status_code == 400
+    assert _stored(reference_server, kiosk["kiosk_id"]) == (0, 0, 0)
+
+
+def test_a_refused_heartbeat_keeps_nothing_and_says_when_to_retry(reference_server):  # noqa: F811
+    from dinas.server import HEARTBEATS_PER_MINUTE
+
+    kiosk = reference_server.kiosks[0]
+    body = heartbeat_body(kiosk["kiosk_id"])
+    # The bucket refills as real time passes: on a slow machine a few more may get in.
+    replies = []
+    while len(replies) < 2 * HEARTBEATS_PER_MINUTE and (not replies or replies[-1].status_code == 200):
+        replies.append(_post(reference_server, body, kiosk["token"]))
+    admitted = [r.status_code for r in replies].count(200)
+    assert HEARTBEATS_PER_MINUTE <= admitted < len(replies)
+    assert replies[-1].status_code == 429 and replies[-1].json()["retry_after"] >= 1
+    assert _stored(reference_server, kiosk["kiosk_id"])[:2] == (admitted, admitted)
