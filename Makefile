@@ -32,7 +32,7 @@ soak: system-deps venv
 # Issue 13's power loss: 200 sessions SIGKILLed at random moments, recovered, reconciled
 # (ADM_POWER_LOSS_SEED=N repeats a run's kills; docs/POWER_LOSS.md).
 powerloss: system-deps venv
-	ADM_POWER_LOSS_SESSIONS=$${ADM_POWER_LOSS_SESSIONS:-200} $(PY) -m pytest -q -s -p no:logging tests/service/test_power_loss.py
+	ADM_POWER_LOSS_SESSIONS=$${ADM_POWER_LOSS_SESSIONS:-200} $(PY) -m pytest -q -s tests/service/test_power_loss.py
 
 # Issue 13's mutation testing of the critical modules, one at a time against their own tests
 # (docs/MUTATION.md). `make mutate MUTATE="nik dinas-jobs"` runs some; MUTATE_CHILDREN=2 runs two workers.

@@ -40,6 +40,8 @@ from .ipp import IppClient, IppStatusError, first, status_from_attributes
 log = logging.getLogger(__name__)
 
 ROLE = "a4_printer"
+# In a journaled device reference: the job completed on the print server (before the purge).
+COMPLETED = "completed"
 PRINTER_ATTRIBUTES = ("printer-state", "printer-state-reasons", "printer-state-message",
                       "printer-is-accepting-jobs", "printer-make-and-model", "printer-name",
                       "document-format-supported", "sides-supported", "color-supported",
@@ -172,6 +174,9 @@ class A4Printer(Printer):
                 code = exc.code if isinstance(exc, DeviceError) else FaultCode.HARDWARE
                 raise JobMayStillPrint(code, f"{exc}; IPP job {ipp_job_id} could not be cancelled") from exc
             raise
+        # The page is out: journaled before the purge takes the job from the server's
+        # history, so a crash between the two still settles it printed, never printed again.
+        self._tell_sent(job, {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri, COMPLETED: True})
         self._purge(ipp_job_id)
         return PrintResult(job.job_id, detail={"ipp_job_id": ipp_job_id, "pages": pages,
                                                "printer_uri": self.printer_uri,
@@ -254,6 +259,8 @@ class A4Printer(Printer):
             ipp_job_id = self._find_job(name)
             attrs = self._job_named(ipp_job_id, name) if ipp_job_id is not None else None
         if attrs is None:
+            if (ref or {}).get(COMPLETED) is True:       # it completed, then the driver purged it
+                return InterruptedJob("completed", "completed", {"ipp_job_id": ipp_job_id, "purged": True})
             return InterruptedJob("not_found", detail={"job_name": name})
         state = first(attrs, "job-state", ipp.JOB_PENDING)
         detail = {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri}
@@ -269,6 +276,16 @@ class A4Printer(Printer):
         self._purge(ipp_job_id)
         was = ipp.JOB_STATE_NAMES.get(state, str(state))
         return InterruptedJob("completed" if state == ipp.JOB_COMPLETED else "ended", was, detail)
+
+    @staticmethod
+    def _tell_sent(job: PrintJob, ref: Mapping[str, Any]) -> None:
+        """A second `on_sent` once the job completed; a failure of it cannot undo the page."""
+        if job.on_sent is None:
+            return
+        try:
+            job.on_sent(ref)
+        except Exception:  # noqa: BLE001 - recovery then finds the job gone and flags it for review
+            log.exception("a4: the completed job's mark could not be recorded")
 
     def _job_named(self, ipp_job_id: int, name: str) -> Mapping[str, list[Any]] | None:
         """The job's attributes, or None when the server has no such job or it is another's."""

@@ -82,3 +82,35 @@ def test_sigkill_at_each_transition_then_recovery(reference_server, tmp_path, ca
         if not faults:
             assert proc.returncode == 0, proc.stdout + proc.stderr
             assert dinas_state(reference_server, citizen)[1] == "printed"
+
+
+def test_a_kk_killed_after_the_print_server_completed_it_is_not_printed_again(reference_server, tmp_path):
+    """The A4 printer (an IPP print server that outlives the kiosk, as CUPS does) completed
+    the KK and the driver purged it from the server's history; the kiosk died before
+    `printed` was journaled (the `sent` hook). The page is out: recovery must settle the job
+    printed from what the driver journaled, not `failed` for a job the server no longer
+    knows, which would release the KK and print it a second time."""
+    from devices.sim.a4 import SimulatedA4Printer
+
+    a4 = SimulatedA4Printer(tmp_path / "pages")
+    try:
+        citizen = citizen_with(reference_server, "KK")
+        config = write_kiosk_config(reference_server, tmp_path, card="none", a4="none")
+        with config.open("a") as text:
+            text.write(f'\n[devices.a4_printer]\nurl = "{a4.printer_uri}?poll_interval=0.05"\n')
+        crash_session(config, citizen, "sent")
+        assert len(list(a4.out_dir.glob("*.pdf"))) == 1 and a4.jobs == {}      # out, and purged
+
+        recovered, jobs, outbox = restart(config)
+        assert [(r.was, r.now, r.review) for r in recovered] == [("sending", "printed", True)]
+        assert [(j.state, j.review) for j in jobs] == [("printed", True)]
+        assert [r["state"] for r in outbox] == ["printing", "printed"]
+        assert dinas_state(reference_server, citizen) == (["printed"], "printed")
+
+        again = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
+                                "--nik", citizen["nik"], "--pin", citizen["pin"]],
+                               capture_output=True, text=True, timeout=90)
+        assert again.returncode == 1, again.stdout + again.stderr[-2000:]        # nothing left to print
+        assert len(list(a4.out_dir.glob("*.pdf"))) == 1                           # one page, ever
+    finally:
+        a4.stop()

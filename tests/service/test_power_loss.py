@@ -7,6 +7,8 @@ The parts, each real:
 - the card printer simulator in a process of its own (`adm-kiosk simulate card-printer
   --socket`), reached over TCP, so a card it was given keeps printing after the kiosk dies,
   as a real printer does; it takes mechanical time (a card is out ~1.2 s after `Ss`);
+- the A4 printer simulator (IPP over loopback HTTP, `devices.sim.a4`) in this process, so it
+  too outlives the kiosk with its queue and job history, as CUPS does; a page takes 0.3 s;
 - the kiosk in a process of its own (tests/fixtures/power_loss_kiosk.py), which records the
   span it is in (journal write, dinas call, card print, outbox delivery ...) so each kill is
   counted by phase.
@@ -14,13 +16,15 @@ The parts, each real:
 After every kill the kiosk restarts (here, in this process): recovery must leave no job
 open, the outbox must drain, the dinas and the journal must agree on every job
 (tests/fixtures/reconcile.py), and the cards the printer finished (counted at the
-simulator's output folder) must equal the card jobs the kiosk journaled `printed`; every
-card the printer took and did not finish must be one the kiosk counted spoiled. A citizen
+simulator's output folder) must equal the card jobs the kiosk journaled `printed`, and the KK
+pages the A4 printer put out the KK jobs printed; every card the printer took and did not
+finish must be one the kiosk counted spoiled. A citizen
 whose document a kill released comes back in a later session. At the end every document
-left is printed in plain sessions, and then every KIA issued has exactly one finished card.
+left is printed in plain sessions, and then every KIA issued has exactly one finished card
+and every KK one page.
 docs/POWER_LOSS.md says what counts as printed twice, and why.
 
-    ADM_POWER_LOSS_SESSIONS=200 (make powerloss; `make test` runs 12)
+    ADM_POWER_LOSS_SESSIONS=200 (make powerloss; `make test` runs 10)
     ADM_POWER_LOSS_SEED=N       (printed by every run; the same seed draws the same kills)
 """
 
@@ -28,6 +32,7 @@ from __future__ import annotations
 
 import collections
 import json
+import logging
 import os
 import random
 import signal
@@ -39,6 +44,7 @@ from pathlib import Path
 
 import pytest
 
+from devices.sim.a4 import SimulatedA4Printer
 from kiosk import recovery
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
@@ -49,7 +55,7 @@ from tests.fixtures.power_loss_kiosk import GO, READY, open_spans, phase_of
 from tests.fixtures.reconcile import reconcile
 
 REPO = Path(__file__).resolve().parents[2]
-SESSIONS = int(os.environ.get("ADM_POWER_LOSS_SESSIONS", "12"))
+SESSIONS = int(os.environ.get("ADM_POWER_LOSS_SESSIONS", "10"))
 SEED = int(os.environ.get("ADM_POWER_LOSS_SEED") or random.SystemRandom().randrange(1, 10**6))
 KINDS = ("KIA", "KK+KIA", "family")     # a family: KK + 2 KIA, the A4 and card printers in parallel
 # The simulated card printer: 6 panels at 0.05 s each on the wire, then the card is out
@@ -168,7 +174,11 @@ def ready_documents(server, citizen: Citizen) -> int:
                         *ids)[0]["n"]
 
 
-def restart_and_check(config: Path, server, card: CardPrinterProcess) -> dict:
+def pages(a4: SimulatedA4Printer) -> int:
+    return sum(1 for _ in a4.out_dir.glob("*.pdf"))
+
+
+def restart_and_check(config: Path, server, card: CardPrinterProcess, a4: SimulatedA4Printer) -> dict:
     """Start the kiosk again, let recovery and the outbox finish, check every invariant."""
     runtime = KioskRuntime.from_config(load_config(config), outbox_base_delay=0.05)
     runtime.start(config_worker=False)
@@ -183,6 +193,8 @@ def restart_and_check(config: Path, server, card: CardPrinterProcess) -> dict:
         assert check.ok, check.report()
         jobs = journal.jobs()
         printed = sum(1 for j in jobs if j.kind == "KIA" and j.state == "printed")
+        kk_printed = sum(1 for j in jobs if j.kind == "KK" and j.state == "printed")
+        assert pages(a4) == kk_printed, (pages(a4), kk_printed)      # every page out is a KK printed
         spoiled = sum(kinds.get("KIA", {}).get("cards_spoiled", 0) for kinds in journal.counters_by_day().values())
         inserted = runtime.devices.counters("card_printer")["cards_inserted"]
         finished = card.finished_cards()
@@ -191,6 +203,7 @@ def restart_and_check(config: Path, server, card: CardPrinterProcess) -> dict:
         # every card the printer took and did not finish, the kiosk counted spoiled
         assert inserted == finished + spoiled, (inserted, finished, spoiled)
         return {"recovered": list(runtime.recovered), "check": check, "printed": printed, "spoiled": spoiled,
+                "kk_printed": kk_printed,
                 "inserted": inserted, "jobs": len(jobs)}
     finally:
         runtime.stop()
@@ -245,11 +258,15 @@ def report(phases, open_at_kill, settled, card, totals, check, durations, elapse
     lines.append(f"  cards: {totals['inserted']} taken by the printer, {totals['finished']} finished "
                  f"(= {totals['printed']} KIA jobs printed = {totals['kia_documents']} KIA documents), "
                  f"{totals['spoiled']} spoiled; simulator: {' '.join(card)}")
+    lines.append(f"  KK pages: {totals['pages']} out (= {totals['kk_printed']} KK jobs printed = "
+                 f"{totals['kk_documents']} KK documents)")
     lines.append(check.report())
     return "\n".join(lines)
 
 
-def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
+@pytest.mark.timeout(120 + 15 * SESSIONS)      # the run's length grows with its sessions
+def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch, caplog):
+    caplog.set_level(logging.WARNING, logger="werkzeug")       # a line per request otherwise
     print(f"\npower loss: seed {SEED}, {SESSIONS} sessions")
     rng = random.Random(SEED)
     started = time.monotonic()
@@ -257,14 +274,16 @@ def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
     (tmp_path / "dinas").mkdir()
     with seeded_server(tmp_path_factory, tmp_path / "dinas", session_attempts_per_minute=100_000) as server:
         card = CardPrinterProcess(tmp_path / "cards")
+        a4 = SimulatedA4Printer(tmp_path / "pages", page_seconds=0.3)
         kiosks = KioskPool(tmp_path)
         try:
-            config = write_kiosk_config(server, tmp_path / "kiosk", card="none")
+            config = write_kiosk_config(server, tmp_path / "kiosk", card="none", a4="none")
             with config.open("a") as text:
-                text.write(f'\n[devices.card_printer]\nurl = "{card.url}"\npoll_interval = 0.1\n')
+                text.write(f'\n[devices.card_printer]\nurl = "{card.url}"\npoll_interval = 0.1\n'
+                           f'\n[devices.a4_printer]\nurl = "{a4.printer_uri}?poll_interval=0.1"\n')
             applications = Applications(server)
             durations = calibrate(config, kiosks, applications)
-            restart_and_check(config, server, card)
+            restart_and_check(config, server, card, a4)
 
             citizens: collections.deque[Citizen] = collections.deque()
             phases, open_at_kill, settled = collections.Counter(), collections.Counter(), collections.Counter()
@@ -280,7 +299,7 @@ def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
                     open_at_kill.update(set(spans))
                 else:
                     phases["ended before the kill"] += 1
-                after = restart_and_check(config, server, card)
+                after = restart_and_check(config, server, card, a4)
                 settled.update((s.was, s.now, s.review, s.why) for s in after["recovered"])
                 # a card the printer had whole prints on by itself: it is never thrown away
                 assert "card ejecting" not in spans or after["spoiled"] == spoiled, after["recovered"]
@@ -299,18 +318,22 @@ def test_power_loss_at_random_points(tmp_path_factory, tmp_path, monkeypatch):
                 assert runtime.outbox.flush(30)
             finally:
                 runtime.stop()
-            after = restart_and_check(config, server, card)
+            after = restart_and_check(config, server, card, a4)
         finally:
             kiosks.close()
             simulator_said = card.stop()
+            a4.stop()
 
         issued = [d for citizen in applications.issued for d in citizen.documents]
         statuses = {row["id"]: row["status"] for row in server.query("SELECT id, status FROM documents")}
         assert all(statuses[d["id"]] == "printed" for d in issued), collections.Counter(statuses[d["id"]] for d in issued)
         kia_documents = sum(1 for d in issued if d["kind"] == "KIA")
-        totals = {"inserted": after["inserted"], "finished": card.finished_cards(), "printed": after["printed"],
+        kk_documents = sum(1 for d in issued if d["kind"] == "KK")
+        totals = {"pages": pages(a4), "kk_printed": after["kk_printed"], "kk_documents": kk_documents,
+                  "inserted": after["inserted"], "finished": card.finished_cards(), "printed": after["printed"],
                   "spoiled": after["spoiled"], "kia_documents": kia_documents}
         print(report(phases, open_at_kill, settled, simulator_said, totals, after["check"], durations,
                      time.monotonic() - started))
         assert totals["finished"] == kia_documents, totals      # exactly one finished card per KIA
+        assert totals["pages"] == kk_documents, totals          # and one page per KK
         assert sum(phases.values()) == SESSIONS
