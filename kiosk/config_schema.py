@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Mapping
 from urllib.parse import urlsplit
@@ -48,7 +49,10 @@ def describe(value: Any) -> str:
 _KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "str": ("a string", lambda v: isinstance(v, str)),
     "bool": ("true or false", lambda v: isinstance(v, bool)),
-    "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    # 20.0 is an integer to JSON Schema (config/settings-schema.json), so a dinas may push it;
+    # it is read as 20. 20.5, NaN and booleans are not integers.
+    "int": ("an integer", lambda v: (isinstance(v, int) and not isinstance(v, bool))
+            or (isinstance(v, float) and v.is_integer())),
     "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     "table": ("a table", lambda v: isinstance(v, dict)),
     "list": ("a list", lambda v: isinstance(v, list)),
@@ -91,7 +95,7 @@ class Table:
         if check is not None and (error := check(value)) is not None:
             self.problem(name, error)
             return None
-        return float(value) if kind == "number" else value
+        return float(value) if kind == "number" else int(value) if kind == "int" else value
 
     def table(self, name: str, *, required: bool = False) -> Table | None:
         value = self.take(name, "table", default=_MISSING if required else None)
@@ -104,7 +108,10 @@ class Table:
             if name not in self.seen:
                 close = difflib.get_close_matches(name, sorted(self.seen), n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.problems.append(f"{self.source}: {self.key(name)}: unknown key{hint}")
+                # A pushed key may hold anything: a line break in it would forge a second
+                # problem line in the log and in the report to the dinas.
+                shown = name if isinstance(name, str) and name.isprintable() and len(name) <= 60 else describe(name)
+                self.problems.append(f"{self.source}: {self.key(shown)}: unknown key{hint}")
 
 
 # --- checks (each returns the problem's text, or None) -------------------------------------
@@ -132,12 +139,16 @@ def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in allowed else f"expected one of {', '.join(map(repr, allowed))}, got {v!r}"
 
 
+# The same rule as help_url's pattern in config/settings-schema.json: a host, and no space or
+# line break anywhere (the URL goes into the receipt's QR code as it is).
+_WEB_URL = re.compile(r"https?://[^\s/]+\S*")
+
+
 def check_web_url(url: str) -> str | None:
     if not url:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        return f"expected an http(s):// URL or an empty string, got {url!r}"
+    if not _WEB_URL.fullmatch(url) or not urlsplit(url).netloc:
+        return f"expected an http(s):// URL or an empty string, got {describe(url)}"
     return None
 
 

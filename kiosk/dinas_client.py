@@ -47,7 +47,7 @@ log = logging.getLogger("kiosk.dinas")
 
 EVENT_STATES = ("printing", "printed", "failed")
 CONFIG_RESULTS = ("applied", "rejected", "rolled_back")
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")      # fullmatch: `$` would let a trailing newline in
 _FULL_NIK = re.compile(r"\d{16}")
 
 
@@ -148,7 +148,7 @@ def _document(reply: _Reply) -> RemoteDocument:
         id=reply.text("id"), kind=reply.text("kind", kind_codes()),
         media=reply.text("media", media_codes()), title=reply.text("title"),
         pages=reply.count("pages", 1), size=reply.count("size", 1),
-        sha256=reply.get("sha256", str, check=lambda v: bool(_SHA256.match(v.lower())),
+        sha256=reply.get("sha256", str, check=lambda v: bool(_SHA256.fullmatch(v.lower())),
                          expected="64 hex digits").lower(),
         status=reply.text("status", ("ready", "printed", "reserved")),
     )

@@ -115,7 +115,11 @@ def _check_closed_dates(values: list) -> str | None:
 # --- PIN hashes (technician, operator) --------------------------------------------------------
 
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
-_PIN_HASH = re.compile(r"^scrypt\$(\d+)\$(\d+)\$(\d+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)$")
+_PIN_HASH = re.compile(r"scrypt\$([0-9]+)\$([0-9]+)\$([0-9]+)\$([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+)\n?")
+# scrypt needs 128 * r * (n + p + 2) bytes (OpenSSL's count). 64 MiB is four times what hash_technician_pin's own
+# parameters need and what pin_matches lets hashlib use: a hash above it would validate and
+# then fail at the technician's first PIN (hashlib's default cap is 32 MiB).
+_SCRYPT_MAX_MEMORY = 64 * 1024 * 1024
 
 
 def hash_technician_pin(pin: str) -> str:
@@ -129,24 +133,40 @@ def hash_technician_pin(pin: str) -> str:
         f"{base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
 
 
+def _read_pin_hash(text: str) -> tuple[int, int, int, bytes, bytes] | None:
+    """(n, r, p, salt, digest) of a hash scrypt can check within its memory, or None. The
+    validator and the PIN check read a hash the same way, so a hash that validates can be
+    checked (a trailing newline, as `$` in the schema's pattern allows, is tolerated)."""
+    match = _PIN_HASH.fullmatch(text)
+    if not match:
+        return None
+    n, r, p = map(int, match.groups()[:3])
+    if not (n >= 2 and n & (n - 1) == 0 and r >= 1 and p >= 1 and 128 * r * (n + p + 2) <= _SCRYPT_MAX_MEMORY):
+        return None
+    try:
+        salt, digest = (base64.b64decode(g, validate=True) for g in match.groups()[3:])
+    except ValueError:              # binascii.Error: not whole base64
+        return None
+    if len(salt) < 8 or not 16 <= len(digest) <= 64:
+        return None
+    return n, r, p, salt, digest
+
+
 def _check_pin_hash(text: str) -> str | None:
-    match = _PIN_HASH.match(text)
-    if match:
-        n, r, p = map(int, match.groups()[:3])
-        if n >= 2 and n & (n - 1) == 0 and r >= 1 and p >= 1 and n * r <= 2**22:
-            return None
+    if _read_pin_hash(text) is not None:
+        return None
     return ("expected a salted hash 'scrypt$N$r$p$SALT$HASH' made by "
             "`python -m kiosk.config hash-pin` (never a clear PIN), got a value of another form")
 
 
 def pin_matches(pin_hash: str | None, pin: str) -> bool:
     """True when `pin` matches the scrypt hash; always False when there is none."""
-    match = _PIN_HASH.match(pin_hash or "")
-    if not match:
+    parts = _read_pin_hash(pin_hash or "")
+    if parts is None:
         return False
-    n, r, p = map(int, match.groups()[:3])
-    salt, expected = (base64.b64decode(g) for g in match.groups()[3:])
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected))
+    n, r, p, salt, expected = parts
+    digest = hashlib.scrypt(pin.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
+                            maxmem=_SCRYPT_MAX_MEMORY + 1024 * 1024)
     return hmac.compare_digest(digest, expected)
 
 

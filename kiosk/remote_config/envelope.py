@@ -28,8 +28,9 @@ MAX_SIGNATURES = 16
 MAX_ENVELOPE_TEXT = 512 * 1024
 PAYLOAD_KEYS = {"version", "issued_at", "expires_at", "target", "settings"}
 # RFC 3339 in UTC, as the payload must carry them: 2026-12-01T08:00:00Z (fractions allowed).
-_UTC_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
-_NAME = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Matched whole (fullmatch: `$` would let a trailing newline in) and in ASCII digits only.
+_UTC_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?Z")
+_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class Refusal(Exception):
@@ -106,14 +107,19 @@ def read_envelope(data: Any) -> SignedEnvelope:
 
 
 def parse_time(text: Any, what: str, version: int) -> datetime:
-    if not isinstance(text, str) or not _UTC_TIME.match(text):
-        raise Refusal("malformed", f"{what} must be an RFC 3339 UTC time like 2026-12-01T08:00:00Z", version)
-    return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    try:
+        if not isinstance(text, str) or not _UTC_TIME.fullmatch(text):
+            raise ValueError(text)
+        # The pattern has the shape only: 2026-13-45T25:61:00Z fits it and is no time.
+        return datetime.fromisoformat(text[:-1]).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise Refusal("malformed", f"{what} must be an RFC 3339 UTC time like 2026-12-01T08:00:00Z",
+                      version) from None
 
 
 def _names(target: dict, key: str, version: int) -> tuple[str, ...]:
     names = target.get(key, [])
-    if not isinstance(names, list) or not all(isinstance(n, str) and _NAME.match(n) for n in names):
+    if not isinstance(names, list) or not all(isinstance(n, str) and _NAME.fullmatch(n) for n in names):
         raise Refusal("malformed", f"target.{key} must be a list of ids", version)
     return tuple(names)
 
@@ -125,6 +131,8 @@ def read_payload(body: bytes) -> ConfigPayload:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise Refusal("malformed", "the payload is not JSON") from None
+    except RecursionError:      # nested some thousands deep: no payload of ours nests past 3
+        raise Refusal("malformed", "the payload nests too deep to read") from None
     if not isinstance(data, dict):
         raise Refusal("malformed", "the payload is not a JSON object")
     version = data.get("version")

@@ -206,6 +206,9 @@ def test_a_close_delimited_body_cut_by_the_deadline_is_not_taken_as_complete(hos
     pytest.param(json_reply(201, session_body(holder={"name_masked": "S", "nik_masked": NIK})), id="full-nik"),
     pytest.param(json_reply(201, session_body(documents=[dict(session_body()["documents"][0], sha256="xyz")])),
                  id="bad-sha256"),
+    # Found by tests/fuzz: `$` in the check let a newline after the 64 digits through.
+    pytest.param(json_reply(201, session_body(documents=[dict(session_body()["documents"][0],
+                                                             sha256=DOC.sha256 + "\n")])), id="sha256-and-newline"),
     pytest.param(json_reply(201, session_body(documents=[dict(session_body()["documents"][0], size=True)])),
                  id="bool-for-int"),
     pytest.param(json_reply(201, session_body(documents=[dict(session_body()["documents"][0], kind="SIM")])),

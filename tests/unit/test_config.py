@@ -243,6 +243,38 @@ def test_the_technician_pin_is_stored_only_as_a_salted_hash() -> None:
         hash_technician_pin("12")
 
 
+_GOOD_SALT_AND_HASH = "c2FsdHNhbHRzYWx0c2FsdA==$" + "A" * 43 + "="
+
+
+@pytest.mark.parametrize("pin_hash", [
+    pytest.param("scrypt$4194304$1$1$" + _GOOD_SALT_AND_HASH, id="needs-512-MiB"),
+    pytest.param("scrypt$1048576$8$1$" + _GOOD_SALT_AND_HASH, id="needs-1-GiB"),
+    pytest.param("scrypt$16384$8$1$AAAA$A", id="hash-not-whole-base64"),
+    pytest.param("scrypt$16384$8$1$A=AA$" + "A" * 44, id="salt-padding-inside"),
+    pytest.param("scrypt$16384$8$1$$" + "A" * 44, id="no-salt"),
+    pytest.param("scrypt$16384$8$1$AAAA$" + "A" * 44, id="salt-of-3-bytes"),
+    pytest.param("scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA==$AAAA", id="hash-of-3-bytes"),
+    pytest.param("scrypt$١٦٣٨٤$8$1$" + _GOOD_SALT_AND_HASH, id="other-digits"),
+])
+def test_a_pin_hash_that_could_not_be_checked_is_refused_up_front(pin_hash: str) -> None:
+    # Found by tests/fuzz/test_fuzz_settings.py: these validated, then the technician's first
+    # PIN raised ValueError (scrypt's memory cap) or binascii.Error instead of saying no.
+    with pytest.raises(ConfigError, match="technician_pin_hash"):
+        Settings.from_mapping({"technician_pin_hash": pin_hash})
+    assert not Settings(technician_pin_hash=pin_hash).check_technician_pin("246810")
+
+
+def test_a_pin_hash_with_costlier_parameters_than_ours_still_checks() -> None:
+    # 48 MiB of scrypt memory: above hashlib's default cap, within what the validator allows.
+    import base64
+    import hashlib
+    salt = b"salt-of-16-bytes"
+    digest = hashlib.scrypt(b"246810", salt=salt, n=2 ** 15, r=12, p=1, dklen=32, maxmem=64 * 2 ** 20)
+    costlier = f"scrypt$32768$12$1${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+    settings = Settings.from_mapping({"technician_pin_hash": costlier})
+    assert settings.check_technician_pin("246810") and not settings.check_technician_pin("246811")
+
+
 def test_hash_pin_prints_a_line_for_kiosk_toml(monkeypatch, capsys) -> None:
     from kiosk.config import _print_pin_hash
     answers = iter(["246810", "246810"])

@@ -72,6 +72,11 @@ CASES = [
     {"operator_pin_hash": hash_technician_pin("2468")},
     {"operator_pin_hash": "2468"},
     {"colour": "red"},
+    # Found by tests/fuzz/test_fuzz_settings.py, where the two disagreed:
+    {"cards_low": 20.0},                                   # an integer to JSON Schema
+    {"idle_timeout_s": 90.0, "config_poll_s": 3600.0},
+    {"help_url": "https:// x"},                            # a space in the host
+    {"help_url": "https://x.example/a b"},
 ]
 
 
@@ -104,3 +109,19 @@ def test_every_setting_is_in_the_schema_and_documented() -> None:
     for key in fields:
         assert f"`{key}`" in docs, f"{key} is not documented in docs/CONFIGURATION.md"
         assert key in example, f"{key} is not in config/kiosk.example.toml"
+
+
+def test_an_integral_float_is_read_as_the_integer() -> None:
+    settings = Settings.from_mapping({"cards_low": 20.0, "idle_timeout_s": 90.0})
+    assert (settings.cards_low, settings.idle_timeout_s) == (20, 90)
+    assert type(settings.cards_low) is int and Settings.from_mapping(settings.as_dict()) == settings
+
+
+def test_an_unknown_key_with_a_line_break_stays_on_its_own_line() -> None:
+    # Found by tests/fuzz/test_fuzz_settings.py: a pushed key "announcement\n" forged a second
+    # problem line in the log and in the report to the dinas.
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_mapping({"announcement\nsettings.x: fine": 1, "\u2028": 2}, source="config v3")
+    assert len(caught.value.problems) == 2
+    assert all("\n" not in line and "\u2028" not in line and line.startswith("config v3: settings.")
+               for line in caught.value.problems)

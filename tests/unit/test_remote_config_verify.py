@@ -71,3 +71,26 @@ def test_the_payload_must_carry_exactly_its_fields():
             assert refusal.reason == "malformed", changed
         else:
             raise AssertionError(f"accepted {changed}")
+
+
+def test_a_signed_payload_that_only_looks_well_formed_is_malformed():
+    # Found by tests/fuzz/test_fuzz_config_envelope.py: the first two raised ValueError out of
+    # verify, the next two passed `$` with a trailing newline, the last raised RecursionError.
+    body = json.loads(payload(2, kiosks=["ADM-1"]))
+    for changed in ({**body, "issued_at": "2026-13-45T25:61:00Z"},
+                    {**body, "issued_at": "\u0662\u0660\u0662\u0666-12-01T08:00:00Z"},
+                    {**body, "expires_at": body["expires_at"] + "\n"},
+                    {**body, "target": {"kiosks": ["ADM-1\n"]}}):
+        try:
+            check(spec_sign(json.dumps(changed).encode(), [KEY]))
+        except Refusal as refusal:
+            assert refusal.reason == "malformed", changed
+        else:
+            raise AssertionError(f"accepted {changed}")
+    deep = payload(2, kiosks=["ADM-1"]).replace(b'"settings": {}', b'"settings": {"x": ' + b"[" * 50000 + b"]" * 50000 + b"}")
+    try:
+        check(spec_sign(deep, [KEY]))
+    except Refusal as refusal:
+        assert refusal.reason == "malformed" and "deep" in refusal.detail
+    else:
+        raise AssertionError("a payload nested 50000 deep was accepted")
