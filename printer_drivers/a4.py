@@ -33,7 +33,7 @@ from devices.transport import parse_device_url
 from devices.unreadable import UnreadableAnswers
 
 from .base import (STEP_PRINTING, STEP_SENDING, UNREADABLE, DocumentUnprintable, InterruptedJob, JobMayStillPrint,
-                   PreparedJob, Printer, PrintJob, PrintResult, ProgressCallback)
+                   PreparedJob, Printer, PrintJob, PrintResult, ProgressCallback, tell_sent)
 from .pdf import open_pdf
 from .ipp import IppClient, IppStatusError, first, status_from_attributes
 
@@ -176,7 +176,7 @@ class A4Printer(Printer):
             raise
         # The page is out: journaled before the purge takes the job from the server's
         # history, so a crash between the two still settles it printed, never printed again.
-        self._tell_sent(job, {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri, COMPLETED: True})
+        tell_sent(job.on_sent, {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri, COMPLETED: True})
         self._purge(ipp_job_id)
         return PrintResult(job.job_id, detail={"ipp_job_id": ipp_job_id, "pages": pages,
                                                "printer_uri": self.printer_uri,
@@ -276,16 +276,6 @@ class A4Printer(Printer):
         self._purge(ipp_job_id)
         was = ipp.JOB_STATE_NAMES.get(state, str(state))
         return InterruptedJob("completed" if state == ipp.JOB_COMPLETED else "ended", was, detail)
-
-    @staticmethod
-    def _tell_sent(job: PrintJob, ref: Mapping[str, Any]) -> None:
-        """A second `on_sent` once the job completed; a failure of it cannot undo the page."""
-        if job.on_sent is None:
-            return
-        try:
-            job.on_sent(ref)
-        except Exception:  # noqa: BLE001 - recovery then finds the job gone and flags it for review
-            log.exception("a4: the completed job's mark could not be recorded")
 
     def _job_named(self, ipp_job_id: int, name: str) -> Mapping[str, list[Any]] | None:
         """The job's attributes, or None when the server has no such job or it is another's."""

@@ -13,6 +13,7 @@ paper or card moves), then `print_prepared(prepared, progress)` sends it and wai
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
@@ -55,6 +56,18 @@ CARD_WHOLE: Mapping[str, Any] = {"card": "whole"}
 def card_whole(ref: Mapping[str, Any] | None) -> bool:
     """True when a journaled device reference says the printer had the whole card."""
     return bool(ref) and ref.get("card") == CARD_WHOLE["card"]
+
+
+def tell_sent(on_sent: SentCallback | None, ref: Mapping[str, Any]) -> None:
+    """`on_sent(ref)` where the print is already under way and a failing callback must not
+    stop it (a card being printed, a page already out): the failure is logged, and crash
+    recovery falls back on what it can still ask the device."""
+    if on_sent is None:
+        return
+    try:
+        on_sent(dict(ref))
+    except Exception:  # noqa: BLE001 - a mark for recovery, not part of the print
+        logging.getLogger(__name__).exception("the device's reference for a job could not be recorded")
 
 
 class DocumentUnprintable(ValueError):

@@ -42,7 +42,7 @@ from devices.transport import Transport
 from devices.unreadable import UnreadableAnswers
 
 from ..base import (CARD_WHOLE, STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob,
-                    PrintJob, Printer, PrintResult, ProgressCallback, SentCallback)
+                    PrintJob, Printer, PrintResult, ProgressCallback, SentCallback, tell_sent)
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
 from ..registry import COLOUR_LEVELS
@@ -239,7 +239,7 @@ class EvolisPrinter(Printer):
                 sent += self._send_side("Sv", panels.back, STEP_PRINTING_BACK, report)
             report(STEP_EJECTING)
             self.link.command("Se")
-            _tell_whole(on_whole)
+            tell_sent(on_whole, CARD_WHOLE)     # recovery waits for this card rather than reject it
             self._wait_until_card_out()
             return sent
         except DeviceError as exc:
@@ -314,17 +314,6 @@ class EvolisPrinter(Printer):
 
     def close(self) -> None:
         self.link.transport.close()
-
-
-def _tell_whole(on_whole: SentCallback | None) -> None:
-    """The printer has the whole card (`Se` taken): say so, for crash recovery to wait for the
-    card rather than reject it. A failing callback does not stop a card already printing."""
-    if on_whole is None:
-        return
-    try:
-        on_whole(dict(CARD_WHOLE))
-    except Exception:  # noqa: BLE001 - recovery then falls back to its short grace
-        log.exception("the card's whole-card mark could not be recorded")
 
 
 _SPECIFIC = (FaultCode.COVER_OPEN, FaultCode.FEEDER_EMPTY, FaultCode.RIBBON_OUT, FaultCode.NEEDS_CLEANING,
