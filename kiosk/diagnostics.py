@@ -9,7 +9,8 @@ take them from one `Diagnostics`.
     diagnostics.report(dinas=probe_dinas(client), config=config_figures(state_dir))   # diag
 
 A device's figures: state, ready, required, faults with what to do (Bahasa Indonesia and
-English), supplies with counts, counters, model, firmware and serial number. The supplies
+English), supplies with counts, counters, model, firmware and serial number; for a printer
+that runs its own cleaning, the cards since its last cleaning (`cleaning_figures`). The supplies
 (kiosk/supplies.py): for each one the configured printers take, when it was last refilled and
 by which PIN slot, and for the counted ones (cards, receipt paper) the kiosk's count, its low
 mark and level (`card_stock`, `receipt_stock` are those two entries). The outbox:
@@ -26,6 +27,7 @@ from typing import Any, Callable, Mapping
 
 from devices.status import Consumable, DeviceStatus, FaultCode, SupplyLevel
 from printer_drivers import registry
+from printer_drivers.base import CARDS_INSERTED, CLEANINGS_DONE
 
 from . import supplies as supply_rules
 from .journal import Journal, local_day, utc_iso
@@ -69,10 +71,20 @@ WHAT_TO_DO: Mapping[FaultCode, tuple[str, str]] = MappingProxyType({
 
 IDENTITY = (("model", "model"), ("firmware", "firmware"), ("serial_number", "serial"))
 
+# A printer's cleaning (kiosk/staff_desk.py) is audited as this action with detail
+# {role, outcome, cards_inserted, …}. The kiosk's cleaning counter — cards the printer took
+# since — starts again from the `cards_inserted` of the last row whose outcome is CLEANED.
+CLEANING_ACTION, CLEANED = "clean_printer", "cleaned"
+
 
 def what_to_do(code: FaultCode) -> dict[str, str]:
     text_id, text_en = WHAT_TO_DO[code]
     return {"id": text_id, "en": text_en}
+
+
+def advice(code: str) -> dict[str, str] | None:
+    """`what_to_do` for a fault code named in an outcome ("failed: cover_open"), or None."""
+    return what_to_do(FaultCode(code)) if code in WHAT_TO_DO else None
 
 
 def device_figures(status: DeviceStatus, *, required: bool,
@@ -89,6 +101,19 @@ def device_figures(status: DeviceStatus, *, required: bool,
            for key, name in IDENTITY},
     })
     return figures
+
+
+def cleaning_figures(role: str, status: DeviceStatus, counters: Mapping[str, int] | None,
+                     journal: Journal) -> dict[str, Any]:
+    """A printer that runs its own cleaning: cards since the last cleaning this kiosk ran
+    (None before the first one, or when the printer's count is unreadable or went back: a
+    different printer), when and by which slot, the printer's own count of cleanings, due now."""
+    last = journal.last_audit(CLEANING_ACTION, role=role, outcome=CLEANED)
+    taken, at_cleaning = (counters or {}).get(CARDS_INSERTED), (last or {}).get("detail", {}).get(CARDS_INSERTED)
+    since = taken - at_cleaning if taken is not None and at_cleaning is not None and taken >= at_cleaning else None
+    return {"cards_since": since, "last_at": utc_iso(last["at"]) if last else None,
+            "last_by": last["actor"] if last else None, "cleanings_done": (counters or {}).get(CLEANINGS_DONE),
+            "due": any(fault.code == FaultCode.NEEDS_CLEANING for fault in status.faults)}
 
 
 def config_figures(state_dir, local_settings) -> dict[str, Any]:
@@ -189,9 +214,14 @@ class Diagnostics:
         }
 
     def devices(self, counters: Mapping[str, Mapping[str, int] | None] | None = None) -> dict[str, dict[str, Any]]:
-        required = self.required_roles()
-        return {role: device_figures(status, required=role in required, counters=(counters or {}).get(role))
-                for role, status in self.statuses().items()}
+        required, cleans = self.required_roles(), registry.roles_with(registry.CLEANING)
+        figures = {}
+        for role, status in self.statuses().items():
+            counted = (counters or {}).get(role)
+            figures[role] = device_figures(status, required=role in required, counters=counted)
+            if role in cleans:
+                figures[role]["cleaning"] = cleaning_figures(role, status, counted, self._journal)
+        return figures
 
     def outbox(self) -> dict[str, Any]:
         summary = self._journal.outbox_summary()

@@ -393,6 +393,17 @@ class Journal:
         return [{"id": row_id, "at": utc_iso(at), "actor": actor, "action": action, "detail": _load(detail)}
                 for row_id, at, actor, action, detail in rows]
 
+    def last_audit(self, action: str, **detail: str) -> dict[str, Any] | None:
+        """The latest audit row of `action` whose detail holds these values (a printer's last
+        cleaning: kiosk.diagnostics), or None. The audit trail is never pruned."""
+        if not all(key.isidentifier() for key in detail):
+            raise ValueError(f"audit detail keys are plain names, got {sorted(detail)}")
+        where = "".join(f" AND json_extract(detail, '$.{key}') = ?" for key in detail)
+        with self._lock:
+            row = self._db.execute(f"SELECT at, actor, detail FROM audit WHERE action = ?{where}"
+                                   " ORDER BY id DESC LIMIT 1", (action, *detail.values())).fetchone()
+        return None if row is None else {"at": row[0], "actor": row[1], "detail": _load(row[2]) or {}}
+
     def stock(self, supply: Consumable | str) -> dict[str, Any]:
         """A supply's record since its last refill: `since` (UTC) and `by` (the PIN slot), None
         before any. A counted supply adds the kiosk's count: {loaded, used, remaining} since

@@ -9,6 +9,7 @@ and shows the answers.
     desk.test_print(slot, "card_printer")    # "printed" | "failed: <fault>"; audited, a card counted
     desk.replenish(slot, "cards", 100)       # the kiosk's own count restarts there; audited
     desk.replenish(slot, "ribbon", None)     # a sensed supply: the refill is recorded; audited
+    desk.clean_printer(slot, "card_printer") # "cleaned" | "refused: printing" | "failed: <fault>"; audited
 
 Every action is audited as the PIN slot that got in; none takes or returns a citizen's data.
 """
@@ -20,14 +21,15 @@ from typing import Any
 
 from devices.status import DeviceError
 from printer_drivers import registry
-from printer_drivers.base import TestPrinting
+from printer_drivers.base import Cleaning, TestPrinting
 
 from .commands.test_print import test_print_record
-from .diagnostics import config_figures, probe_dinas
+from .diagnostics import CLEANED, CLEANING_ACTION, config_figures, probe_dinas
 from .staff_access import StaffAccess
 
 COUNTERS_TIMEOUT_S = 5.0
 TEST_PRINT_MARGIN_S = 30.0       # on top of the role's print deadline
+CLEANING_MARGIN_S = 15.0         # on top of the driver's own cleaning timeout: a job queued before it
 
 
 class StaffDesk:
@@ -57,6 +59,12 @@ class StaffDesk:
             dinas=probe_dinas(runtime.client, runtime.cfg.dinas.url),
             config=config_figures(runtime.cfg.kiosk.state_dir, runtime.cfg.settings),
             kiosk_id=runtime.cfg.kiosk.id)
+
+    def cleaning_roles(self) -> tuple[str, ...]:
+        """The printers whose driver runs a cleaning cycle (the maintenance screen's button)."""
+        return tuple(role for role in self._runtime.devices.roles
+                     if registry.device(role).has(registry.CLEANING) and isinstance(self._runtime.devices.printer(role),
+                                                                                     Cleaning))
 
     def test_print_roles(self) -> tuple[str, ...]:
         return tuple(role for role in self._runtime.devices.roles if registry.device(role).has(registry.TEST_PRINT))
@@ -112,6 +120,44 @@ class StaffDesk:
         detail, count = test_print_record(role, outcome, before, after)
         self.access.record(slot, "test_print", detail, **(count or {}))
         return outcome
+
+    def printing(self, role: str) -> bool:
+        """A print is running on `role`, or about to: a citizen's session is open (maintenance
+        cannot be entered then, but it may start after), or the journal has a job on it not
+        yet final (a print, a between-sessions retry)."""
+        engine = self._runtime.engine
+        return (engine is not None and engine.in_session) or any(
+            job.role == role for job in self._runtime.journal.open_jobs())
+
+    def clean_printer(self, slot: str, role: str) -> str:
+        """The printer's cleaning cycle, on its own thread, refused while a print is running.
+        Once done, the kiosk's cleaning counter starts again (the audit row records the
+        printer's card count: kiosk.diagnostics.cleaning_figures). Every outcome is audited."""
+        printer = self._runtime.devices.printer(role)
+        if not isinstance(printer, Cleaning):
+            outcome, after = "failed: no cleaning", None
+        elif self.printing(role):
+            outcome, after = "refused: printing", None
+        else:
+            outcome, after = self._run_cleaning(printer, role, printer.cleaning_timeout_s)
+        self.access.record(slot, CLEANING_ACTION, {"role": role, "outcome": outcome, **(after or {})})
+        self._runtime.devices.republish()
+        return outcome
+
+    def _run_cleaning(self, printer, role: str, timeout: float) -> tuple[str, dict[str, int] | None]:
+        def run():
+            if self.printing(role):          # checked again on the device's thread, right before
+                return "refused: printing", None
+            try:
+                return CLEANED, dict(printer.run_cleaning(timeout))
+            except DeviceError as exc:
+                return f"failed: {exc.fault.code.value}", None
+            except OSError as exc:
+                return f"failed: {type(exc).__name__}", None
+        try:
+            return self._runtime.devices.submit(role, run).result(timeout + CLEANING_MARGIN_S)
+        except FutureTimeout:
+            return "failed: timeout", None
 
     def replenish(self, slot: str, supply: str, loaded: int | None) -> dict[str, Any]:
         """A refill recorded under the PIN slot that got in (kiosk/supplies.py: a counted

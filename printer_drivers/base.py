@@ -38,6 +38,8 @@ TOO_MANY_PAGES = "too_many_pages"    # more pages than the medium takes (a card 
 
 # The lifetime counter a card printer keeps of cards taken from its feeder (`Printer.counters`).
 CARDS_INSERTED = "cards_inserted"
+# ... and of the cleaning cycles it has run (a printer with the CLEANING capability).
+CLEANINGS_DONE = "cleanings_done"
 
 
 def cards_taken(before: Mapping[str, int] | None, after: Mapping[str, int] | None) -> int | None:
@@ -219,3 +221,17 @@ class ReceiptPrinting(Protocol):
     """RECEIPTS: the citizen's receipt slip (printer_drivers.receipt.Receipt)."""
 
     def print_receipt(self, receipt: Any, progress: ProgressCallback | None = None) -> PrintResult: ...
+
+
+@runtime_checkable
+class Cleaning(Protocol):
+    """CLEANING: the printer's own cleaning cycle (a cleaning card run through it), which
+    also restarts the printer's cleaning counter. Blocking, on the device's thread; raises
+    DeviceError when the printer refuses (a ribbon still fitted: ribbon_error; no card to
+    take: feeder_empty; the cover open; a card already inside: media_jam) or takes longer
+    than `timeout`. Returns the counters read after it: the kiosk's own count of cards since
+    the last cleaning starts again from their `CARDS_INSERTED`."""
+
+    cleaning_timeout_s: float          # the longest a cleaning may take: run_cleaning's default
+
+    def run_cleaning(self, timeout: float | None = None) -> Mapping[str, int]: ...

@@ -37,7 +37,7 @@ class Capability(StrEnum):
     TEST_PRINT = "test_print"          # TestPrinting: a test page/card with no personal data
     COUNTERS = "counters"              # the device keeps lifetime counters (cards taken …)
     CARD_HANDLING = "card_handling"    # CardHandling: a card in the printer, reject it
-    CLEANING = "cleaning"              # the device says when it is due for cleaning
+    CLEANING = "cleaning"              # Cleaning: it says when it is due, and runs its cleaning cycle
     RECEIPTS = "receipts"              # ReceiptPrinting: the citizen's receipt slip
     SCANS = "scans"                    # an input device: reads codes, prints nothing
 

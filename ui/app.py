@@ -38,6 +38,7 @@ from .screens.out_of_service import OutOfServiceScreen
 from .screens.pin import PinScreen
 from .screens.printing import PrintingScreen
 from .screens.maintenance import MaintenanceScreen
+from .screens.staff_cleaning import StaffCleaningScreen
 from .screens.staff_pin import StaffPinScreen
 from .staff_mode import StaffMode
 from .watchdog import SystemdNotifier
@@ -55,7 +56,7 @@ KV_FILES = (
     "screens/attract.kv", "screens/identify.kv", "screens/pin.kv", "screens/documents.kv",
     "screens/confirm.kv", "screens/printing.kv", "screens/done.kv", "screens/error.kv",
     "screens/out_of_service.kv", "screens/idle_timeout.kv", "screens/cancel_question.kv",
-    "screens/staff_pin.kv", "screens/maintenance.kv",
+    "screens/staff_pin.kv", "screens/maintenance.kv", "screens/staff_cleaning.kv",
     "app.kv",
 )
 SCREEN_CLASSES = {
@@ -120,7 +121,7 @@ class KioskApp(App):
             screen.warm_up()
             self.screens[screen_name.value] = screen
             manager.add_widget(screen)
-        for screen in (StaffPinScreen(), MaintenanceScreen()):
+        for screen in (StaffPinScreen(), MaintenanceScreen(), StaffCleaningScreen()):
             self.staff_screens[screen.name] = screen      # not the engine's: no view, no voice
             manager.add_widget(screen)
         manager.current = Screen.ATTRACT.value

@@ -25,6 +25,7 @@ from kiosk.diag_bundle import MEDIA_ROOTS, BundleRefused, RemovableDrives
 from kiosk.staff_access import ANY, OPERATOR, TECHNICIAN, Outcome
 
 from .i18n import _
+from .screens.staff_cleaning import outcome_text
 from .staff_gesture import CornerGesture
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ class StaffMode:
     def show_maintenance(self) -> None:
         screen = self.app.staff_screens["maintenance"]
         screen.test_roles = list(self.desk.test_print_roles())
+        screen.clean_roles = list(self.desk.cleaning_roles())
         self._show("maintenance")
 
     def leave(self) -> None:
@@ -164,6 +166,8 @@ class StaffMode:
             screen.result, screen.result_is_error = _("staff.failed", self.app.lang), True
             return
         screen.report = report
+        cleaning = self.app.staff_screens["staff_cleaning"]
+        cleaning.figures = report["devices"].get(cleaning.role, {}).get("cleaning") or {}
 
     def test_print(self, role: str) -> None:
         screen = self.app.staff_screens["maintenance"]
@@ -179,6 +183,31 @@ class StaffMode:
                           device=_("role." + role, lang), why=str(outcome).removeprefix("failed: "))
         screen.result_is_error = not printed
         self.refresh()
+
+    def show_cleaning(self, role: str) -> None:
+        """The cleaning screen: what to do first, the counter, the button that starts it."""
+        screen = self.app.staff_screens["staff_cleaning"]
+        report = self.app.staff_screens["maintenance"].report
+        screen.role, screen.result, screen.result_is_error = role, "", False
+        screen.figures = (report.get("devices", {}).get(role) or {}).get("cleaning") or {}
+        self._show("staff_cleaning")
+
+    def run_cleaning(self, role: str) -> None:
+        screen = self.app.staff_screens["staff_cleaning"]
+        if screen.running:
+            return
+        screen.running, screen.result, slot = True, "", self.slot
+        self._run(lambda: self.desk.clean_printer(slot, role), self._cleaned)
+
+    def _cleaned(self, outcome) -> None:
+        screen = self.app.staff_screens["staff_cleaning"]
+        screen.running = False
+        lang = self.app.lang
+        if isinstance(outcome, Exception):
+            screen.result, screen.result_is_error = _("staff.failed", lang), True
+        else:
+            screen.result, screen.result_is_error = outcome_text(outcome, lang), outcome != "cleaned"
+        self.refresh()                     # the counter, from the one diagnostics module
 
     def ask_cards(self) -> None:
         screen = self.app.staff_screens["staff_pin"]

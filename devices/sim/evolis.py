@@ -40,6 +40,9 @@ for as long as it takes; only ``Ser`` (to the reject box, counted in ``rejected`
 technician's hands take it out. A new host connection starts a fresh command stream: a
 command the old host left half sent is dropped, as a real printer's parser drops it on a
 USB reset or its receive timeout.
+
+The cleaning cycle (``Scp``), the ribbon taken out and the cleaning card put in are
+`devices.sim.evolis_cleaning.CleaningCycle`'s (``cleaning_seconds=`` its length).
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from .base import DeviceSimulator
+from .evolis_cleaning import CleaningCycle
 from .evolis_decode import Card, CardBuilder, Command, CommandReader, StreamError, save_card
 from .mechanics import CARD_COLOUR_SIDE_S, CARD_MONO_SIDE_S, CARD_TIMING, Mechanism
 
@@ -73,14 +77,15 @@ _NACK_FOR = (("COVER", b"C"), ("FEEDER", b"F"), ("RIBBON", b"R"), ("CARD", b"T")
              ("MECHANICAL", b"T"), ("CLEANING", b"T"), ("COMMAND", b"1"))
 
 
-class EvolisSimulator(DeviceSimulator):
+class EvolisSimulator(CleaningCycle, DeviceSimulator):
     def __init__(self, *, model: str = "Evolis KC200", firmware: str = "1.7.2",
                  serial_number: str = "SIMKC200-0001", ribbon: str = "ymcko", cards: int = 100,
                  ribbon_prints: int = 200, faults: Iterable[str] = (), out_dir: str | Path | None = None,
                  panel_seconds: float = 0.0, card_seconds: float = 0.0, ack_mode: bool = False,
                  low_cards: int = 10, answers: str = "words", insertion: str = "F",
-                 mechanism: Mechanism | None = None) -> None:
+                 mechanism: Mechanism | None = None, cleaning_seconds: float = 0.0) -> None:
         super().__init__()
+        self.cleaning_seconds = cleaning_seconds
         self.mechanism = mechanism or Mechanism(CARD_TIMING)
         self._card_started = 0.0
         if answers not in ANSWER_MODES:
@@ -99,7 +104,7 @@ class EvolisSimulator(DeviceSimulator):
         self.cover_open = False
         self.needs_cleaning = False
         self.silent = False
-        self.card: str | None = None        # None, "in" (printing), "out_pending", "stuck"
+        self.card: str | None = None        # None, "in" (printing), "out_pending", "stuck", "cleaning"
         self._card_out_at = 0.0
         self._card_panels = 0
         self._pending: set[str] = set()
@@ -117,7 +122,7 @@ class EvolisSimulator(DeviceSimulator):
     def from_params(cls, params: Mapping[str, str]) -> EvolisSimulator:
         """Build from `sim:card_printer?...` URL parameters."""
         known = {"faults", "out", "cards", "ribbon", "ribbon_prints", "panel_seconds",
-                 "card_seconds", "ack", "answers", "speed", "time_scale"}
+                 "card_seconds", "ack", "answers", "speed", "time_scale", "cleaning_seconds"}
         unknown = set(params) - known
         if unknown:
             raise ValueError(f"unknown card printer simulator options: {', '.join(sorted(unknown))}")
@@ -129,6 +134,7 @@ class EvolisSimulator(DeviceSimulator):
                        ribbon_prints=int(params.get("ribbon_prints", 200)),
                        panel_seconds=float(params.get("panel_seconds", 0)),
                        card_seconds=float(params.get("card_seconds", 0)),
+                       cleaning_seconds=float(params.get("cleaning_seconds", 0)),
                        ack_mode=params.get("ack", "0") in ("1", "true", "yes"),
                        answers=params.get("answers", "words"),
                        mechanism=Mechanism.from_params(params, CARD_TIMING))
@@ -217,7 +223,8 @@ class EvolisSimulator(DeviceSimulator):
             return self._download(command)
         reads = {
             "Rfv": lambda: self.firmware, "Rtp": lambda: self.model, "Rsn": lambda: self.serial_number,
-            "Rkn": lambda: "KIT-" + self.serial_number[-4:], "Rr": lambda: self.ribbon.upper(),
+            "Rkn": lambda: "KIT-" + self.serial_number[-4:],
+            "Rr": lambda: self.ribbon.upper() if self.ribbon_fitted else "ERR NO RIBBON",
         }
         if name in reads:
             return reads[name]()
@@ -266,6 +273,8 @@ class EvolisSimulator(DeviceSimulator):
             return self._reject_card()
         if name in ("Srs", "Scs"):
             return "OK"
+        if name == "Scp":
+            return self._start_cleaning()
         return "ERR COMMAND"
 
     # --- a card's life --------------------------------------------------------------------------
@@ -276,6 +285,8 @@ class EvolisSimulator(DeviceSimulator):
             return "ERR NEED CLEANING"
         if self.card is not None:
             return "ERR CARD"
+        if not self.ribbon_fitted:
+            return "ERR NO RIBBON"
         if self.ribbon_left <= 0:
             return "ERR RIBBON ENDED"
         if self.cards_in_feeder <= 0:
@@ -355,12 +366,13 @@ class EvolisSimulator(DeviceSimulator):
             return "ERR SEQUENCE"
         if self.cover_open:
             return "ERR COVER OPEN"
-        if self.card == "stuck":
+        if self.card in ("stuck", "cleaning"):
             return "ERR CARD"
         self._finish_card(rejected=True)
         return "OK"
 
     def _settle_card(self) -> None:
+        self._settle_cleaning()
         if self.card == "out_pending" and self.mechanism.clock() >= self._card_out_at:
             self._finish_card(rejected=False)
 
@@ -393,7 +405,8 @@ class EvolisSimulator(DeviceSimulator):
         with self.lock:
             self._settle_card()
             return {"cards_in_feeder": self.cards_in_feeder, "ribbon_left": self.ribbon_left,
-                    "card": self.card, "cover_open": self.cover_open, **self.counters}
+                    "card": self.card, "cover_open": self.cover_open, "ribbon_fitted": self.ribbon_fitted,
+                    **self.counters}
 
 
 # --- as a sim: URL (devices/sim/catalogue.py) ----------------------------------------------------

@@ -41,8 +41,9 @@ from devices.links import open_link
 from devices.transport import Transport
 from devices.unreadable import UnreadableAnswers
 
-from ..base import (CARD_WHOLE, STEP_EJECTING, STEP_PRINTING_BACK, STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob,
-                    PrintJob, Printer, PrintResult, ProgressCallback, SentCallback, tell_sent)
+from ..base import (CARD_WHOLE, CARDS_INSERTED, CLEANINGS_DONE, STEP_EJECTING, STEP_PRINTING_BACK,
+                    STEP_PRINTING_FRONT, STEP_SENDING, PreparedJob, PrintJob, Printer, PrintResult, ProgressCallback,
+                    SentCallback, tell_sent)
 from .imaging import (BLACK_POLICIES, CARD_HEIGHT, CARD_WIDTH, RIBBON_PANELS, CardPanels, PanelImage, card_panels,
                       overlay_mask, rasterize_pdf)
 from ..registry import COLOUR_LEVELS
@@ -54,6 +55,9 @@ from .status import ROLE, STATUS_READS, build_status, card_inside, card_position
 log = logging.getLogger(__name__)
 EVOLIS_VENDOR_ID = 0x0F49
 REJECT_TIMEOUT_S = 20.0     # Ser until the card is in the reject box: a few seconds on a real printer
+# Scp until the cleaning card is out again. The guide gives no duration; five passes under
+# the rollers and the head plus a magnetic head take well under a minute: twice that, to spare.
+CLEANING_TIMEOUT_S = 120.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +71,7 @@ class CardImage:
 
 class EvolisPrinter(Printer):
     role = ROLE
+    cleaning_timeout_s = CLEANING_TIMEOUT_S
 
     def __init__(self, url: str, *, levels: int = 32, black_policy: str = "text", compressed: bool = True,
                  timeout: float = 5.0, card_timeout: float = 120.0, poll_interval: float = 0.5,
@@ -150,7 +155,7 @@ class EvolisPrinter(Printer):
         """The counters the printer answers as integers. One it cannot give is left out
         (noted once): crash recovery then knows it cannot tell from the counters alone."""
         values = {}
-        for key, which in (("cards_inserted", "c"), ("panels_printed", "p")):
+        for key, which in ((CARDS_INSERTED, "c"), ("panels_printed", "p"), (CLEANINGS_DONE, "n")):
             answer = self.link.ask("Rco", which)
             text = answer.text.strip()
             if answer.ok and text.isdigit():
@@ -176,6 +181,26 @@ class EvolisPrinter(Printer):
         self._reject(timeout)
         log.warning("card left in the printer sent to the reject box")
         return True
+
+    # --- cleaning (base.Cleaning) -----------------------------------------------------------------
+    def run_cleaning(self, timeout: float | None = None) -> dict[str, int]:
+        """The printer's cleaning cycle, ``Scp`` (guide: it checks no ribbon is fitted, runs
+        the cleaning card from the feeder five times under the rollers and the head, and
+        ejects it). The guide does not say whether ``Scp`` is answered at the start of the
+        cycle or at its end, so the driver allows for both: it waits up to `timeout` (default
+        `cleaning_timeout_s`) for the answer, then, within what is left, until ``Rlr;p`` says
+        the cleaning card is out. Refused before ``Scp`` when a card is already inside (it
+        would be a citizen's or a spoiled one). Returns the counters read after it."""
+        timeout = self.cleaning_timeout_s if timeout is None else timeout
+        deadline = time.monotonic() + timeout
+        if self.card_in_printer():
+            raise DeviceError(FaultCode.MEDIA_JAM, "a card is in the printer: take it out before a cleaning")
+        self.link.command("Scp", timeout=timeout)
+        self._wait_until_card_out(max(deadline - time.monotonic(), self.poll_interval))
+        counters = self.counters()
+        log.info("cleaning cycle done (cleanings %s, cards %s)", counters.get(CLEANINGS_DONE, "?"),
+                 counters.get(CARDS_INSERTED, "?"))
+        return counters
 
     # --- printing -----------------------------------------------------------------------------------
     def prepare(self, job: PrintJob) -> PreparedJob:

@@ -23,8 +23,8 @@ def test_colour_card_prints_and_decodes_back_to_its_panels(printer_for, kia_pdf,
     steps = []
     result = printer.print_document(job(kia_pdf), steps.append)
     assert steps == ["sending", "printing_front", "printing_back", "ejecting"]
-    assert result.detail["counters_before"] == {"cards_inserted": 0, "panels_printed": 0}
-    assert result.counters_after == {"cards_inserted": 1, "panels_printed": 7}
+    assert result.detail["counters_before"] == {"cards_inserted": 0, "panels_printed": 0, "cleanings_done": 0}
+    assert result.counters_after == {"cards_inserted": 1, "panels_printed": 7, "cleanings_done": 0}
     assert sim.log.count("Ss") == 1 and sim.log.index("Rco") < sim.log.index("Ss")   # counters read first
     sent = pdf_card_panels(kia_pdf, "ymcko", 32)
     card = sim.decoded[0]

@@ -69,7 +69,9 @@ def test_healthy_kiosk_is_ready_with_every_figure(tmp_path, capsys, reference_se
     card = report["devices"]["card_printer"]
     assert card["state"] == "ready" and card["required"] is True and card["faults"] == []
     assert (card["model"], card["firmware"], card["serial"]) == ("Evolis KC200", "1.7.2", "SIMKC200-0001")
-    assert card["counters"] == {"cards_inserted": 0, "panels_printed": 0}
+    assert card["counters"] == {"cards_inserted": 0, "panels_printed": 0, "cleanings_done": 0}
+    assert card["cleaning"] == {"cards_since": None, "last_at": None, "last_by": None, "cleanings_done": 0,
+                                "due": False}                     # no cleaning recorded yet
     assert card["supplies"]["cards"]["level"] == "full"          # the printer senses it: its word wins
     assert report["devices"]["receipt_printer"]["required"] is False
     assert report["card_stock"]["remaining"] == 150 and report["cards_low"] is False
@@ -101,6 +103,23 @@ def test_each_fault_state_is_reported_with_what_to_do(tmp_path, capsys, devices,
     else:
         assert code == 1 and report["not_ready"] == {role: fault}
     assert report["dinas"]["reachable"] is False and "ConnectionRefused" in report["dinas"]["detail"]
+
+
+def test_cleaning_due_and_the_cards_since_the_last_cleaning(tmp_path, capsys):
+    from kiosk.diagnostics import CLEANED, CLEANING_ACTION
+
+    simulator = EvolisSimulator(faults=["needs_cleaning"])
+    simulator.counters.update(cards=57, cleanings=4)
+    (tmp_path / "state").mkdir()
+    journal = Journal(journal_path(tmp_path / "state"))
+    journal.audit("technician", CLEANING_ACTION, {"role": "card_printer", "outcome": CLEANED, "cards_inserted": 45})
+    journal.close()
+    with serve_socket(simulator) as link:
+        code, report = diag(capsys, kiosk_toml(tmp_path, card=link.url))
+    cleaning = report["devices"]["card_printer"]["cleaning"]
+    assert cleaning["cards_since"] == 12 and cleaning["cleanings_done"] == 4 and cleaning["due"] is True
+    assert cleaning["last_by"] == "technician" and cleaning["last_at"]
+    assert code == 1 and report["not_ready"] == {"card_printer": "needs_cleaning"}
 
 
 def test_cover_open_is_not_ready(tmp_path, capsys):

@@ -14,7 +14,7 @@ from printer_drivers import base
 
 REPO = Path(__file__).resolve().parents[2]
 PROTOCOLS = {registry.TEST_PRINT: base.TestPrinting, registry.CARD_HANDLING: base.CardHandling,
-             registry.RECEIPTS: base.ReceiptPrinting}
+             registry.RECEIPTS: base.ReceiptPrinting, registry.CLEANING: base.Cleaning}
 
 
 @pytest.mark.parametrize("role", registry.roles())

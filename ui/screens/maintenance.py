@@ -1,8 +1,9 @@
 """Maintenance, for the technician who got in by PIN (issue 12): every device (state, faults
 with what to do, supplies with counts, counters, model, firmware, serial), the kiosk's card
 count, the outbox, the last faults, the dinas (reachable, latency, TLS), the configuration;
-test prints with their result, recording blank cards loaded, restarting the application and
-leaving. The figures come whole from kiosk.diagnostics (`report`, read off the UI thread by
+test prints with their result, recording blank cards loaded, cleaning the card printer (its
+own screen, ui/screens/staff_cleaning.py), restarting the application and leaving. The
+figures come whole from kiosk.diagnostics (`report`, read off the UI thread by
 ui/staff_mode.py); this screen only words them, in the technician's language."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringP
 from kivy.uix.screenmanager import Screen
 
 from ..i18n import _
+from .staff_cleaning import cleaning_text
 
 
 def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[str]:
@@ -29,6 +31,8 @@ def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[st
     if device["counters"]:
         lines.append(f"  {_('staff.counters', language)}: "
                      + ", ".join(f"{k} {v}" for k, v in sorted(device["counters"].items())))
+    if device.get("cleaning"):
+        lines.append(f"  {_('staff.clean.counter', language)}: {cleaning_text(device['cleaning'], language)}")
     identity = ", ".join(f"{_('staff.' + k, language)} {device[k]}" for k in ("model", "firmware", "serial") if device[k])
     if identity:
         lines.append(f"  {identity}")
@@ -70,6 +74,7 @@ class MaintenanceScreen(Screen):
     loading = BooleanProperty(False)
     exporting = BooleanProperty(False)       # waiting for a USB stick
     test_roles = ListProperty([])
+    clean_roles = ListProperty([])           # printers whose driver runs a cleaning cycle
 
     def mode(self):
         return App.get_running_app().staff
