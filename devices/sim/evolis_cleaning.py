@@ -9,8 +9,8 @@ head if there is an encoder), then ejects it. ``Rco;n`` counts the cleanings per
 Where the guide is silent, this simulator's choices (docs/CARD-PRINTER.md, "Cleaning"):
 
 * ``Scp`` is answered when the printer has taken the cleaning card (``OK``, or ACK); the
-  card is then inside (``Rlr;p`` answers CARD) for `cleaning_seconds`, and the cycle counts
-  once it is out. A host that waits for the answer and then for the card suits either way
+  card is then inside (``Rlr;p`` answers CARD) for `cleaning_seconds` (plus the mechanics'
+  CARD_CLEANING_S at ``speed=realistic``), and the cycle counts once it is out. A host that waits for the answer and then for the card suits either way
   a real firmware answers (at the start, or at the end of the cycle).
 * Its refusals: ``ERR COVER OPEN``; ``ERR CARD`` (a card is already inside);
   ``ERR RIBBON PRESENT`` (the guide's "checks if there is no ribbon"; NACK R in ACK mode);
@@ -19,6 +19,8 @@ Where the guide is silent, this simulator's choices (docs/CARD-PRINTER.md, "Clea
 """
 
 from __future__ import annotations
+
+from .mechanics import CARD_CLEANING_S
 
 
 class CleaningCycle:
@@ -57,7 +59,8 @@ class CleaningCycle:
             self.cards_in_feeder -= 1          # a blank card goes through as the cleaning card
         self.cleaning_card = False
         self.card = "cleaning"
-        self._cleaning_done_at = self.mechanism.clock() + self.cleaning_seconds
+        self._cleaning_done_at = (self.mechanism.clock() + self.cleaning_seconds
+                                  + CARD_CLEANING_S * self.mechanism.scale)
         self._settle_cleaning()
         return "OK"
 

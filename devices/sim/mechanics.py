@@ -7,7 +7,8 @@ in seconds at ``speed=realistic`` (our reading of kiosk hardware: a dye-sublimat
 printer at 15–30 s a colour side, a desktop laser at ~10 pages a minute, an 80 mm thermal
 printer at ~150 mm/s):
 
-    card printer   20 per colour side (Y/M/C panels), 8 per K-only side
+    card printer   20 per colour side (Y/M/C panels), 8 per K-only side; 30 a cleaning cycle
+                   (five passes of the cleaning card and its ejection: our estimate)
     A4 printer     6 per page
     receipt        2 per receipt (up to its cut)
 
@@ -39,6 +40,7 @@ class Timing:
 
 
 CARD_COLOUR_SIDE_S, CARD_MONO_SIDE_S = 20.0, 8.0
+CARD_CLEANING_S = 30.0
 A4_PAGE_S = 6.0
 RECEIPT_S = 2.0
 CARD_TIMING = Timing(cold_start_s=15.0, after_idle_s=6.0, idle_after_s=600.0)        # heads cool in 10 min

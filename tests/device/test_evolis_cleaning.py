@@ -2,12 +2,17 @@
 transports (a pty through pyserial, socket://): it runs, the printer's own counters say so,
 and each refusal comes back as the fault the technician is told about."""
 
+import time
+
 import pytest
 
 from devices.sim.evolis import EvolisSimulator
+from devices.sim.usb_backend import SimulatedUsbDevice
 from devices.status import DeviceError, FaultCode
 from printer_drivers.base import CARDS_INSERTED, CLEANINGS_DONE, Cleaning
-from tests.fixtures.evolis import printer_for  # noqa: F401
+from printer_drivers.evolis.printer import EVOLIS_VENDOR_ID, EvolisPrinter
+from tests.fixtures.evolis import FAST, printer_for  # noqa: F401
+from tests.fixtures.usb import usb_bus  # noqa: F401
 
 
 def ready_for_cleaning(**options) -> EvolisSimulator:
@@ -41,6 +46,20 @@ def test_the_driver_waits_until_the_cleaning_card_is_out(printer_for):  # noqa: 
     printer = printer_for(sim, "socket")
     assert printer.run_cleaning(timeout=5)[CLEANINGS_DONE] == 1
     assert sim.log.count("Rlr") >= 3          # the card-out check, polled while the card ran through
+
+
+def test_over_usb_and_at_realistic_speed(usb_bus):  # noqa: F811
+    sim = EvolisSimulator.from_params({"speed": "realistic", "time_scale": "0.02"})   # 30 s -> 0.6 s
+    sim.remove_ribbon()
+    sim.insert_cleaning_card()
+    usb_bus.plug(SimulatedUsbDevice(EVOLIS_VENDOR_ID, 0x5C07, sim))
+    printer = EvolisPrinter("usb://0f49:5c07", backend=usb_bus.backend, **FAST)
+    try:
+        started = time.monotonic()
+        assert printer.run_cleaning(timeout=5)[CLEANINGS_DONE] == 1
+        assert time.monotonic() - started >= 0.6
+    finally:
+        printer.close()
 
 
 def test_a_cleaning_longer_than_its_timeout_is_a_timeout(printer_for):  # noqa: F811
