@@ -179,7 +179,7 @@ def run_session(engine, planned: Planned) -> tuple[bool, str]:
     if planned.kind == "wrong_pin":
         result = run_headless_session(engine, nik=planned.nik, pin=planned.pin)
         key = result.message.key if result.message else ""
-        return result.screen == "pin" and key == "pin.wrong", f"{result.screen} {key}"
+        return result.screen == "pin" and key == "pin.no_match", f"{result.screen} {key}"
     return leave_documents(engine, planned)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from .devices_runtime import DeviceBoard
 from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
+from .malloc_tuning import fix_malloc_thresholds
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, left_open, recover, retry_left_open
@@ -78,6 +79,7 @@ class KioskRuntime:
     def from_config(cls, cfg, **options) -> KioskRuntime:
         from .dinas_client import DinasClient
 
+        fix_malloc_thresholds()       # before the first document: see kiosk/malloc_tuning.py
         state_dir = Path(cfg.kiosk.state_dir)
         try:
             state_dir.mkdir(parents=True, exist_ok=True)
