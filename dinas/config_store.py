@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from .clock import iso
-from .db import Connection
+from . import fleet
+from .db import Connection, transaction
 from .errors import invalid_request
 
 
@@ -63,9 +64,12 @@ def etag_differs(etag: str | None, kiosk_etag: str | None) -> bool:
 
 def store_report(connection: Connection, now: float, kiosk_id: str, version: int, result: str,
                  reason: str | None) -> None:
-    connection.run("INSERT INTO config_reports (kiosk_id, version, result, reason, received_at) "
-                   "VALUES (:k, :v, :result, :reason, :now)", k=kiosk_id, v=version, result=result, reason=reason,
-                   now=now)
+    with transaction(connection):
+        report_id = connection.value(
+            "INSERT INTO config_reports (kiosk_id, version, result, reason, received_at) "
+            "VALUES (:k, :v, :result, :reason, :now) RETURNING id", k=kiosk_id, v=version, result=result,
+            reason=reason, now=now)
+        fleet.note_report(connection, kiosk_id, report_id, result)
 
 
 def save_rollout(connection: Connection, now: float, rollout_id: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,12 @@ as "role:consumable_level" / "role:fault_code" (e.g. "card_printer:cards_out").
 `kiosk_days` keeps each kiosk's own count of prints and failures per day (its local day, as
 its heartbeats' `counters` say), for the fleet page's "today" and its 30-day chart: the
 heartbeat history is too short for that.
+
+What the fleet page filters and orders on is kept on the kiosk's row as it arrives, so a page
+of a country's fleet is one indexed query (`fleet_page`), not every kiosk's last heartbeat read
+and parsed: `beat_needs` (its last heartbeat has a `needs`, or runs an expired configuration),
+`config_report` (its latest configuration report's result, `config_report_id` that report)
+and `needs_action` (either says someone must act).
 """
 
 from __future__ import annotations
@@ -32,9 +38,14 @@ NOT_PRINTS = frozenset({"maintenance"})      # the kiosk's counter kind for tech
 MAX_DAY_COUNT = 1_000_000
 
 
+CONFIG_FAILED = ("rejected", "rolled_back")       # a configuration report that needs the dinas to act
+_NEEDS_ACTION = ("CASE WHEN {beat} = 1 OR {report} IN (" + ", ".join(f"'{r}'" for r in CONFIG_FAILED)
+                 + ") THEN 1 ELSE 0 END")
 _KIOSK_ROW = ("UPDATE kiosks SET last_seen = :now, software_version = :sv, config_version = :cv, "
               "config_stale = :stale, uptime_s = :up, devices = :devices, counters = :counters, "
-              "outbox_depth = :outbox, last_faults = :faults, heartbeat_count = heartbeat_count + 1 "
+              "outbox_depth = :outbox, last_faults = :faults, heartbeat_count = heartbeat_count + 1, "
+              "beat_needs = :beat_needs, "
+              f"needs_action = {_NEEDS_ACTION.format(beat=':beat_needs', report='config_report')} "
               "WHERE kiosk_id = :k{token} RETURNING heartbeat_count")
 # The caller's token, checked by the same statement (no lookup of its own): no row when the
 # token is unknown, revoked, an admin's or another kiosk's.
@@ -49,7 +60,8 @@ def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any],
     row = {"now": now, "sv": beat["software_version"], "cv": beat["config_version"],
            "stale": None if beat.get("config_stale") is None else int(beat["config_stale"]),
            "up": beat["uptime_s"], "devices": json.dumps(beat["devices"]), "counters": json.dumps(beat["counters"]),
-           "outbox": beat["outbox_depth"], "faults": json.dumps(beat["last_faults"]), "k": kiosk_id}
+           "outbox": beat["outbox_depth"], "faults": json.dumps(beat["last_faults"]), "k": kiosk_id,
+           "beat_needs": beat_needs(beat["devices"], beat.get("config_stale"))}
     if token_hash is not None:
         row["h"] = token_hash
     statements = [(_KIOSK_ROW.format(token="" if token_hash is None else _TOKEN_NAMES_KIOSK), row),
@@ -113,10 +125,15 @@ def day_totals(counters: dict[str, Any]) -> tuple[str, int, int] | None:
     return day, printed, failed
 
 
-def counts_on(connection: Connection, day: str) -> dict[str, tuple[int, int]]:
-    """{kiosk_id: (printed, failed)} for one day, for every kiosk that reported that day."""
-    return {row["kiosk_id"]: (row["printed"], row["failed"]) for row in
-            connection.all("SELECT kiosk_id, printed, failed FROM kiosk_days WHERE day = :day", day=day)}
+def counts_on(connection: Connection, day: str, kiosk_ids: list[str] | None = None) -> dict[str, tuple[int, int]]:
+    """{kiosk_id: (printed, failed)} for one day, for every kiosk (or each of `kiosk_ids`) that
+    reported that day."""
+    if kiosk_ids is not None and not kiosk_ids:
+        return {}
+    where = "" if kiosk_ids is None else " AND kiosk_id IN :ids"
+    return {row["kiosk_id"]: (row["printed"], row["failed"]) for row in connection.all(
+        f"SELECT kiosk_id, printed, failed FROM kiosk_days WHERE day = :day{where}", day=day,
+        **({} if kiosk_ids is None else {"ids": kiosk_ids}))}
 
 
 def daily_counts(connection: Connection, kiosk_id: str, first_day: str) -> dict[str, tuple[int, int]]:
@@ -133,6 +150,20 @@ def history(connection: Connection, kiosk_id: str, limit: int) -> list[dict[str,
         k=kiosk_id, n=limit)]
 
 
+def beat_needs(devices: dict[str, Any], config_stale: Any) -> int:
+    """1 when a heartbeat says someone must act: a `needs`, or an expired configuration running."""
+    return int(bool(needs(devices)) or bool(config_stale))
+
+
+def note_report(connection: Connection, kiosk_id: str, report_id: int, result: str) -> None:
+    """A configuration report just stored, on the kiosk's row, unless a later one is there
+    already (two reports committing out of order on PostgreSQL)."""
+    connection.run("UPDATE kiosks SET config_report = :result, config_report_id = :id, "
+                   f"needs_action = {_NEEDS_ACTION.format(beat='beat_needs', report=':result')} "
+                   "WHERE kiosk_id = :k AND (config_report_id IS NULL OR config_report_id < :id)",
+                   result=result, id=report_id, k=kiosk_id)
+
+
 def needs(devices: dict[str, Any]) -> list[str]:
     found: list[str] = []
     for role, device in sorted(devices.items()):
@@ -147,7 +178,7 @@ def needs(devices: dict[str, Any]) -> list[str]:
 
 # Each kiosk's latest configuration report, in one pass over the table (not one query per
 # kiosk: a country's fleet page would make thousands).
-LATEST_REPORTS = ("SELECT r.kiosk_id, r.version, r.result, r.reason, r.received_at FROM config_reports r "
+LATEST_REPORTS = ("SELECT r.id, r.kiosk_id, r.version, r.result, r.reason, r.received_at FROM config_reports r "
                   "JOIN (SELECT MAX(id) AS id FROM config_reports GROUP BY kiosk_id) latest ON latest.id = r.id")
 
 
@@ -155,6 +186,43 @@ def listing(connection: Connection, now: float) -> list[dict[str, Any]]:
     reports = {row["kiosk_id"]: row for row in connection.all(LATEST_REPORTS)}
     return [_status(row, reports.get(row["kiosk_id"]), now)
             for row in connection.all("SELECT * FROM kiosks ORDER BY kiosk_id")]
+
+
+# The fleet page, from the flags kept on each kiosk's row. Offline: not heard from within
+# ONLINE_SECONDS (or never), and not revoked (a revoked kiosk is silent on purpose).
+_OFFLINE = "(k.revoked_at IS NULL AND (k.last_seen IS NULL OR k.last_seen <= :cutoff))"
+_NEEDING = "(k.needs_action = 1 AND k.revoked_at IS NULL)"
+PAGE_FILTERS = {"all": None, "needs": _NEEDING, "offline": _OFFLINE}
+# Offline ones that were heard from first (never heard from: not installed yet, later), then
+# those needing action, then the rest, revoked ones last; by id within each.
+_ATTENTION = ("CASE WHEN k.revoked_at IS NOT NULL THEN 3 WHEN k.last_seen <= :cutoff THEN 0 "
+              "WHEN k.needs_action = 1 THEN 1 ELSE 2 END")
+
+
+def group_counts(connection: Connection, now: float) -> dict[str | None, dict[str, int]]:
+    """{group (None: in none): {"all", "needs", "offline"}} for the fleet page's summary and
+    its list of groups: one pass over the kiosks' flags."""
+    rows = connection.all(f"SELECT k.grp, COUNT(*) AS all_kiosks, SUM(CASE WHEN {_NEEDING} THEN 1 ELSE 0 END) "
+                          f"AS needs, SUM(CASE WHEN {_OFFLINE} THEN 1 ELSE 0 END) AS offline FROM kiosks k "
+                          "GROUP BY k.grp", cutoff=now - ONLINE_SECONDS)
+    return {row["grp"]: {"all": int(row["all_kiosks"]), "needs": int(row["needs"] or 0),
+                         "offline": int(row["offline"] or 0)} for row in rows}
+
+
+def fleet_page(connection: Connection, now: float, show: str, group: str | None, offset: int,
+               limit: int) -> list[dict[str, Any]]:
+    """One page of the fleet as `listing` shows each kiosk, filtered by `show` (a key of
+    PAGE_FILTERS) and `group`, in the order of attention: one query, its latest configuration
+    report joined by the id kept on the row."""
+    where = [clause for clause in (PAGE_FILTERS[show], "k.grp = :g" if group is not None else None) if clause]
+    rows = connection.all(
+        "SELECT k.*, r.version AS report_version, r.result AS report_result, r.reason AS report_reason, "
+        "r.received_at AS report_at FROM kiosks k LEFT JOIN config_reports r ON r.id = k.config_report_id "
+        f"{'WHERE ' + ' AND '.join(where) if where else ''} ORDER BY {_ATTENTION}, k.kiosk_id LIMIT :n OFFSET :o",
+        cutoff=now - ONLINE_SECONDS, n=limit, o=offset, **({"g": group} if group is not None else {}))
+    return [_status(row, None if row["report_version"] is None else {
+        "version": row["report_version"], "result": row["report_result"], "reason": row["report_reason"],
+        "received_at": row["report_at"]}, now) for row in rows]
 
 
 def one(connection: Connection, now: float, kiosk_id: str) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ edits an earlier migration.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Callable
 
@@ -140,8 +141,34 @@ def _version_3(op: Operations, _connection: sa.Connection) -> None:
     op.create_index("outbox_by_time", "outbox_messages", ["created_at"])
 
 
+def _version_4(op: Operations, connection: sa.Connection) -> None:
+    """The fleet page as indexed queries: what it filters and orders on is kept on the kiosk's
+    row as heartbeats and configuration reports arrive (`dinas.fleet`), not worked out from
+    every kiosk's last heartbeat on each view. Existing kiosks get theirs from what they last sent."""
+    from . import fleet
+
+    op.add_column("kiosks", sa.Column("beat_needs", sa.Integer, nullable=False, server_default="0"))
+    op.add_column("kiosks", sa.Column("config_report", sa.Text))
+    op.add_column("kiosks", sa.Column("config_report_id", sa.BigInteger))
+    op.add_column("kiosks", sa.Column("needs_action", sa.Integer, nullable=False, server_default="0"))
+    op.create_index("kiosks_needing_action", "kiosks", ["needs_action", "kiosk_id"])
+    op.create_index("kiosks_by_group", "kiosks", ["grp", "kiosk_id"])
+    op.create_index("kiosks_by_last_seen", "kiosks", ["last_seen"])
+    op.create_index("config_reports_by_kiosk", "config_reports", ["kiosk_id", "id"])
+    reports = {row.kiosk_id: row for row in connection.execute(sa.text(fleet.LATEST_REPORTS))}
+    for row in connection.execute(sa.text("SELECT kiosk_id, devices, config_stale FROM kiosks")).all():
+        report = reports.get(row.kiosk_id)
+        beat_needs = fleet.beat_needs(json.loads(row.devices) if row.devices else {}, row.config_stale)
+        result = report.result if report is not None else None
+        connection.execute(sa.text(
+            "UPDATE kiosks SET beat_needs = :beat, config_report = :result, config_report_id = :id, "
+            "needs_action = :needs WHERE kiosk_id = :k"),
+            {"beat": beat_needs, "result": result, "id": report.id if report is not None else None,
+             "needs": int(beat_needs == 1 or result in fleet.CONFIG_FAILED), "k": row.kiosk_id})
+
+
 Migration = Callable[[Operations, sa.Connection], None]
-MIGRATIONS: list[Migration] = [_version_1, _version_2, _version_3]
+MIGRATIONS: list[Migration] = [_version_1, _version_2, _version_3, _version_4]
 LATEST = len(MIGRATIONS)
 
 

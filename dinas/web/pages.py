@@ -11,9 +11,8 @@ from ..clock import parse_iso
 from ..context import connection, dinas
 from . import chart
 from .guard import login_required, page, web, words
-from .view import attention_order, device_states, devices, kiosk_view, supplies_needing_action, triage
+from .view import device_states, devices, kiosk_view, supplies_needing_action
 
-FILTERS = ("all", "needs", "offline")
 PAGE_SIZE = 100
 HISTORY_ROWS = (30, 300)    # the last half hour at one beat a minute, or five hours; two days are kept
 
@@ -34,23 +33,21 @@ def _page_number() -> int:
 def fleet_page() -> Response:
     show = request.args.get("show", "all")
     group = request.args.get("group") or None
-    if show not in FILTERS or (group is not None and len(group) > 64):
+    if show not in fleet.PAGE_FILTERS or (group is not None and len(group) > 64):
         abort(400)
     number = _page_number()
     now, w = dinas().now(), words()
-    statuses = {status["kiosk_id"]: status for status in fleet.listing(connection(), now)}
-    kiosks = [triage(status) for status in statuses.values()]
-    groups = sorted({k.group for k in kiosks if k.group})
-    in_group = [k for k in kiosks if group is None or k.group == group]
-    summary = {"all": len(in_group), "needs": sum(k.needs_action for k in in_group),
-               "offline": sum(k.offline for k in in_group)}
-    chosen = sorted((k for k in in_group if show == "all" or (show == "needs" and k.needs_action)
-                     or (show == "offline" and k.offline)), key=attention_order)
-    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    # What the page filters and orders on is kept on each kiosk's row (dinas.fleet): a count
+    # per group, then the page's own 100 kiosks, whatever the fleet's size.
+    per_group = fleet.group_counts(connection(), now)
+    groups = sorted(g for g in per_group if g)
+    summary = {key: sum(counts[key] for g, counts in per_group.items() if group is None or g == group)
+               for key in fleet.PAGE_FILTERS}
+    pages = max(1, -(-summary[show] // PAGE_SIZE))
     number = min(number, pages)
-    counts = fleet.counts_on(connection(), _today())
-    shown = [kiosk_view(w, statuses[k.kiosk_id], now, counts.get(k.kiosk_id, (0, 0)))
-             for k in chosen[(number - 1) * PAGE_SIZE:number * PAGE_SIZE]]
+    statuses = fleet.fleet_page(connection(), now, show, group, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    counts = fleet.counts_on(connection(), _today(), [status["kiosk_id"] for status in statuses])
+    shown = [kiosk_view(w, status, now, counts.get(status["kiosk_id"], (0, 0))) for status in statuses]
 
     def link(**changes: Any) -> str:
         wanted = {"show": show, "group": group, "page": 1, **changes}
@@ -58,7 +55,8 @@ def fleet_page() -> Response:
                 "page": wanted["page"] if wanted["page"] > 1 else None}
         return url_for("fleet_web.fleet_page", **{k: v for k, v in args.items() if v is not None})
 
-    return page("fleet.html", kiosks=shown, registered=len(kiosks), show=show, group=group,
+    return page("fleet.html", kiosks=shown, registered=sum(c["all"] for c in per_group.values()), show=show,
+                group=group,
                 groups=groups, summary=summary, link=link, page_number=number, pages=pages,
                 unknown_group=group is not None and group not in groups, updated=w.moment(now))
 

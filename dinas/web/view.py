@@ -137,8 +137,8 @@ def supplies_needing_action(words: Words, reported: dict[str, Any]) -> tuple[Chi
 
 @dataclass(frozen=True)
 class Triage:
-    """What filtering and ordering need, cheap enough for every kiosk of a country; the
-    words (`kiosk_view`) are made only for the kiosks on the page."""
+    """What a kiosk's status chip says, from its status row. (The page's filters and order
+    come from the same rules kept as flags on the kiosk's row: `dinas.fleet.fleet_page`.)"""
     kiosk_id: str
     group: str | None
     online: bool
@@ -163,16 +163,6 @@ def triage(status: dict[str, Any]) -> Triage:
     revoked = bool(status.get("revoked"))
     return Triage(status["kiosk_id"], status.get("group"), status["online"], status.get("last_seen") is not None,
                   (bool(status["needs"]) or config_failed) and not revoked, urgent, revoked)
-
-
-def attention_order(kiosk: Triage) -> tuple[int, str]:
-    """Offline first (those never seen are not installed yet: later), then those needing
-    action, then the rest, revoked ones last; by id within each."""
-    if kiosk.revoked:
-        rank = 3
-    else:
-        rank = 0 if kiosk.offline and kiosk.ever_seen else 1 if kiosk.needs_action else 2
-    return rank, kiosk.kiosk_id
 
 
 def _status_chip(words: Words, kiosk: Triage) -> Chip:
