@@ -39,6 +39,14 @@ powerloss: system-deps venv
 mutate: venv
 	$(PY) -m tests.mutation $(MUTATE)
 
+# The fuzz targets at length (docs/FUZZING.md): every hypothesis budget times ADM_FUZZ_SCALE
+# (`make test` runs them at 1), then atheris on each byte and text parser for FUZZ_SECONDS.
+ADM_FUZZ_SCALE ?= 40
+FUZZ_SECONDS ?= 60
+fuzz: venv
+	ADM_FUZZ_SCALE=$(ADM_FUZZ_SCALE) $(PY) -m pytest -q -o timeout=0 tests/fuzz $(PYTEST_ARGS)
+	$(PY) -m tests.fuzz.atheris_run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Speed, size and memory figures against ARCHITECTURE §9's budgets (docs/PERFORMANCE.md).
 bench: system-deps venv
 	xvfb-run -a -s "-screen 0 1920x1920x24" $(PY) -m benchmarks $(BENCH)

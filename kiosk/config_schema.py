@@ -139,15 +139,21 @@ def one_of(allowed: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda v: None if v in allowed else f"expected one of {', '.join(map(repr, allowed))}, got {v!r}"
 
 
-# The same rule as help_url's pattern in config/settings-schema.json: a host, and no space or
-# line break anywhere (the URL goes into the receipt's QR code as it is).
-_WEB_URL = re.compile(r"https?://[^\s/]+\S*")
+# The same rule as help_url's pattern in config/settings-schema.json: printable ASCII only (the
+# URL goes into the receipt's QR code as it is: no space, no line break, no IDN a phone may
+# show otherwise), a host, and no [ ] (urlsplit refuses them outside an IPv6 literal, which no
+# help page needs).
+_WEB_URL = re.compile(r'https?://[!"$-.0->@-Z\\^-~]+([/?#][!-Z\\^-~]*)?')
 
 
 def check_web_url(url: str) -> str | None:
     if not url:
         return None
-    if not _WEB_URL.fullmatch(url) or not urlsplit(url).netloc:
+    try:
+        host = urlsplit(url).netloc if _WEB_URL.fullmatch(url) else ""
+    except ValueError:              # urlsplit's own refusals, e.g. an unclosed [IPv6 host
+        host = ""
+    if not host:
         return f"expected an http(s):// URL or an empty string, got {describe(url)}"
     return None
 

@@ -157,6 +157,9 @@ def _parse_download(buffer: bytearray) -> tuple[Command, int] | None:
 
 def decode_panel(command: Command) -> Panel:
     """The pixels of a Db or Dbc command."""
+    # A bare "Db" (no panel, no levels) is framed as a plain command: refuse it here.
+    if len(command.params) < 2 or not command.params[1].isascii() or not command.params[1].isdigit():
+        raise StreamError(f"{command.name} needs a panel and a level count, got {';'.join(command.params)[:20]!r}")
     panel, levels = command.params[0], int(command.params[1])
     bits = level_bits(levels)
     if (bits == 1) != (panel in ("k", "o")):

@@ -117,7 +117,7 @@ def required_fields(body: dict) -> list[tuple[str, ...]]:
 DOCUMENT_KEYS = ("id", "kind", "media", "title", "pages", "size", "sha256", "status")
 
 
-@budget(150)
+@budget(100)
 @given(SESSION.filter(lambda b: b["documents"]), st.data())
 def test_a_missing_or_mistyped_required_field_is_a_contract_error(body: dict, data) -> None:
     path = data.draw(st.sampled_from(required_fields(body)), label="field")

@@ -77,6 +77,8 @@ CASES = [
     {"idle_timeout_s": 90.0, "config_poll_s": 3600.0},
     {"help_url": "https:// x"},                            # a space in the host
     {"help_url": "https://x.example/a b"},
+    {"help_url": "https://disdukcap[l.example.go.id/adm"},    # atheris: urlsplit raised ValueError
+    {"help_url": "http://[::1"},
 ]
 
 
@@ -125,3 +127,8 @@ def test_an_unknown_key_with_a_line_break_stays_on_its_own_line() -> None:
     assert len(caught.value.problems) == 2
     assert all("\n" not in line and "\u2028" not in line and line.startswith("config v3: settings.")
                for line in caught.value.problems)
+
+
+def test_help_url_is_checked_by_the_schemas_own_pattern() -> None:
+    from kiosk.config_schema import _WEB_URL
+    assert SCHEMA["properties"]["help_url"]["pattern"] == f"^({_WEB_URL.pattern})?$"

@@ -108,3 +108,11 @@ def test_run_decoder_refuses_malformed(bad, message):
 def test_encoder_refuses_values_beyond_levels():
     with pytest.raises(ValueError, match="does not fit"):
         encode_runs(np.full((1, 8), 40, np.uint8), 32)
+
+
+@pytest.mark.parametrize("stream", [b"\x1bDb\r", b"\x1bDbc\r", b"\x1bSs\r\x1bDb\r"])
+def test_a_panel_command_without_its_parameters_is_a_stream_error(stream):
+    # Found by atheris (tests/fuzz/corpus/evolis_stream/06): a bare Db raised IndexError.
+    from devices.sim.evolis_decode import decode_stream
+    with pytest.raises(StreamError, match="panel and a level count"):
+        decode_stream(stream)
