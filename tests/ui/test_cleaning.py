@@ -1,7 +1,7 @@
 """Cleaning the card printer from the maintenance screen, in the real window over the real core
 (the Evolis simulator on a pty, answering ``Scp`` as the programming guide reads): the counter
 since the last cleaning, the steps, a refusal (ribbon still in), the cleaning itself (the
-counter back at 0, audited by slot), and the refusal while a print is running. Screenshots in
+counter back at 0, audited by slot and in the next heartbeat), and the refusal while a print is running. Screenshots in
 both languages go to artifacts/ui/technician/."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import pytest
 from tests.ui.harness import KioskDriver  # noqa: F401,I001 - Kivy environment first
 from kiosk.diagnostics import CLEANING_ACTION
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.service.test_staff_audit import beats
 from tests.ui.rig import kiosk_ui  # noqa: F401
 from tests.ui.test_maintenance import PIN, gesture, set_language, shot, type_pin, wait_report, with_pin
 from ui.i18n import _
@@ -33,7 +34,7 @@ def wait_cleaning_result(rig, expected: str):
     return screen
 
 
-def test_cleaning_the_card_printer_resets_its_counter(kiosk_ui, artifacts_dir):  # noqa: F811
+def test_cleaning_the_card_printer_resets_its_counter(kiosk_ui, reference_server, artifacts_dir):  # noqa: F811
     rig = kiosk_ui(settings=with_pin(), card="faults=needs_cleaning&cleaning_seconds=0.3")
     ui, sim = rig.driver, rig.runtime.devices.printer("card_printer").simulator
     ui.wait_for_screen("attract")
@@ -83,6 +84,10 @@ def test_cleaning_the_card_printer_resets_its_counter(kiosk_ui, artifacts_dir): 
     tries = [r["detail"] for r in reversed(rig.runtime.journal.audit_trail()) if r["action"] == CLEANING_ACTION]
     assert [t["outcome"] for t in tries] == ["failed: ribbon_error", "cleaned"]
     assert tries[1]["slot"] == "technician" and tries[1]["cards_inserted"] == 0 and tries[1]["cleanings_done"] == 1
+    assert rig.runtime.heartbeat.send_now()                 # the dinas hears of both, by slot
+    carried = [a for beat in beats(reference_server, rig.runtime.cfg.kiosk.id) for a in beat["staff_actions"]]
+    assert [(a["actor"], a["detail"]["outcome"]) for a in carried if a["action"] == CLEANING_ACTION] == \
+        [("technician", "failed: ribbon_error"), ("technician", "cleaned")]
 
     # A print running on the card printer (a job not yet final): refused, and the printer untouched.
     rig.runtime.journal.create_job("job-cleaning-test", "doc-1", "KIA", "card_printer")

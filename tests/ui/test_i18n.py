@@ -79,6 +79,8 @@ def test_every_message_the_core_sends_is_translated():
 def test_codes_inside_messages_are_translated():
     codes = [f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in registry.printer_roles()]
     codes += [f"audio.{s.value}" for s in Screen]
+    # the operator's banner (ui/app.kv) on every screen of a session: all but attract and out of service
+    codes += [f"assisted.{s.value}" for s in Screen if s not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE)]
     codes += ["media.a4", "media.card"] + [f"print.failed.{r}" for r in PRINT_FAILURES]
     assert not [c for c in codes if not translator().has(c, "id")]
     text = message_text(Message("document.unavailable.printer",
