@@ -102,6 +102,20 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_READY if report["ready"] else EXIT_NOT_READY
 
 
+def cleaning_line(cleaning: Mapping[str, Any]) -> str:
+    """kiosk.diagnostics.cleaning_figures in the console's two languages."""
+    if cleaning["last_at"] is None:
+        parts = ["belum pernah dari kiosk ini / never from this kiosk"]
+    else:
+        since = "?" if cleaning["cards_since"] is None else cleaning["cards_since"]
+        parts = [f"{since} kartu sejak terakhir / cards since the last, {cleaning['last_at']} ({cleaning['last_by']})"]
+    if cleaning["cleanings_done"] is not None:
+        parts.append(f"hitungan printer / printer's count {cleaning['cleanings_done']}")
+    if cleaning["due"]:
+        parts.append("PERLU SEKARANG / DUE NOW")
+    return "pembersihan / cleaning: " + "; ".join(parts)
+
+
 def format_report(report: Mapping[str, Any]) -> str:
     lines = [f"kiosk {report['kiosk']}  ({report['at']})",
              "SIAP / READY" if report["ready"] else
@@ -117,6 +131,8 @@ def format_report(report: Mapping[str, Any]) -> str:
         lines.append(f"   persediaan / supplies: {supplies or '-'}")
         if device["counters"]:
             lines.append("   penghitung / counters: " + ", ".join(f"{k} {v}" for k, v in sorted(device["counters"].items())))
+        if device.get("cleaning"):
+            lines.append("   " + cleaning_line(device["cleaning"]))
         for fault in device["faults"]:
             lines.append(f"   gangguan / fault [{fault['code']}]: {fault['message']['id']} / {fault['message']['en']}")
             lines.append(f"     tindakan / do: {fault['what_to_do']['id']} / {fault['what_to_do']['en']}")

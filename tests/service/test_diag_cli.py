@@ -120,6 +120,10 @@ def test_cleaning_due_and_the_cards_since_the_last_cleaning(tmp_path, capsys):
     assert cleaning["cards_since"] == 12 and cleaning["cleanings_done"] == 4 and cleaning["due"] is True
     assert cleaning["last_by"] == "technician" and cleaning["last_at"]
     assert code == 1 and report["not_ready"] == {"card_printer": "needs_cleaning"}
+    with serve_socket(simulator) as link:                  # the console's words carry the same figures
+        assert main(["--config", kiosk_toml(tmp_path, card=link.url), "diag"]) == 1
+    assert ("pembersihan / cleaning: 12 kartu sejak terakhir / cards since the last, " + cleaning["last_at"]
+            + " (technician); hitungan printer / printer's count 4; PERLU SEKARANG / DUE NOW") in capsys.readouterr().out
 
 
 def test_cover_open_is_not_ready(tmp_path, capsys):
