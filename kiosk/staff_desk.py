@@ -66,6 +66,10 @@ class StaffDesk:
                      if registry.device(role).has(registry.CLEANING) and isinstance(self._runtime.devices.printer(role),
                                                                                      Cleaning))
 
+    def supplies(self) -> dict[str, dict[str, Any]]:
+        """Each supply of the configured printers with its record (kiosk/diagnostics.py)."""
+        return self._runtime.diagnostics.supplies()
+
     def test_print_roles(self) -> tuple[str, ...]:
         return tuple(role for role in self._runtime.devices.roles if registry.device(role).has(registry.TEST_PRINT))
 

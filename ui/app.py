@@ -40,6 +40,7 @@ from .screens.printing import PrintingScreen
 from .screens.maintenance import MaintenanceScreen
 from .screens.staff_cleaning import StaffCleaningScreen
 from .screens.staff_pin import StaffPinScreen
+from .screens.supplies import SuppliesScreen
 from .staff_mode import StaffMode
 from .watchdog import SystemdNotifier
 # Imported for their classes: Kivy's Factory knows a widget class once its module is loaded.
@@ -56,7 +57,7 @@ KV_FILES = (
     "screens/attract.kv", "screens/identify.kv", "screens/pin.kv", "screens/documents.kv",
     "screens/confirm.kv", "screens/printing.kv", "screens/done.kv", "screens/error.kv",
     "screens/out_of_service.kv", "screens/idle_timeout.kv", "screens/cancel_question.kv",
-    "screens/staff_pin.kv", "screens/maintenance.kv", "screens/staff_cleaning.kv",
+    "screens/staff_pin.kv", "screens/maintenance.kv", "screens/staff_cleaning.kv", "screens/supplies.kv",
     "app.kv",
 )
 SCREEN_CLASSES = {
@@ -121,7 +122,7 @@ class KioskApp(App):
             screen.warm_up()
             self.screens[screen_name.value] = screen
             manager.add_widget(screen)
-        for screen in (StaffPinScreen(), MaintenanceScreen(), StaffCleaningScreen()):
+        for screen in (StaffPinScreen(), MaintenanceScreen(), StaffCleaningScreen(), SuppliesScreen()):
             self.staff_screens[screen.name] = screen      # not the engine's: no view, no voice
             manager.add_widget(screen)
         manager.current = Screen.ATTRACT.value

@@ -27,6 +27,7 @@ from kiosk.staff_access import ANY, OPERATOR, TECHNICIAN, Outcome
 from .i18n import _
 from .screens.staff_cleaning import outcome_text
 from .staff_gesture import CornerGesture
+from .supplies_flow import SuppliesFlow
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class StaffMode:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="staff") if desk else None
         self.media_roots = MEDIA_ROOTS        # where the automounter puts USB sticks
         self._usb_deadline: float | None = None
+        self.supplies = SuppliesFlow(self)     # the supplies screen's refills (ui/supplies_flow.py)
 
     def close(self) -> None:
         if self._worker is not None:
@@ -208,31 +210,6 @@ class StaffMode:
         else:
             screen.result, screen.result_is_error = outcome_text(outcome, lang), outcome != "cleaned"
         self.refresh()                     # the counter, from the one diagnostics module
-
-    def ask_cards(self) -> None:
-        screen = self.app.staff_screens["staff_pin"]
-        screen.purpose, screen.digits, screen.keypad_open, screen.message = "cards", "", True, ""
-        self._show("staff_pin")
-
-    def record_cards(self, loaded: int) -> None:
-        if loaded > 10_000:
-            screen = self.app.staff_screens["staff_pin"]
-            screen.message, screen.message_is_error = _("staff.cards.too_many", self.app.lang), True
-            return
-        slot = self.slot
-        self.show_maintenance()
-        self.app.staff_screens["maintenance"].loading = True
-        self._run(lambda: self.desk.replenish(slot, "cards", loaded), self._recorded)
-
-    def _recorded(self, stock) -> None:
-        screen = self.app.staff_screens["maintenance"]
-        screen.loading = False
-        if isinstance(stock, Exception):
-            screen.result, screen.result_is_error = _("staff.failed", self.app.lang), True
-        else:
-            screen.result, screen.result_is_error = _("staff.cards.recorded", self.app.lang,
-                                                      loaded=stock["loaded"]), False
-        self.refresh()
 
     # --- the diagnostics bundle to a USB stick -------------------------------------------------
     def export_usb(self) -> None:

@@ -114,11 +114,15 @@ def test_gesture_pin_right_wrong_locked_and_back_to_service(kiosk_ui, artifacts_
                                                                    device=_("role.card_printer", "en"), why=""),
                   timeout=60, what="the test card")
     shot(rig, artifacts_dir, "en-maintenance-test-card")
-    ui.tap(_("staff.cards.button", "en"))
+    ui.tap(_("staff.supplies.button", "en"))        # the refill: tests/ui/test_supplies_screen.py
+    ui.wait_until(lambda: ui.app.staff_screens["supplies"].supplies, what="the supplies")
+    ui.tap(_("staff.supplies.load", "en", supply=_("supply.cards", "en")))
     ui.tap_digits("150")
-    ui.tap(_("staff.cards.record", "en"))
-    ui.wait_until(lambda: ui.app.staff_screens["maintenance"].result == _("staff.cards.recorded", "en", loaded=150),
-                  what="the refill recorded")
+    ui.tap(_("staff.count.record", "en"))
+    ui.wait_until(lambda: ui.app.staff_screens["supplies"].result == _(
+        "staff.supplies.recorded_count", "en", supply=_("supply.cards", "en"), loaded=150), what="the refill recorded")
+    ui.tap(_("action.back", "en"))
+    wait_report(rig)
     ui.tap(_("staff.leave", "en"))
     ui.wait_for_screen("attract")
     trail = [(r["actor"], r["action"]) for r in reversed(rig.runtime.journal.audit_trail())]

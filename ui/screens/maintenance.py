@@ -1,9 +1,9 @@
 """Maintenance, for the technician who got in by PIN (issue 12): every device (state, faults
-with what to do, supplies with counts, counters, model, firmware, serial), the kiosk's card
-count, the outbox, the last faults, the dinas (reachable, latency, TLS), the configuration;
-test prints with their result, recording blank cards loaded, cleaning the card printer (its
-own screen, ui/screens/staff_cleaning.py), restarting the application and leaving. The
-figures come whole from kiosk.diagnostics (`report`, read off the UI thread by
+with what to do, supplies with counts, counters, model, firmware, serial), the kiosk's own
+counts and refills (ui/screens/supplies.py), the outbox, the last faults, the dinas (reachable,
+latency, TLS), the configuration; test prints with their result, the way to the supplies
+screen, cleaning the card printer (its own screen, ui/screens/staff_cleaning.py), restarting
+the application and leaving. The figures come whole from kiosk.diagnostics (`report`, read off the UI thread by
 ui/staff_mode.py); this screen only words them, in the technician's language."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kivy.uix.screenmanager import Screen
 
 from ..i18n import _
 from .staff_cleaning import cleaning_text
+from .supplies import supply_lines
 
 
 def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[str]:
@@ -46,10 +47,7 @@ def report_lines(report: Mapping[str, Any], language: str) -> list[str]:
             lines.append(f"[b]{_('staff.storage', language)}[/b]: {device['state']}")
             continue
         lines += device_lines(role, device, language)
-    stock = report["card_stock"]
-    lines.append(_("staff.cards.never", language) if stock["remaining"] is None else
-                 _("staff.cards.count", language, remaining=stock["remaining"], loaded=stock["loaded"],
-                   low_at=stock["low_at"]))
+    lines += supply_lines(report["supplies"], language)
     outbox = report["outbox"]
     lines.append(_("staff.outbox", language, depth=outbox["depth"], oldest=outbox["oldest_at"] or "-",
                    error=outbox["last_error"] or "-"))

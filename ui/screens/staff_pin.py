@@ -1,5 +1,5 @@
 """The technician's (or the operator's) PIN on the keypad, and the same keypad for a number
-the technician records (blank cards loaded). Reached only through the hidden gesture
+the technician records (how many of a counted supply are in now: ui/supplies_flow.py). Reached only through the hidden gesture
 (ui/staff_gesture.py); ui/staff_mode.py checks the PIN off the UI thread and sets `message`
 (wrong, slowed, locked, none configured). The PIN is shown as dots and dropped from the
 screen as soon as it is sent."""
@@ -13,11 +13,12 @@ from kivy.uix.screenmanager import Screen
 from ..keyboard import DigitKeys
 
 PIN_MAX = 12
-COUNT_MAX = 5            # up to 10000 cards
+COUNT_MAX = 5            # up to 10000 (ui/supplies_flow.py refuses more)
 
 
 class StaffPinScreen(DigitKeys, Screen):
-    purpose = StringProperty("pin")          # pin | cards
+    purpose = StringProperty("pin")          # pin | count
+    supply = StringProperty("cards")         # what is counted, for purpose "count"
     digits = StringProperty("")
     message = StringProperty("")             # already in the technician's language
     message_is_error = BooleanProperty(True)
@@ -45,14 +46,14 @@ class StaffPinScreen(DigitKeys, Screen):
         if self.purpose == "pin":
             self.mode().submit_pin(digits)
         else:
-            self.mode().record_cards(int(digits))
+            self.mode().supplies.record(self.supply, int(digits))
 
     def go_back(self) -> None:
         self.digits = ""
         if self.purpose == "pin":
             self.mode().leave()
         else:
-            self.mode().show_maintenance()
+            self.mode().supplies.show()
 
     def on_leave(self, *args) -> None:
         self.digits = ""
