@@ -31,8 +31,11 @@ class Desk:
         status, reply = jobs.reserve(rows.connection, T0, self.kiosk, self.session, self.job, self.document)
         assert (status, reply["state"]) == (201, "reserved")
 
-    def event(self, state: str, now: float, job: str | None = None, kiosk: str | None = None) -> dict:
+    def event(self, state: str, now: float, job: str | None = None, kiosk: str | None = None,
+              detail: dict | None = None) -> dict:
         body = {"event_id": str(uuid.uuid4()), "state": state, "at": "2027-01-15T00:00:00Z"}
+        if detail is not None:
+            body["detail"] = detail
         return jobs.record_event(self.rows.connection, now, kiosk or self.kiosk, job or self.job, body)
 
     def lapse(self, now: float) -> None:
@@ -166,3 +169,25 @@ def test_a_lapsed_job_cannot_start_printing_again(desk, state):
     with pytest.raises(ApiError) as refused:
         desk.event(state, T0 + ABANDON + 1)
     assert (refused.value.status, refused.value.code) == (409, "invalid_transition")
+
+
+# --- the count of assisted prints -----------------------------------------------------------------
+
+def test_assisted_prints_counts_the_kiosks_printed_events_that_say_assisted_true(desk):
+    rows = desk.rows
+    desk.event("printing", T0 + 1, detail={"assisted": True})          # not a print yet
+    desk.event("printed", T0 + 2, detail={"assisted": True})
+    for kiosk, detail, state in ((desk.kiosk, {"assisted": False}, "printed"),
+                                 (desk.kiosk, {"assisted": "yes"}, "printed"),   # only the JSON true counts
+                                 (desk.kiosk, {"other": 1}, "printed"),
+                                 (desk.kiosk, None, "printed"),
+                                 (desk.kiosk, {"assisted": True}, "failed"),
+                                 (desk.other_kiosk, {"assisted": True}, "printed")):
+        document = rows.document(desk.request_no)
+        session = rows.session(kiosk, desk.request_no, now=T0 + 3)
+        job = str(uuid.uuid4())
+        jobs.reserve(rows.connection, T0 + 3, kiosk, session, job, document)
+        desk.event(state, T0 + 4, job=job, kiosk=kiosk, detail=detail)
+    assert jobs.assisted_prints(rows.connection, desk.kiosk) == 1
+    assert jobs.assisted_prints(rows.connection, desk.other_kiosk) == 1
+    assert jobs.assisted_prints(rows.connection, "k-unknown") == 0
