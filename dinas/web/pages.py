@@ -111,15 +111,16 @@ def kiosk_page(kiosk_id: str) -> Response:
                 totals=(sum(d["printed"] for d in per_day), sum(d["failed"] for d in per_day)),
                 last_faults=last_faults, beats=beats, more_beats=HISTORY_ROWS[-1] if beats < HISTORY_ROWS[-1] else None,
                 uptime=w.duration(status["uptime_s"]) if status.get("uptime_s") is not None else None,
-                card_stock=_card_stock(view.card_stock))
+                card_stock=stock_text(view.card_stock), receipt_stock=stock_text(view.receipt_stock))
 
 
-def _card_stock(stock: dict[str, Any]) -> str | None:
-    """The kiosk's own count of blank cards left, when a technician has loaded some."""
+def stock_text(stock: dict[str, Any]) -> str | None:
+    """A kiosk's own count of a supply left (blank cards, receipts), once a technician has
+    recorded a refill; None before (or when the beat's figures are not numbers)."""
     remaining, loaded = stock.get("remaining"), stock.get("loaded")
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in (remaining, loaded)):
         return None
-    return words()("kiosk.card_stock_value", remaining=remaining, loaded=loaded)
+    return words()("kiosk.stock_value", remaining=remaining, loaded=loaded)
 
 
 @web.get("/kiosks/<kiosk_id>/chart.svg")

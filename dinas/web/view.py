@@ -59,6 +59,7 @@ class KioskView:
     failed_today: int
     needs_action: bool
     card_stock: dict[str, Any] = field(default_factory=dict)
+    receipt_stock: dict[str, Any] = field(default_factory=dict)    # the kiosk's own receipt count
 
 
 def _supply_chips(words: Words, supplies: dict[str, Any], *, needing_action_only: bool) -> tuple[Chip, ...]:
@@ -194,4 +195,5 @@ def kiosk_view(words: Words, status: dict[str, Any], now: float, today: tuple[in
         faults=tuple(chip for device in shown_devices for chip in device.faults), config=_config(words, status),
         outbox=outbox, software=status.get("software_version") or words("software.unknown"),
         printed_today=today[0], failed_today=today[1], needs_action=kiosk.needs_action,
-        card_stock=counters.get("card_stock") if isinstance(counters.get("card_stock"), dict) else {})
+        card_stock=counters.get("card_stock") if isinstance(counters.get("card_stock"), dict) else {},
+        receipt_stock=counters.get("receipt_stock") if isinstance(counters.get("receipt_stock"), dict) else {})

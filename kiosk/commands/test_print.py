@@ -11,8 +11,9 @@ is one line on standard error.
 
 With a configuration (given or the default one), the test print goes into the journal in its
 state_dir: an audit entry (technician, test_print, the outcome and, for the card printer, its
-counters before and after), and a test card counts as a card used (never as a citizen's print),
-or as a spoiled card when it failed after the printer took it. With only --url and no
+counters before and after), and a test card or slip counts as one used of the supply the kiosk
+counts (kiosk/supplies.py; never as a citizen's print), a test card as a spoiled card when it
+failed after the printer took it. With only --url and no
 configuration there is no journal and nothing is recorded.
 """
 

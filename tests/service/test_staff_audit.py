@@ -70,6 +70,15 @@ def test_ribbon_and_a4_paper_refills_are_audited_and_go_with_the_next_heartbeat(
     assert all(a["at"].endswith("Z") for a in beat["staff_actions"])
     assert beat["counters"]["receipt_stock"]["remaining"] == 250
     assert beat["counters"]["card_stock"]["loaded"] is None
+    # The fleet page's kiosk view shows the receipt count beside the card count (none recorded).
+    import requests
+    from tests.fixtures.fleet_page import login
+
+    admin = requests.Session()
+    login(admin, reference_server)
+    page = admin.get(f"{reference_server.url.removesuffix('/api/v1')}/admin/kiosks/{kiosk_id}", timeout=10).text
+    assert "Stok struk (hitungan kios)" in page and "250 dari 250" in page
+    assert "Stok kartu (hitungan kios)" not in page
 
 
 def test_the_dinas_refuses_malformed_staff_actions(reference_server):  # noqa: F811
