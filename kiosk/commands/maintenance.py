@@ -49,6 +49,7 @@ from ..remote_config.store import with_running_settings
 from ..settings import pin_matches
 from ..devices_runtime import DeviceBoard
 from .. import supplies as supply_rules
+from .supplies import MAX_COUNT, SUPPLY_WORDS, count_arg, supply_lines, supply_role
 from ..diagnostics import Diagnostics
 from ..journal import CARDS_SPOILED, Journal, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs
@@ -60,7 +61,6 @@ STATUS_TIMEOUT_S = 20.0         # every device polled at once; one that does not
 SCANNER_WAIT_S = 2.0
 REJECT_TIMEOUT_S = 20.0
 WRONG_PIN_DELAY_S = 1.0         # on top of scrypt's own cost: guessing at the keyboard stays slow
-MAX_COUNT = 10_000              # cards or receipts in one refill
 # Keys whose values are personal whatever they hold: dropped from an export.
 PERSONAL_KEYS = frozenset({"pin", "name", "nama", "holder", "holder_name", "full_name", "password",
                            "token", "document", "pdf"})
@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     replenish = actions.add_parser("replenish", help="record a counted supply loaded (cards, receipt paper):"
                                                      " the kiosk's count restarts there")
     replenish.add_argument("supply", choices=[c.value for c in supply_rules.COUNTED], help="what was loaded")
-    replenish.add_argument("count", type=_count, help=f"how many are in it now (0 to {MAX_COUNT}; receipt"
+    replenish.add_argument("count", type=count_arg, help=f"how many are in it now (0 to {MAX_COUNT}; receipt"
                                                      " paper in receipts)")
     replenish.set_defaults(func=_with_kiosk(run_replenish, acts=True))
     refilled = actions.add_parser("refilled", help="record a supply the printer senses (ribbon, A4 paper) replaced")
@@ -96,12 +96,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export = actions.add_parser("export-logs", help="write the journal's records, redacted, as JSON")
     export.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the JSON")
     export.set_defaults(func=_with_kiosk(run_export_logs, acts=True))
-
-
-def _count(text: str) -> int:
-    if not text.isdigit() or int(text) > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_COUNT}, got {text!r}")
-    return int(text)
 
 
 def _positive_int(text: str) -> int:
@@ -260,37 +254,7 @@ def format_status(report: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-# A supply's name at the console, Indonesian first (the screens use the catalogues).
-SUPPLY_WORDS = {"cards": "kartu / cards", "receipt_paper": "kertas struk / receipt paper",
-                "ribbon": "pita / ribbon", "paper_a4": "kertas A4 / A4 paper", "toner": "toner / toner",
-                "reject_box": "kotak reject / reject box"}
-
-
-def supply_lines(supplies: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Each supply's record, as `maintenance status` and `diag` print it."""
-    lines = []
-    for name, stock in supplies.items():
-        words = SUPPLY_WORDS.get(name, name)
-        by = f" by {stock['by']}" if stock.get("by") else ""
-        if not stock["counted"]:
-            lines.append(f"{words}: " + (f"terakhir diganti / last refilled {stock['since']}{by}" if stock["since"]
-                                         else "belum ada catatan isi ulang / no refill recorded"))
-        elif stock["remaining"] is None:
-            lines.append(f"{words} (hitungan kiosk / kiosk count): belum diisi / never replenished")
-        else:
-            lines.append(f"{words} (hitungan kiosk / kiosk count): {stock['remaining']} of {stock['loaded']}"
-                         f" left since {stock['since']}{by} ({stock['used']} used; {stock['level']},"
-                         f" low at {stock['low_at']})")
-    return lines
-
-
 # --- supplies and the reject box ----------------------------------------------------------------
-
-def supply_role(config: KioskConfig, supply: str) -> str | None:
-    """The configured printer that takes `supply` (the registry's), or None."""
-    return next((role for role in config.devices if role in registry.roles()
-                 and supply in registry.device(role).supplies), None)
-
 
 def run_replenish(args, config: KioskConfig, journal: Journal) -> int:
     return _record_refill(args, config, journal, args.count)
