@@ -1,7 +1,7 @@
 """Resident memory of the kiosk core over many sessions (ARCHITECTURE §9: steady <= 200 MB,
 growth over 500 sessions <= 5 MB).
 
-    python -m benchmarks.bench_memory [--sessions 500] [--warmup 20] [--trace]
+    python -m benchmarks.bench_memory [--sessions 500] [--warmup 20] [--trace] [--trace-sessions 40] [--top 5]
 
 The reference dinas server runs in a child process on loopback (so its memory is not
 counted); the kiosk core runs here: `KioskRuntime` with the zero-latency simulated printers,
@@ -10,7 +10,8 @@ the A4 printer, a KIA on the card printer, or both, each with a receipt), some e
 PIN, some cancel on the documents screen, some walk away and time out (a 2 s idle timeout
 here). After `--warmup` sessions, VmRSS of this process is read ("steady"), then again after
 `--sessions` more; each reading follows a full `gc.collect()`. When the growth is over budget
-(or with `--trace`) a further run under tracemalloc prints the five sites that grew most.
+(or with `--trace`) a further run of `--trace-sessions` under tracemalloc prints the `--top`
+sites (by traceback) whose live memory grew most.
 
 Exit 1 when steady or growth is over budget, or when a session did not end as planned (the
 figures would then not describe the mix); 0 otherwise.
@@ -239,8 +240,8 @@ class Runner:
                 self.unexpected.append(f"{planned.kind}: {what}")
 
 
-def top_growth(runner: Runner, sessions: int) -> list[str]:
-    """The five call sites whose live memory grew most over `sessions` more sessions. A few
+def top_growth(runner: Runner, sessions: int, top: int = 5) -> list[str]:
+    """The `top` call sites whose live memory grew most over `sessions` more sessions. A few
     traced sessions come first: what the kiosk holds from one session to the next (the last
     job on each device worker, say) is then traced in both snapshots and cancels out."""
     tracemalloc.start(10)
@@ -250,9 +251,12 @@ def top_growth(runner: Runner, sessions: int) -> list[str]:
     runner.run(sessions, record=False)
     gc.collect()
     after = tracemalloc.take_snapshot()
+    traced_mb = tracemalloc.get_traced_memory()[0] / 1048576
     tracemalloc.stop()
-    lines = []
-    for stat in after.compare_to(before, "traceback")[:5]:
+    growth = after.compare_to(before, "traceback")
+    lines = [f"  live traced (Python) memory {traced_mb:.2f} MB, "
+             f"{sum(stat.size_diff for stat in growth) / 1024:+.1f} kB over the traced sessions"]
+    for stat in growth[:top]:
         frames = [f"{frame.filename}:{frame.lineno}" for frame in stat.traceback
                   if "tracemalloc" not in frame.filename][-4:]
         lines.append(f"  {stat.size_diff / 1024:+9.1f} kB {stat.count_diff:+6d} blocks  "
@@ -265,6 +269,8 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=500, help="sessions measured after the warm-up")
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--trace", action="store_true", help="also list tracemalloc's top growth sites")
+    parser.add_argument("--trace-sessions", type=int, default=TRACE_SESSIONS)
+    parser.add_argument("--top", type=int, default=5, help="growth sites to list")
     parser.add_argument("--serve-dinas", metavar="DB", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_dinas:
@@ -274,7 +280,7 @@ def main() -> int:
     logging.basicConfig(level=logging.ERROR)
 
     started = time.monotonic()
-    total = args.warmup + args.sessions + TRACE_WARMUP + TRACE_SESSIONS
+    total = args.warmup + args.sessions + TRACE_WARMUP + args.trace_sessions
     plan = [MIX[i % len(MIX)] for i in range(total)]
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
         directory = Path(tmp)
@@ -294,7 +300,7 @@ def main() -> int:
             after = memory_kb()
             finished_at = time.monotonic()
             growth_mb = (after["VmRSS"] - steady["VmRSS"]) / 1024
-            traced = top_growth(runner, TRACE_SESSIONS) if args.trace or growth_mb > GROWTH_BUDGET_MB else []
+            traced = top_growth(runner, args.trace_sessions, args.top) if args.trace or growth_mb > GROWTH_BUDGET_MB else []
         finally:
             if runtime is not None:
                 runtime.stop(flush_timeout=10)
@@ -316,7 +322,7 @@ def main() -> int:
           f"({(finished_at - measured_at) / args.sessions * 1000:.0f} ms each); "
           f"{issued_at - started:.1f} s to start and issue, {time.monotonic() - started:.1f} s in all")
     if traced:
-        print(f"  tracemalloc, top growth over {TRACE_SESSIONS} more sessions:")
+        print(f"  tracemalloc, top growth over {args.trace_sessions} more sessions:")
         print("\n".join(traced))
     if runner.unexpected:
         print(f"  {len(runner.unexpected)} session(s) did not end as planned, e.g.: "

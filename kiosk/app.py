@@ -19,7 +19,7 @@ from pathlib import Path
 from .devices_runtime import DeviceBoard
 from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
-from .malloc_tuning import fix_malloc_thresholds
+from .malloc_tuning import fix_malloc_thresholds, give_back_free_memory
 from .orchestrator import PrintOrchestrator
 from .outbox import Outbox, post_with
 from .recovery import Settlement, left_open, recover, retry_left_open
@@ -68,7 +68,8 @@ class KioskRuntime:
         self.engine: SessionEngine | None = None
         self.housekeeping = Housekeeping(
             journal, in_session=lambda: self.engine is not None and self.engine.in_session,
-            retention_days=cfg.kiosk.retention_days, chores=(self.storage.check, self._settle_left_open))
+            retention_days=cfg.kiosk.retention_days,
+            chores=(self.storage.check, self._settle_left_open, give_back_free_memory))
         self.recovered: list[Settlement] = []
         self.left_open: list[str] = []           # jobs to settle from their print server, retried
         self._left_open_lock = threading.Lock()

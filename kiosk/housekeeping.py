@@ -5,8 +5,9 @@
     chores.start()         # then every `interval_s`
     chores.stop()
 
-Chores given by the runtime run every time: the state folder's check (kiosk/storage.py), and
-the jobs left open because their print server did not answer, tried again. Retention: once
+Chores given by the runtime run every time: the state folder's check (kiosk/storage.py), the
+jobs left open because their print server did not answer, tried again, and the allocator's
+free pages given back (kiosk/malloc_tuning.py). Retention: once
 a day, finished jobs, their history and delivered events older than `retention_days` leave
 the journal (`Journal.prune`), so years of use keep it small and its queries as fast as on
 the first day. A chore never runs while a citizen is being served; it
