@@ -29,7 +29,7 @@ from ..journal import Journal, journal_path
 from ..remote_config.store import with_running_settings
 from ..supplies import SupplyCount
 from .maintenance import read_devices as read_device_board
-from .supplies import supply_lines
+from ..supplies_console import supply_lines
 
 EXIT_READY, EXIT_NOT_READY, EXIT_BAD_CONFIG = 0, 1, 2
 COUNTERS_TIMEOUT_S = 5.0

@@ -49,7 +49,7 @@ from ..remote_config.store import with_running_settings
 from ..settings import pin_matches
 from ..devices_runtime import DeviceBoard
 from .. import supplies as supply_rules
-from .supplies import MAX_COUNT, SUPPLY_WORDS, count_arg, supply_lines, supply_role
+from ..supplies_console import MAX_COUNT, SUPPLY_WORDS, count_arg, supply_lines, supply_role
 from ..diagnostics import Diagnostics
 from ..journal import CARDS_SPOILED, Journal, journal_path, utc_iso
 from ..logging_setup import mask_digit_runs

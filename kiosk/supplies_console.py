@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from printer_drivers import registry
 
-from ..config import KioskConfig
+from .config import KioskConfig
 
 MAX_COUNT = 10_000              # cards or receipts in one refill
 
