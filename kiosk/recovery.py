@@ -21,8 +21,9 @@ workers are up. The rules, per journal state of the job:
     finished card came out. The card is sent to the reject box (`reject_card()`), the
     automatic reject goes into the audit trail, and the job is settled `failed(interrupted)`
     for review with a spoiled card counted: the document is printable again. The reject
-    comes before the settlement so that a crash in between leaves the job open with no card
-    inside, which the next start settles `printed` for review: never a second card. A
+    comes before the settlement, and the journal says so first (`CARD_REJECTING`): a crash
+    in between leaves the job open with the mark and no card inside, which the next start
+    settles `failed(interrupted)` with the card spoiled, as it would have been. A
     printer that refuses the reject (a jam, the cover open) keeps reporting the card as a
     fault, so no card is offered until a technician clears it; the job is settled the same.
   - the printer cannot say (no such query, or no answer): `printed` for review, as above.
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 CARD_OUT_GRACE_S = 6.0      # a card already ejecting when the PC died is out within seconds
 CARD_FINISH_WAIT_S = 120.0  # a card the printer had whole: its print time with a warm-up, twice over
+# Journaled (jobs.device_job) just before recovery sends a card stopped mid-print to the reject box.
+CARD_REJECTING: Mapping[str, Any] = {"card": "rejecting"}
 CARD_POLL_S = 0.2
 REJECT_TIMEOUT_S = 30.0
 QUEUE_TIMEOUT_S = 60.0      # finding, cancelling and purging one job on a print server
@@ -119,6 +122,8 @@ def _settle(journal: Journal, devices, job: JobRecord, grace: float) -> Settleme
         return _failed(journal, job, review=True, why="card counters could not be read")
     if taken == 0:
         return _failed(journal, job, review=False, why="card counters unchanged: no card was taken")
+    if job.device_job == CARD_REJECTING and not _card_left_inside(devices, job.role, 0.0):
+        return _rejected_before(journal, job, before, now)
     if _card_left_inside(devices, job.role, CARD_FINISH_WAIT_S if card_whole(job.device_job) else grace):
         return _reject_left_card(journal, devices, job, before, now)
     return _printed(journal, job, before, now, "card counters advanced: the card went through")
@@ -170,6 +175,10 @@ def _reject_left_card(journal: Journal, devices, job: JobRecord, before: Mapping
                       now: Mapping[str, int]) -> Settlement:
     counters = {"counters_before": dict(before), "counters_now": dict(now)}
     rejected = came_out = False
+    if not card_whole(job.device_job):
+        # A card stopped mid-print cannot come out by itself: if the kiosk dies once more
+        # after `Ser`, the next start reads this and settles the card spoiled, not printed.
+        journal.note_device_job(job.job_id, CARD_REJECTING)
     try:
         rejected = devices.submit(job.role, lambda: devices.printer(job.role).reject_card(REJECT_TIMEOUT_S)) \
             .result(REJECT_TIMEOUT_S + COUNTER_TIMEOUT_S)
@@ -189,6 +198,18 @@ def _reject_left_card(journal: Journal, devices, job: JobRecord, before: Mapping
         ("sent to the reject box" if rejected else f"reject {outcome}, a technician must clear it")
     return _failed(journal, job, review=True, spoiled=True, why=why,
                    extra={"card": "rejected" if rejected else "left_inside", **counters})
+
+
+def _rejected_before(journal: Journal, job: JobRecord, before: Mapping[str, int],
+                     now: Mapping[str, int]) -> Settlement:
+    """The last start sent this job's card (stopped mid-print) to the reject box and died
+    before settling the job: a spoiled card, the document printable again."""
+    counters = {"counters_before": dict(before), "counters_now": dict(now)}
+    journal.audit(AUDIT_ACTOR, "card_rejected", {"job_id": job.job_id, "role": job.role,
+                                                 "outcome": "rejected before a restart",
+                                                 "why": "recovery: card left inside mid-print", **counters})
+    return _failed(journal, job, review=True, spoiled=True, extra={"card": "rejected", **counters},
+                   why="the card stopped inside the printer mid-print: sent to the reject box before a restart")
 
 
 def _card_left_inside(devices, role: str, grace: float) -> bool:

@@ -169,6 +169,33 @@ def test_a_card_without_the_mark_still_gets_only_the_grace(tmp_path, evolis_boar
     assert (result.now, result.review) == ("failed", True) and sim.snapshot()["rejected"] == 1
 
 
+def test_a_reject_the_last_recovery_made_before_it_died_is_settled_spoiled(tmp_path, evolis_board):
+    """Recovery sent a card stopped mid-print to the reject box, and the kiosk died again
+    before it could settle the job: the card is gone, the counters advanced. The mark
+    journaled before `Ser` says where it went: a spoiled card, the document released, not a
+    card `printed` that the citizen never got."""
+    from kiosk.recovery import CARD_REJECTING
+    sim = card_left_by_a_crash()
+    sim.feed(frame("Ser"))
+    sim.take_output()
+    board = evolis_board(sim)
+    journal = journal_with(tmp_path, "sending", before={"cards_inserted": 0, "panels_printed": 0})
+    journal.note_device_job("job", CARD_REJECTING)
+    [result] = recover(journal, board, card_grace_s=0.1)
+    assert (result.now, result.review) == ("failed", True) and "reject box" in result.why
+    assert journal.counters()["KIA"] == {"failed": 1, "cards_spoiled": 1}
+    assert journal.audit_trail()[0]["detail"]["outcome"] == "rejected before a restart"
+    assert sim.log.count("Ser") == 1                      # not asked again
+
+
+def test_recovery_marks_a_card_before_it_rejects_it(tmp_path, evolis_board):
+    from kiosk.recovery import CARD_REJECTING
+    sim = card_left_by_a_crash()
+    board = evolis_board(sim)
+    journal, result = recover_card_job(tmp_path, board, grace=0.1)
+    assert result.now == "failed" and journal.job("job").device_job == CARD_REJECTING
+
+
 @pytest.mark.parametrize("block, code", [
     (lambda sim: sim.set_cover(True), "cover_open"),
     (lambda sim: (sim.inject("jam_mid_card"), sim.feed(frame("Se")), sim.take_output()), "media_jam"),
