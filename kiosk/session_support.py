@@ -94,5 +94,8 @@ def blur_preview(png: bytes) -> bytes:
     with Image.open(io.BytesIO(png)) as image:
         blurred = image.convert("RGB").filter(ImageFilter.GaussianBlur(max(image.size) / 64))
     out = io.BytesIO()
-    blurred.save(out, "PNG", optimize=True)
+    # zlib's fastest level: these bytes only go to the screen, in memory. `optimize=True` spent
+    # 180-250 ms of CPU on each blurred RGB preview, a third of a session's CPU in the soak
+    # throughput bench (docs/PERFORMANCE.md); this takes 10-20 ms for some 8 kB more.
+    blurred.save(out, "PNG", compress_level=1)
     return out.getvalue()
