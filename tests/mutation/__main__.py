@@ -36,7 +36,7 @@ from .targets import BY_NAME, TARGETS, Target
 
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "build" / "mutation"
-LINKED = ("kiosk", "devices", "printer_drivers", "dinas", "ui", "tests", "config")
+LINKED = ("kiosk", "devices", "printer_drivers", "dinas", "ui", "tests", "config", "benchmarks")
 # mutmut's exit codes per mutant (mutmut.stats): a timeout means the tests noticed, too.
 DETECTED = {"killed", "timeout", "caught by type check"}
 
