@@ -45,9 +45,11 @@ def test_wrong_tries_a_lock_period_old_no_longer_count(dinas_rows, request_no):
 def test_a_lock_ends_exactly_after_its_period_and_the_count_starts_again(dinas_rows, request_no):
     for _ in range(MAX_FAILURES):
         refused = try_pin(dinas_rows, T0)
-    assert refused.extra["attempts_left"] == 0
+    assert (refused.status, refused.code, refused.extra["attempts_left"]) == (401, "invalid_credentials", 0)
+    assert refused.detail == "the NIK or request number and PIN do not match"
     locked = try_pin(dinas_rows, T0 + LOCK_SECONDS - 1, pin=PIN)
-    assert (locked.code, locked.extra["retry_after"]) == ("locked", 1)
+    assert (locked.status, locked.code, locked.extra["retry_after"]) == (423, "locked", 1)
+    assert locked.detail == "too many wrong PINs; try again later"
     assert try_pin(dinas_rows, T0 + LOCK_SECONDS).extra["attempts_left"] == MAX_FAILURES - 1
 
 
