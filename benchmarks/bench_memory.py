@@ -139,11 +139,12 @@ def issue_all(url: str, admin_token: str, plan: list[str], pdfs: dict[str, bytes
 
 # --- the kiosk ------------------------------------------------------------------------------
 
-def start_kiosk(directory: Path, url: str, kiosk: dict):
+def start_kiosk(directory: Path, url: str, kiosk: dict, printed_out: bool = True):
     from kiosk.app import KioskRuntime
     from kiosk.config import load_config
 
-    cfg = load_config(write_kiosk_config(directory, url, kiosk, card_options="cards=100000&ribbon_prints=100000"))
+    cfg = load_config(write_kiosk_config(directory, url, kiosk, card_options="cards=100000&ribbon_prints=100000",
+                                         printed_out=printed_out))
     # kiosk.toml allows 30 s at least; the walk-away sessions would dominate the run.
     cfg = dataclasses.replace(cfg, settings=dataclasses.replace(cfg.settings, idle_timeout_s=IDLE_TIMEOUT_S))
     runtime = KioskRuntime.from_config(cfg)
@@ -199,9 +200,9 @@ def leave_documents(engine, planned: Planned) -> tuple[bool, str]:
         engine.submit_pin(planned.pin)
         view = waiter.wait_screen(Screen.DOCUMENTS, timeout=30)
         engine.wait_idle(30)           # let the downloads and previews finish, as a reader would
+        before = len(waiter.views)     # before the cancel: its attract view may come at once
         if planned.kind == "cancel":
             engine.cancel()
-        before = len(waiter.views)
         waiter.wait_for(lambda v: len(waiter.views) > before and v.screen == Screen.ATTRACT,
                         timeout=IDLE_TIMEOUT_S + 30)
         return bool(view.documents), f"{planned.kind} on documents"

@@ -6,16 +6,21 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_kiosk_config(directory: Path, url: str, kiosk: dict, *, card_options: str = "") -> Path:
+def write_kiosk_config(directory: Path, url: str, kiosk: dict, *, card_options: str = "",
+                       printed_out: bool = True) -> Path:
     """A kiosk.toml with every printer simulated; `card_options` adds to the card printer's
-    sim: URL (e.g. "cards=100000&ribbon_prints=100000" for long runs)."""
+    sim: URL (e.g. "cards=100000&ribbon_prints=100000" for long runs). `printed_out`: the
+    simulators write what they print into `directory` (cards as PNGs, A4 pages as PDFs); the
+    throughput bench turns it off, as writing a card's PNGs takes the simulator 0.4-0.8 s."""
     (directory / "token").write_text(kiosk["token"])
-    card_url = f"sim:card_printer?{card_options + '&' if card_options else ''}out={directory / 'cards'}"
+    options = [o for o in (card_options, f"out={directory / 'cards'}" if printed_out else "") if o]
+    card_url = f"sim:card_printer{'?' + '&'.join(options) if options else ''}"
+    a4_url = f"sim:a4_printer?out={directory / 'a4'}" if printed_out else "sim:a4_printer"
     path = directory / "kiosk.toml"
     path.write_text(f'[kiosk]\nid = "{kiosk["kiosk_id"]}"\nstate_dir = "{directory / "state"}"\n\n'
                     f'[dinas]\nurl = "{url}"\ntoken_file = "{directory / "token"}"\n\n'
                     f'[devices.card_printer]\nurl = "{card_url}"\n\n'
-                    f'[devices.a4_printer]\nurl = "sim:a4_printer?out={directory / "a4"}"\n\n'
+                    f'[devices.a4_printer]\nurl = "{a4_url}"\n\n'
                     '[devices.receipt_printer]\nurl = "sim:receipt_printer"\n')
     return path
 

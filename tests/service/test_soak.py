@@ -14,6 +14,8 @@ import os
 import random
 import time
 
+import pytest
+
 from benchmarks.bench_memory import MIX, PRINTS, Planned, empty_simulators, memory_kb, run_session
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
@@ -82,6 +84,7 @@ def soak_session(engine, planned: Planned) -> str:
         return "ended by hand after a fault"
 
 
+@pytest.mark.timeout(120 + 6 * SESSIONS)      # issuing and running grow with the sessions (1 s each, unloaded)
 def test_soak(reference_server, tmp_path):
     rng = random.Random(13)
     planned = plan(reference_server, rng)
