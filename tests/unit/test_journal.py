@@ -1,8 +1,9 @@
+import signal
 import sqlite3
 import subprocess
 import sys
 
-from kiosk.journal import CRASH_ENV, Event, Journal
+from kiosk.journal import CRASH_ENV, Event, Journal, JournalWriteError, local_day
 
 
 def test_pragma_wal_and_full_sync(tmp_path):
@@ -69,3 +70,96 @@ def test_crash_hook_kills_the_process_right_after_the_write(tmp_path):
     assert proc.returncode == -9 and "survived" not in proc.stdout
     state = sqlite3.connect(path).execute("SELECT state FROM jobs").fetchone()[0]
     assert state == "reserved"
+
+
+# --- reads and hooks the mutation run found untested (docs/MUTATION.md) ----------------------
+
+def test_an_unknown_job_reads_as_none_and_its_transition_names_it(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    assert journal.job("nope") is None
+    try:
+        journal.transition("nope", "printed")
+    except KeyError as refused:
+        assert refused.args == ("unknown job nope",)
+    else:
+        raise AssertionError("a transition of an unknown job must be refused")
+
+
+def test_review_is_set_only_when_asked_and_stays_set(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KIA", "card_printer")
+    journal.transition("job-1", "sending")
+    assert journal.job("job-1").review is False
+    journal.transition("job-1", "failed", reason="card_jam", review=True)
+    journal.transition("job-1", "failed", reason="card_jam")
+    assert journal.job("job-1").review is True
+
+
+def test_a_refused_write_hands_its_event_to_the_unwritten_event_hook(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KIA", "card_printer")
+    unwritten, failures = [], []
+    journal.on_unwritten_event, journal.on_write_failed = unwritten.append, failures.append
+    journal._db.execute("PRAGMA query_only = ON")          # every write now fails as on a read-only disk
+    printed, queued = Event.new("job-1", "printed"), Event.new("job-1", "failed")
+    for write in (lambda: journal.transition("job-1", "printed", event=printed), lambda: journal.enqueue(queued)):
+        try:
+            write()
+        except JournalWriteError:
+            pass
+        else:
+            raise AssertionError("the write must fail")
+    assert unwritten == [printed, queued] and len(failures) == 2
+
+
+def test_the_outbox_summary_names_depth_oldest_and_last_error(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    assert journal.outbox_summary() == {"depth": 0, "oldest_at": None, "oldest_attempts": 0, "last_error": None}
+    assert journal.next_attempt_at(999) == 0.0
+    first, second = Event.new("job-1", "printing"), Event.new("job-1", "printed")
+    journal.enqueue(first)
+    journal.enqueue(second)
+    seq = journal.next_event().seq
+    journal.mark_attempt_failed(seq, "timeout", retry_at=1234.5)
+    journal.mark_attempt_failed(seq, "HTTP 503", retry_at=2345.5)
+    assert journal.next_attempt_at(seq) == 2345.5
+    assert journal.outbox_summary() == {"depth": 2, "oldest_at": first.at, "oldest_attempts": 2,
+                                        "last_error": "HTTP 503"}
+    journal.mark_delivered(seq)
+    assert journal.outbox_summary() == {"depth": 1, "oldest_at": second.at, "oldest_attempts": 0,
+                                        "last_error": None}
+
+
+def test_delivery_has_a_crash_point_named_after_the_events_state(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.enqueue(Event.new("job-1", "printed"))
+    killed = []
+    monkeypatch.setenv(CRASH_ENV, "delivered_printed")
+    monkeypatch.setattr("kiosk.journal.os.kill", lambda pid, sig: killed.append(sig))
+    journal.mark_delivered(journal.next_event().seq)
+    assert killed == [signal.SIGKILL] and journal.outbox_depth() == 0
+
+
+def test_counters_by_day_keep_day_kind_and_name(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.count("KIA", "printed", 2)
+    journal.count("KK", "failed")
+    assert journal.counters_by_day() == {local_day(): {"KIA": {"printed": 2}, "KK": {"failed": 1}}}
+
+
+def test_last_audit_finds_the_latest_row_with_the_detail_asked(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    assert journal.last_audit("clean", printer="card_printer") is None
+    journal.audit("technician", "clean", {"printer": "card_printer"})
+    journal.audit("slot-2", "clean", {"printer": "a4_printer"})
+    latest = journal.last_audit("clean", printer="card_printer")
+    assert latest["actor"] == "technician" and latest["detail"] == {"printer": "card_printer"}
+    assert isinstance(latest["at"], float)
+    journal.audit("slot-3", "clean")
+    assert journal.last_audit("clean") == {"at": journal.last_audit("clean")["at"], "actor": "slot-3", "detail": {}}
+    try:
+        journal.last_audit("clean", **{"printer') OR 1=1 --": "x"})
+    except ValueError as refused:
+        assert str(refused) == "audit detail keys are plain names, got [\"printer') OR 1=1 --\"]"
+    else:
+        raise AssertionError("a detail key that is not a plain name must be refused")
