@@ -61,8 +61,10 @@ def project_settings() -> tuple[str, dict[str, Any]]:
     return without, base
 
 
-def prepare(target: Target) -> Path:
+def prepare(target: Target, resume: bool = False) -> Path:
     folder = WORK / target.name
+    if resume and (folder / "mutants").exists():
+        return folder          # mutmut goes on where it stopped (same sources: do not edit them meanwhile)
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -137,11 +139,11 @@ def summarise(target: Target, verdicts: dict[str, str], seconds: float, finished
 MUTMUT = str(Path(sys.executable).with_name("mutmut"))
 
 
-def run(target: Target, children: int) -> dict[str, Any]:
-    folder = prepare(target)
+def run(target: Target, children: int, resume: bool = False) -> dict[str, Any]:
+    folder = prepare(target, resume)
     started = dt.datetime.now()
     print(f"== {target.name}: {', '.join(target.files)} against {', '.join(target.tests)}", flush=True)
-    with open(folder / "mutmut.log", "w") as log:
+    with open(folder / "mutmut.log", "a" if resume else "w") as log:
         done = subprocess.run(_nice([MUTMUT, "run", "--max-children", str(children), *target.mutants]),
                               cwd=folder, stdout=log, stderr=subprocess.STDOUT)
     if done.returncode != 0:
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the targets and their tests")
     parser.add_argument("--children", type=int, default=int(os.environ.get("MUTATE_CHILDREN", "1")))
     parser.add_argument("--report", action="store_true", help="summarise the last run again, without running")
+    parser.add_argument("--resume", action="store_true", help="go on with a run that was stopped")
     options = parser.parse_args(argv)
     if options.list:
         for target in TARGETS:
@@ -201,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown target(s) {', '.join(unknown)}; --list shows them")
     chosen = [BY_NAME[name] for name in options.targets] or list(TARGETS)
-    summaries = [report(target) if options.report else run(target, options.children) for target in chosen]
+    summaries = [report(target) if options.report else run(target, options.children, options.resume)
+                 for target in chosen]
     print("\n| target | mutants | killed | survived | of them SQL case | other | score | score without SQL case | time |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for summary in summaries:

@@ -191,3 +191,66 @@ def test_assisted_prints_counts_the_kiosks_printed_events_that_say_assisted_true
     assert jobs.assisted_prints(rows.connection, desk.kiosk) == 1
     assert jobs.assisted_prints(rows.connection, desk.other_kiosk) == 1
     assert jobs.assisted_prints(rows.connection, "k-unknown") == 0
+
+
+# --- each refusal, with its status, code and detail -----------------------------------------------
+
+def _refusal(call) -> tuple[int, str, str]:
+    with pytest.raises(ApiError) as refused:
+        call()
+    return refused.value.status, refused.value.code, refused.value.detail
+
+
+NO_DOCUMENT = (404, "not_found", "no such document in this session")
+PRINTED = (409, "already_printed", "this document has already been printed")
+ELSEWHERE = (409, "reserved_elsewhere", "this document is being printed by another job")
+
+
+def test_the_download_and_session_refusals(desk):
+    rows, connection = desk.rows, desk.rows.connection
+    session = jobs.active_session(connection, T0 + 1, desk.kiosk, desk.session)
+    assert _refusal(lambda: jobs.active_session(connection, T0, desk.other_kiosk, desk.session)) == \
+        (404, "not_found", "no such session for this kiosk")
+    assert _refusal(lambda: jobs.active_session(connection, T0 + 900, desk.kiosk, desk.session)) == \
+        (410, "session_expired", "the session has ended or expired; start again with NIK and PIN")
+    assert _refusal(lambda: jobs.downloadable(connection, session, "doc-unknown")) == NO_DOCUMENT
+    assert jobs.downloadable(connection, session, desk.document)["id"] == desk.document     # its own reservation
+    other = rows.session(desk.other_kiosk, desk.request_no, now=T0 + 1)
+    other_session = jobs.active_session(connection, T0 + 1, desk.other_kiosk, other)
+    assert _refusal(lambda: jobs.downloadable(connection, other_session, desk.document)) == ELSEWHERE
+    desk.event("printed", T0 + 2)
+    assert _refusal(lambda: jobs.downloadable(connection, session, desk.document)) == PRINTED
+
+
+def test_the_reservation_refusals(desk):
+    rows, connection = desk.rows, desk.rows.connection
+    assert _refusal(lambda: jobs.reserve(connection, T0, desk.other_kiosk, desk.session, str(uuid.uuid4()),
+                                         desk.document)) == (404, "not_found", "no such session for this kiosk")
+    assert _refusal(lambda: jobs.reserve(connection, T0, desk.kiosk, desk.session, str(uuid.uuid4()),
+                                         "doc-unknown")) == NO_DOCUMENT
+    second = rows.document(desk.request_no)
+    assert _refusal(lambda: jobs.reserve(connection, T0, desk.kiosk, desk.session, desk.job, second)) == \
+        (400, "invalid_request", "job_id is already used for another reservation; make a new UUID")
+    assert _refusal(lambda: desk.reserve_elsewhere(T0 + 1)) == ELSEWHERE
+    desk.event("printed", T0 + 2)
+    assert _refusal(lambda: desk.reserve_elsewhere(T0 + 3)) == PRINTED
+
+
+def test_the_event_refusals(desk):
+    connection = desk.rows.connection
+    printing = {"event_id": str(uuid.uuid4()), "state": "printing", "at": "2027-01-15T00:00:00Z"}
+    assert _refusal(lambda: jobs.record_event(connection, T0, desk.other_kiosk, desk.job, printing)) == \
+        (404, "not_found", "no such job for this kiosk")
+    jobs.record_event(connection, T0 + 1, desk.kiosk, desk.job, printing)
+    second_doc = desk.rows.document(desk.request_no)
+    other_job = str(uuid.uuid4())
+    jobs.reserve(connection, T0 + 2, desk.kiosk, desk.session, other_job, second_doc)
+    assert _refusal(lambda: jobs.record_event(connection, T0 + 3, desk.kiosk, other_job, printing)) == \
+        (400, "invalid_request", "event_id is already used for another job; make a new UUID")
+    for _ in range(jobs.MAX_PRINTING_EVENTS - 1):
+        desk.event("printing", T0 + 4)
+    assert _refusal(lambda: desk.event("printing", T0 + 5)) == \
+        (409, "invalid_transition", f"a job takes at most {jobs.MAX_PRINTING_EVENTS} printing events")
+    desk.event("printed", T0 + 6)
+    assert _refusal(lambda: desk.event("failed", T0 + 7)) == \
+        (409, "invalid_transition", "a job that is printed cannot become failed")
