@@ -130,7 +130,8 @@ def _show(config: str, result: dict, label: str) -> None:
           f"load {result['load'][0]:.1f}->{result['load'][1]:.1f}", flush=True)
 
 
-def run_config(backend: str, workers: int, duration: float, probe: float) -> dict | None:
+def run_config(backend: str, workers: int, duration: float, probe: float,
+               rates: tuple[int, ...] = RATES) -> dict | None:
     kiosk_count = int(max(RATES) * 60 / PER_KIOSK_PER_MINUTE)
     config = f"{backend}:{workers}w"
     with tempfile.TemporaryDirectory(prefix="bench-dinas-") as directory:
@@ -152,7 +153,7 @@ def run_config(backend: str, workers: int, duration: float, probe: float) -> dic
             try:
                 measure(port, kiosks, 50, 2)                       # warm the pools
                 best = None
-                for rate in RATES:
+                for rate in rates:
                     # A probe that fails is tried once more: other work on the cores can cost
                     # one 10-second window its p99.
                     for attempt in ("probe", "again"):
@@ -163,7 +164,7 @@ def run_config(backend: str, workers: int, duration: float, probe: float) -> dic
                     if not result["held"]:
                         break
                     best = rate
-                candidates = [r for r in RATES if r <= (best or RATES[0])][::-1][:3]
+                candidates = [r for r in rates if r <= (best or rates[0])][::-1][:3]
                 for rate in candidates:
                     result = measure(port, kiosks, rate, duration, watch)
                     _show(config, result, "hold ")
@@ -183,11 +184,14 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--probe", type=float, default=10.0)
     parser.add_argument("--configs", default="sqlite:1,postgresql:2,postgresql:4")
+    parser.add_argument("--rates", default=",".join(map(str, RATES)),
+                        help="the rates to step through, heartbeats/s (e.g. 200 for one fixed rate)")
     args = parser.parse_args()
     held = []
     for item in args.configs.split(","):
         backend, workers = item.split(":")
-        result = run_config(backend, int(workers), args.duration, args.probe)
+        result = run_config(backend, int(workers), args.duration, args.probe,
+                            tuple(int(r) for r in args.rates.split(",")))
         held.append(result)
         if result is None:
             print(f"{item}: no rate held p99 <= {BUDGET_P99_MS:.0f} ms")
