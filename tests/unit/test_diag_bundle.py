@@ -10,13 +10,15 @@ import pytest
 from kiosk.diag_bundle import BundleRefused, RemovableDrives, bundle_document, nik_like, write_bundle
 
 
-@pytest.mark.parametrize("text", ["3201014501900003", "3201 0145 0190 0003", "nik=3201-0145-0190-0003;"])
+@pytest.mark.parametrize("text", ["3201014501900003", "3201 0145 0190 0003", "nik=3201-0145-0190-0003;",
+                                  "NIK 3201014501900003.", "dicetak.3201014501900003"])
 def test_nik_like_strings_are_found_however_grouped(text):
     assert nik_like(text)
 
 
 @pytest.mark.parametrize("text", ["320101******0003", "12345678901234567", "2026-12-01T21:11:05Z",
-                                  "1796159468.917921", "counters 1234 5678"])
+                                  "1796159468.917921", "counters 1234 5678", '"latency_ms": 1.2345678901234567',
+                                  json.dumps({"s": 3.0000000000000004, "t": 0.1234567890123456})])
 def test_what_is_not_a_nik_is_let_through(text):
     assert not nik_like(text)
 

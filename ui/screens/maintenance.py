@@ -15,6 +15,7 @@ from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringP
 from kivy.uix.screenmanager import Screen
 
 from ..i18n import _
+from ..widgets.buttons import BigButton
 from .staff_cleaning import cleaning_text
 from .supplies import supply_lines
 
@@ -76,6 +77,26 @@ class MaintenanceScreen(Screen):
 
     def mode(self):
         return App.get_running_app().staff
+
+    def on_kv_post(self, base_widget) -> None:
+        App.get_running_app().bind(lang=lambda *_args: self._build_test_buttons())
+
+    def on_test_roles(self, *_args) -> None:
+        self._build_test_buttons()
+
+    def on_loading(self, *_args) -> None:
+        for button in self.ids.tests.children:
+            button.disabled = self.loading
+
+    def _build_test_buttons(self) -> None:
+        """The desk's test_print_roles (from the registry), in registry order: no role is named here."""
+        language = App.get_running_app().lang
+        box = self.ids.tests
+        box.clear_widgets()
+        for role in self.test_roles:
+            button = BigButton(text=_("staff.test." + role, language), disabled=self.loading)
+            button.bind(on_release=lambda _button, r=role: self.mode().test_print(r))
+            box.add_widget(button)
 
     def text(self, report, language: str) -> str:
         return "\n".join(report_lines(report, language)) if report else ""
