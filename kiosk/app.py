@@ -26,6 +26,7 @@ from .recovery import Settlement, left_open, recover, retry_left_open
 from .scanner_runtime import ScannerInput
 from .remote_config.runtime import config_sync_for
 from .session import SessionEngine
+from .session_model import Screen
 from .storage import StorageGuard
 from .supplies import SupplyCount
 from .telemetry import Heartbeat
@@ -109,11 +110,22 @@ class KioskRuntime:
         self.engine = SessionEngine(self.client, self.orchestrator, self.devices, self.config_sync.settings,
                                     kiosk_id=self.cfg.kiosk.id, place=self.cfg.kiosk.place,
                                     storage=self.storage)
+        self._screen_before = None
+        self.engine.subscribe(self._memory_back_after_a_session)
         self.heartbeat.start()
         self.housekeeping.start()
         if config_worker:
             self.config_sync.start()
         return self.engine
+
+    def _memory_back_after_a_session(self, view) -> None:
+        """Back on the attract screen after a session: the allocator's free pages go back now
+        (a few ms on the session thread, with no citizen waiting), not only when the
+        housekeeping next finds the kiosk idle (kiosk/malloc_tuning.py)."""
+        ended = view.screen == Screen.ATTRACT and self._screen_before not in (None, Screen.ATTRACT)
+        self._screen_before = view.screen
+        if ended:
+            give_back_free_memory()
 
     def _keep_open(self, job_id: str) -> None:
         with self._left_open_lock:

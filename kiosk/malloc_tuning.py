@@ -18,8 +18,9 @@ MALLOC_* variable still wins. Capping the arenas (MALLOC_ARENA_MAX=2) also flatt
 but makes the device workers and the imaging threads contend for two locks; it is left alone.
 
 What stays is free space inside the arenas' heaps, a few MB that settle in the first hundred
-sessions. `give_back_free_memory` (glibc's malloc_trim) returns its whole pages to the system;
-the housekeeping runs it between sessions (kiosk/app.py), when no citizen waits on the few
+sessions. `give_back_free_memory` (glibc's malloc_trim) returns its whole pages to the system:
+the runtime calls it when a session ends (back on the attract screen) and the housekeeping
+every 30 s while the kiosk is idle (kiosk/app.py), when no citizen waits on the few
 milliseconds it takes.
 """
 
