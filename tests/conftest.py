@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 REPO = Path(__file__).resolve().parent.parent
@@ -20,6 +21,13 @@ ARTIFACTS = Path(os.environ.get("ADM_TEST_ARTIFACTS", REPO / "artifacts"))
 # repository: what is worth keeping for good goes into tests/fuzz/corpus/ (docs/FUZZING.md).
 set_hypothesis_home_dir(Path(tempfile.gettempdir())
                         / f"adm-kiosk-hypothesis-{hashlib.sha256(str(REPO).encode()).hexdigest()[:12]}")
+
+# `make test` (and CI) draws the same inputs on every run: a red build means a change broke
+# something, never that a fresh random input happened to find an old bug on that run.
+# Exploring new inputs is `make fuzz`'s job (ADM_FUZZ_SCALE set): random, with the database.
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore")
+settings.load_profile("explore" if os.environ.get("ADM_FUZZ_SCALE") else "repeatable")
 
 
 @pytest.fixture(scope="session")
