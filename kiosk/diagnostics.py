@@ -126,6 +126,11 @@ def config_figures(state_dir, local_settings) -> dict[str, Any]:
             "expires_at": state.applied_expires_at, "last": state.last}
 
 
+# What probe_dinas says of the link's TLS (the screen words each one).
+TLS_VERIFIED, TLS_NOT_USED, TLS_UNKNOWN, TLS_FAILED = "verified", "not used", "unknown", "failed"
+TLS_STATES = (TLS_VERIFIED, TLS_NOT_USED, TLS_UNKNOWN, TLS_FAILED)
+
+
 def probe_dinas(client, base_url: str, clock: Callable[[], float] = time.monotonic) -> dict[str, Any]:
     """Can the dinas be reached now: one unretried request, timed. Never raises."""
     from .dinas_errors import DinasError, DinasTlsFailed
@@ -135,13 +140,13 @@ def probe_dinas(client, base_url: str, clock: Callable[[], float] = time.monoton
     try:
         status = client.probe()
     except DinasTlsFailed as exc:
-        return {"url": base_url, "reachable": False, "latency_ms": None, "tls": "failed", "detail": exc.detail}
+        return {"url": base_url, "reachable": False, "latency_ms": None, "tls": TLS_FAILED, "detail": exc.detail}
     except DinasError as exc:
         return {"url": base_url, "reachable": False, "latency_ms": None,
-                "tls": "unknown" if tls_used else "not used", "detail": exc.detail or exc.code}
+                "tls": TLS_UNKNOWN if tls_used else TLS_NOT_USED, "detail": exc.detail or exc.code}
     latency = round((clock() - started) * 1000, 1)
     return {"url": base_url, "reachable": 200 <= status < 500, "latency_ms": latency,
-            "tls": "verified" if tls_used else "not used",
+            "tls": TLS_VERIFIED if tls_used else TLS_NOT_USED,
             "detail": None if status < 400 else f"HTTP {status}"}
 
 

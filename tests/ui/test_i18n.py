@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from devices.status import FaultCode
+from devices.status import Consumable, FaultCode, SupplyLevel
+from kiosk.diagnostics import TLS_STATES
 from printer_drivers import registry
 from ui.i18n import kind_text
 from kiosk.session_model import Message, Screen
@@ -77,7 +78,9 @@ def test_every_message_the_core_sends_is_translated():
 
 
 def test_codes_inside_messages_are_translated():
-    codes = [f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in registry.printer_roles()]
+    codes = ([f"fault.{c.value}" for c in FaultCode] + [f"role.{r}" for r in registry.printer_roles()]
+             + [f"supply.{c.value}" for c in Consumable] + [f"staff.level.{v.value}" for v in SupplyLevel]
+             + [f"staff.tls.{t.replace(' ', '_')}" for t in TLS_STATES])
     codes += [f"audio.{s.value}" for s in Screen]
     # the operator's banner (ui/app.kv) on every screen of a session: all but attract and out of service
     codes += [f"assisted.{s.value}" for s in Screen if s not in (Screen.ATTRACT, Screen.OUT_OF_SERVICE)]

@@ -200,6 +200,9 @@ def test_maintenance_screen_faulted_then_out_of_service(kiosk_ui, artifacts_dir,
         for role, code in faults.items():
             fault = next(f for f in screen.report["devices"][role]["faults"] if f["code"] == code)
             assert fault["what_to_do"][language] in text and fault["message"][language] in text
+        for role, device in screen.report["devices"].items():     # supplies in words, not codes
+            for name, supply in device.get("supplies", {}).items():
+                assert f"{_('supply.' + name, language)} {_('staff.level.' + supply['level'], language)}" in text
         shot(rig, artifacts_dir, f"{language}-maintenance-{case}")
         ui.tap(_("staff.leave", language))
         # Back to service only when the devices can serve: a KIA printer down leaves the KK.

@@ -17,16 +17,21 @@ from kivy.uix.screenmanager import Screen
 from ..i18n import _
 from ..widgets.buttons import BigButton
 from .staff_cleaning import cleaning_text
-from .supplies import supply_lines
+from .supplies import supply_lines, supply_name
+
+
+def device_name(role: str, language: str) -> str:
+    return _("staff.storage", language) if role == "storage" else _("role." + role, language)
 
 
 def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[str]:
     state = _("staff.state.ready" if device["ready"] else "staff.state.not_ready", language)
-    lines = [f"[b]{_('role.' + role, language)}[/b]: {state} ({device['state']})"
+    lines = [f"[b]{device_name(role, language)}[/b]: {state} ({device['state']})"
              + (f" — {_('staff.required', language)}" if device["required"] else "")]
     for fault in device["faults"]:
         lines.append(f"  • {fault['message'][language]}. {_('staff.do', language)}: {fault['what_to_do'][language]}")
-    supplies = ", ".join(f"{name} {s['level']}" + (f" ({s['count']})" if s["count"] is not None else "")
+    supplies = ", ".join(f"{supply_name(name, language)} {_('staff.level.' + s['level'], language)}"
+                         + (f" ({s['count']})" if s["count"] is not None else "")
                          for name, s in device["supplies"].items())
     if supplies:
         lines.append(f"  {_('staff.supplies', language)}: {supplies}")
@@ -44,9 +49,6 @@ def device_lines(role: str, device: Mapping[str, Any], language: str) -> list[st
 def report_lines(report: Mapping[str, Any], language: str) -> list[str]:
     lines = []
     for role, device in report["devices"].items():
-        if role == "storage" or role.startswith("role."):
-            lines.append(f"[b]{_('staff.storage', language)}[/b]: {device['state']}")
-            continue
         lines += device_lines(role, device, language)
     lines += supply_lines(report["supplies"], language)
     outbox = report["outbox"]
@@ -54,11 +56,12 @@ def report_lines(report: Mapping[str, Any], language: str) -> list[str]:
                    error=outbox["last_error"] or "-"))
     faults = report["last_faults"][-5:]
     lines.append(_("staff.last_faults", language) + ": " + (", ".join(
-        f"{_('role.' + f['device'], language) if f['device'] != 'storage' else _('staff.storage', language)} "
-        f"{f['code']}" + (f" ({f['at']})" if f.get("at") else "") for f in faults) or "-"))
+        f"{device_name(f['device'], language)}: {_('fault.' + f['code'], language)}"
+        + (f" ({f['at']})" if f.get("at") else "") for f in faults) or "-"))
     dinas = report["dinas"]
-    lines.append(_("staff.dinas.ok", language, latency=dinas["latency_ms"], tls=dinas["tls"]) if dinas["reachable"]
-                 else _("staff.dinas.down", language, tls=dinas["tls"], detail=dinas["detail"] or "-"))
+    tls = _("staff.tls." + dinas["tls"].replace(" ", "_"), language)
+    lines.append(_("staff.dinas.ok", language, latency=dinas["latency_ms"], tls=tls) if dinas["reachable"]
+                 else _("staff.dinas.down", language, tls=tls, detail=dinas["detail"] or "-"))
     config = report["config"]
     last = config["last"]
     lines.append(_("staff.config", language, version=config["version"] if config["version"] is not None else "kiosk.toml",
