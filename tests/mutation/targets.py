@@ -39,9 +39,10 @@ TARGETS: tuple[Target, ...] = (
            mutants=("devices.status.x__takes_jobs__mutmut_*", "devices.status.x__alarms__mutmut_*",
                     "devices.status.x__supplies_out__mutmut_*",
                     "devices.status.xǁDeviceStatusǁunusable_reason__mutmut_*")),
+    # Not the stateful fuzz of the job machine (tests/service/test_dinas_jobs_stateful.py): it is
+    # 10 s a mutant, two thirds of the target's time, for rules the unit tests pin one by one.
     Target("dinas-jobs", ("dinas/jobs.py",),
-           ("tests/unit/test_dinas_jobs.py", "tests/service/test_dinas_hardening.py",
-            "tests/service/test_dinas_jobs_stateful.py"), pytest_args=SQLITE_ONLY),
+           ("tests/unit/test_dinas_jobs.py", "tests/service/test_dinas_hardening.py"), pytest_args=SQLITE_ONLY),
     Target("dinas-pins", ("dinas/pins.py",),
            ("tests/unit/test_dinas_pins.py", "tests/service/test_dinas_pins.py",
             "tests/service/test_dinas_hardening.py"), pytest_args=SQLITE_ONLY),

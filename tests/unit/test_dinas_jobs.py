@@ -254,3 +254,47 @@ def test_the_event_refusals(desk):
     desk.event("printed", T0 + 6)
     assert _refusal(lambda: desk.event("failed", T0 + 7)) == \
         (409, "invalid_transition", "a job that is printed cannot become failed")
+
+
+# --- retries are harmless -----------------------------------------------------------------------
+
+def test_a_repeated_reservation_answers_200_with_the_same_job_and_another_kiosk_may_not_reuse_it(desk):
+    connection = desk.rows.connection
+    again = jobs.reserve(connection, T0 + 1, desk.kiosk, desk.session, desk.job, desk.document)
+    assert again == (200, {"job_id": desk.job, "document_id": desk.document, "state": "reserved"})
+    desk.event("printing", T0 + 2)
+    assert jobs.reserve(connection, T0 + 3, desk.kiosk, desk.session, desk.job, desk.document) == \
+        (200, {"job_id": desk.job, "document_id": desk.document, "state": "printing"})
+    other = desk.rows.session(desk.other_kiosk, desk.request_no, now=T0 + 3)
+    assert _refusal(lambda: jobs.reserve(connection, T0 + 3, desk.other_kiosk, other, desk.job, desk.document)) \
+        == (400, "invalid_request", "job_id is already used for another reservation; make a new UUID")
+
+
+def test_a_repeated_event_is_answered_as_a_duplicate_and_recorded_once(desk):
+    connection = desk.rows.connection
+    failed = {"event_id": str(uuid.uuid4()), "state": "failed", "at": "2027-01-15T00:00:00Z", "reason": "card_jam"}
+    first = jobs.record_event(connection, T0 + 1, desk.kiosk, desk.job, failed)
+    assert first == {"event_id": failed["event_id"], "job_id": desk.job, "state": "failed", "duplicate": False}
+    again = jobs.record_event(connection, T0 + 2, desk.kiosk, desk.job, dict(failed, state="printed"))
+    assert again == {"event_id": failed["event_id"], "job_id": desk.job, "state": "failed", "duplicate": True}
+    assert desk.rows.one("SELECT COUNT(*) AS n, MAX(reason) AS reason FROM job_events WHERE job_id = :j",
+                         j=desk.job) == {"n": 1, "reason": "card_jam"}
+
+
+def test_the_pin_is_used_when_the_last_document_of_its_application_is_printed(dinas_rows):
+    # Another application's document comes first in the table: printing must touch only its own.
+    other_request = dinas_rows.application("3201011203900004", "111111")
+    other_document = dinas_rows.document(other_request)
+    desk = Desk(dinas_rows)
+    second = dinas_rows.document(desk.request_no, "KK", "a4")
+    second_job = str(uuid.uuid4())
+    jobs.reserve(dinas_rows.connection, T0 + 1, desk.kiosk, desk.session, second_job, second)
+    desk.event("printed", T0 + 2)
+    used = "SELECT pin_used_at FROM applications WHERE request_no = :r"
+    assert dinas_rows.one(used, r=desk.request_no) == {"pin_used_at": None}      # one document still to print
+    desk.event("printed", T0 + 3, job=second_job)
+    assert dinas_rows.one(used, r=desk.request_no) == {"pin_used_at": T0 + 3}
+    assert dinas_rows.one(used, r=other_request) == {"pin_used_at": None}
+    assert dinas_rows.document_status(other_document) == "ready"
+    assert dinas_rows.one("SELECT printed_at FROM documents WHERE id = :d", d=desk.document) == \
+        {"printed_at": T0 + 2}
