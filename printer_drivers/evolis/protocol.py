@@ -2,7 +2,8 @@
 
 Framing: ``ESC name[;param]… CR``; a panel download carries its bytes after the last
 ``;``. Every command gets one answer, read with a timeout before the next command is sent
-(stale input is dropped first), so answers never drift out of step:
+(stale input is dropped first; after a timeout, the late answer is awaited and dropped too),
+so answers never drift out of step:
 
 * a text reply ending in CR, LF or NUL: a value, ``OK``, or ``ERR <reason>``;
 * in ACK/NACK mode, ``0x06`` (ACK: taken) or ``0x15`` + one code byte (NACK: refused);
@@ -110,12 +111,19 @@ class Answer:
         return self
 
 
+# After a command timed out its answer may still come. The next command first waits for this
+# long a silence and drops what came: else every later command would read the answer of the
+# one before it (seen under load: Rco;c answered the feeder's '0.35', Rco;n the ribbon's 'YMCKO').
+RESYNC_QUIET_S = 1.0
+
+
 class EvolisLink:
     """Command/answer exchange with one printer over an open-able transport."""
 
     def __init__(self, transport: Transport, timeout: float = 5.0) -> None:
         self.transport = transport
         self.timeout = timeout
+        self._answer_owed = False          # the last command timed out: its answer may come late
 
     def ask(self, name: str, *params: object, data: bytes | None = None,
             timeout: float | None = None) -> Answer:
@@ -138,11 +146,16 @@ class EvolisLink:
     def exchange(self, wire: bytes, label: str, timeout: float | None) -> Answer:
         timeout = self.timeout if timeout is None else timeout
         self.transport.ensure_open()
-        stale = self.transport.discard_input(quiet_for=0.0)
+        stale = self.transport.discard_input(quiet_for=RESYNC_QUIET_S if self._answer_owed else 0.0)
+        self._answer_owed = False
         if stale:
             log.debug("dropped %d stale bytes before %s", len(stale), label)
         self.transport.write(wire, timeout=max(timeout, len(wire) / 10_000))
-        text = self._read_answer(timeout)
+        try:
+            text = self._read_answer(timeout)
+        except DeviceError as exc:
+            self._answer_owed = exc.code == FaultCode.TIMEOUT
+            raise
         answer = Answer(label, text, fault_for_answer(text))
         if not answer.ok:
             log.info("printer refused %s: %s", label, answer.fault.detail if answer.fault else text)

@@ -1,5 +1,6 @@
 """Framing, answers (CR/LF/NUL endings, ACK/NACK, ERR), fault mapping and status mapping."""
 
+import threading
 import time
 
 import pytest
@@ -79,6 +80,31 @@ def test_answer_endings_ack_nack_and_stale_input():
         sim.send(b"LATE\r")                                        # a reply nobody waits for
         time.sleep(0.2)                                            # let it reach the host
         assert evolis.ask("Rlr", "p").text == "OK"                 # dropped, answers stay in step
+        evolis.transport.close()
+
+
+class Slow(Scripted):
+    """Answers each command after its scripted delay, as a printer (or a simulator starved of
+    CPU) that lags behind."""
+
+    def __init__(self, replies, delays):
+        super().__init__(replies)
+        self.delays = list(delays)
+
+    def feed(self, data):
+        for _ in self.reader.push(data):
+            threading.Timer(self.delays.pop(0), self.send, (self.replies.pop(0),)).start()
+
+
+def test_an_answer_that_comes_after_its_timeout_does_not_shift_the_next_ones():
+    # Rse;m's answer comes 0.3 s after its timeout, while Rco;c's own answer is on its way.
+    with serve_pty(Slow([b"0.35\r", b"12\r", b"34\r"], delays=[0.8, 0.4, 0.0])) as link:
+        evolis = EvolisLink(open_transport(link.url), timeout=0.5)
+        with pytest.raises(DeviceError) as late:
+            evolis.ask("Rse", "m")
+        assert late.value.code == FaultCode.TIMEOUT
+        assert evolis.ask("Rco", "c").text == "12"     # not the feeder's late '0.35'
+        assert evolis.ask("Rco", "p").text == "34"
         evolis.transport.close()
 
 
