@@ -22,20 +22,25 @@ def timed(action):
 def test_the_card_printer_takes_its_mechanical_time(kia_pdf):
     scale = 0.01
     printer = EvolisPrinter(f"sim:card_printer?speed=realistic&time_scale={scale}", **FAST)
+    mechanism = printer.simulator.mechanism
     try:
+        assert mechanism.warm_up() == 15                # power-on: the first card warms the heads
         cold = timed(lambda: printer.print_document(card_job(kia_pdf)))
+        assert mechanism.warm_up() == 0                 # warm now
         warm = timed(lambda: printer.print_document(card_job(kia_pdf)))
     finally:
         printer.close()
+    # Lower bounds only: a busy machine makes any print slower, never faster.
     assert cold >= (15 + 20 + 8) * scale and warm >= (20 + 8) * scale
-    assert cold - warm > 10 * scale                     # the cold start shows, less noise
 
 
 def test_zero_delay_unless_asked(kia_pdf):
     printer = EvolisPrinter("sim:card_printer", **FAST)
     try:
-        assert timed(lambda: printer.print_document(card_job(kia_pdf))) < (20 + 8) * 0.01 + 1.5
         assert printer.simulator.mechanism.scale == 0
+        # At realistic speed this card takes 15 + 20 + 8 s; far under that is zero delay,
+        # however busy the machine.
+        assert timed(lambda: printer.print_document(card_job(kia_pdf))) < 15
     finally:
         printer.close()
 
@@ -52,13 +57,15 @@ def test_the_a4_printer_takes_six_seconds_a_page(tmp_path):
 
 
 def test_the_receipt_comes_out_two_seconds_later():
-    scale = 0.1
+    scale = 0.5
     printer = ReceiptPrinter(f"sim:receipt_printer?speed=realistic&time_scale={scale}&status_timeout=0.5")
     try:
+        started = time.monotonic()
         printer.print_receipt(receipt())
         sim = printer.simulator
-        assert sim.cuts == 0                            # on its way through the head
-        time.sleep((1 + 2) * scale + 0.05)
-        assert sim.cuts == 1
+        assert sim.cuts == 0                            # on its way through the head (cut at 1.5 s)
+        while sim.cuts == 0 and time.monotonic() - started < 10:
+            time.sleep(0.02)
+        assert sim.cuts == 1 and time.monotonic() - started >= (1 + 2) * scale
     finally:
         printer.close()
