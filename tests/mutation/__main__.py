@@ -37,8 +37,10 @@ from .targets import BY_NAME, TARGETS, Target
 ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / "build" / "mutation"
 LINKED = ("kiosk", "devices", "printer_drivers", "dinas", "ui", "tests", "config", "benchmarks")
-# mutmut's exit codes per mutant (mutmut.stats): a timeout means the tests noticed, too.
-DETECTED = {"killed", "timeout", "caught by type check"}
+# mutmut's verdicts (mutmut.stats): a timeout means the tests noticed, too, and so does a test
+# process killed outright ("segfault": the journal's crash hook SIGKILLs at a mutated point).
+DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
+NOT_RUN = {"skipped", "not checked"}
 
 
 def _toml_value(value: Any) -> str:
@@ -125,12 +127,12 @@ def summarise(target: Target, verdicts: dict[str, str], seconds: float, finished
     for verdict in verdicts.values():
         counts[verdict] = counts.get(verdict, 0) + 1
     detected = sum(n for verdict, n in counts.items() if verdict in DETECTED)
-    checked = sum(n for verdict, n in counts.items() if verdict not in ("skipped", "not checked"))
+    checked = sum(n for verdict, n in counts.items() if verdict not in NOT_RUN)
     return {
         "target": target.name, "files": list(target.files), "tests": list(target.tests),
         "mutants": len(verdicts), "counts": counts,
         "score": round(100 * detected / checked, 1) if checked else None,
-        "survivors": sorted(name for name, verdict in verdicts.items() if verdict not in DETECTED),
+        "survivors": sorted(name for name, verdict in verdicts.items() if verdict not in DETECTED | NOT_RUN),
         "seconds": round(seconds), "date": finished.strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.node()} ({os.cpu_count()} CPUs, Python {platform.python_version()})",
     }

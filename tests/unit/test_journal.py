@@ -1,3 +1,4 @@
+import os
 import signal
 import sqlite3
 import subprocess
@@ -135,9 +136,23 @@ def test_delivery_has_a_crash_point_named_after_the_events_state(tmp_path, monke
     journal.enqueue(Event.new("job-1", "printed"))
     killed = []
     monkeypatch.setenv(CRASH_ENV, "delivered_printed")
-    monkeypatch.setattr("kiosk.journal.os.kill", lambda pid, sig: killed.append(sig))
+    monkeypatch.setattr("kiosk.journal.os.kill", lambda pid, sig: killed.append((pid, sig)))
     journal.mark_delivered(journal.next_event().seq)
-    assert killed == [signal.SIGKILL] and journal.outbox_depth() == 0
+    assert killed == [(os.getpid(), signal.SIGKILL)] and journal.outbox_depth() == 0
+
+
+def test_a_new_event_carries_its_reason_and_a_copy_of_its_detail():
+    detail = {"cards_inserted": 1}
+    event = Event.new("job-1", "failed", reason="card_jam", detail=detail)
+    assert (event.job_id, event.state, event.reason, event.detail) == ("job-1", "failed", "card_jam", detail)
+    assert event.detail is not detail and len(event.event_id) == 36
+    assert Event.new("job-1", "printed", detail={}).detail is None
+
+
+def test_an_audited_action_adds_its_counts_to_its_kind(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.audit("technician", "test_print", {"printer": "card_printer"}, kind="KIA", count={"test_cards": 2})
+    assert journal.counters() == {"KIA": {"test_cards": 2}}
 
 
 def test_counters_by_day_keep_day_kind_and_name(tmp_path):
