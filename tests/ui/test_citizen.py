@@ -168,8 +168,9 @@ def test_idle_warning_is_shown_and_spoken_30_s_before_the_end_and_touches_extend
     for _round in range(3):
         guide.clear()
         ui.wait_until(lambda: overlay._window is not None, what="the countdown")
-        assert ui.app.view.idle_deadline - time.monotonic() >= 29.0
-        assert overlay.seconds_left >= 29
+        # 30 s before the end, less what a busy machine takes to put the view on the glass
+        assert ui.app.view.idle_deadline - time.monotonic() >= 27.0
+        assert overlay.seconds_left >= 27
         assert guide.said()[0] == "Apakah Anda masih di sini? Sentuh layar untuk melanjutkan."
         assert any(t.startswith("Sentuh layar untuk melanjutkan. Kalau tidak ada sentuhan, dalam") for t in
                    ui.visible_texts())
