@@ -121,6 +121,19 @@ def test_one_winner_when_many_kiosks_reserve_one_document(province):
     assert {r.json()["error"] for r in replies if r.status_code == 409} == {"reserved_elsewhere"}
 
 
+def test_retries_of_one_new_reservation_racing_each_other_all_get_that_job(province):
+    # The losers of the ready -> reserved race must find the winner's row (the retry path of
+    # dinas.jobs.reserve that only concurrent workers reach), not answer reserved_elsewhere.
+    citizen = province.seed["citizens"][3]
+    session = province.post(0, "/kiosk/sessions", 1, {"nik": citizen["nik"], "pin": citizen["pin"]}).json()
+    job_id, document = str(uuid.uuid4()), session["documents"][0]["id"]
+    replies = at_once(8, lambda n: province.post(n, f"/kiosk/sessions/{session['session_id']}/jobs", 1,
+                                                 {"job_id": job_id, "document_id": document}))
+    assert sorted(r.status_code for r in replies) == [200] * 7 + [201], [r.text for r in replies]
+    assert {(r.json()["job_id"], r.json()["document_id"], r.json()["state"]) for r in replies} == \
+        {(job_id, document, "reserved")}
+
+
 def test_a_burst_of_wrong_pins_across_workers_does_not_get_past_the_lockout(province):
     citizen = province.seed["citizens"][0]
     wrong = f"{(int(citizen['pin']) + 1) % 1_000_000:06d}"
