@@ -19,7 +19,7 @@ import pytest
 from benchmarks.bench_memory import MIX, PRINTS, Planned, empty_simulators, memory_kb, run_session
 from kiosk.app import KioskRuntime
 from kiosk.config import load_config
-from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.dinas_server import seeded_server
 from tests.fixtures.kiosk import family_of_three, write_kiosk_config
 from tests.fixtures.lossy_link import LinkFaults, LossyLink
 from tests.fixtures.reconcile import reconcile
@@ -82,6 +82,15 @@ def soak_session(engine, planned: Planned) -> str:
         finally:
             waiter.unsubscribe()
         return "ended by hand after a fault"
+
+
+@pytest.fixture
+def reference_server(tmp_path_factory, tmp_path, dinas_backend):
+    """The reference dinas without its per-kiosk limit of session attempts (30 a minute, against
+    guessing): one soak kiosk runs more sessions than a real one could, and the limit refused
+    117 of 1,000 openings once the machine was quiet enough to go past 30 a minute."""
+    with seeded_server(tmp_path_factory, tmp_path, dinas_backend, session_attempts_per_minute=100_000) as server:
+        yield server
 
 
 @pytest.mark.timeout(120 + 6 * SESSIONS)      # issuing and running grow with the sessions (1 s each, unloaded)
