@@ -1,5 +1,7 @@
+import logging
 import random
 import threading
+import time
 
 from kiosk.journal import Event, Journal
 from kiosk.outbox import Outbox
@@ -134,3 +136,35 @@ def test_a_held_event_the_dinas_refuses_for_good_is_dropped_not_retried(tmp_path
     outbox = Outbox(journal, dinas, base_delay=0.01)
     outbox.hold(Event.new("job-held", "printed"))
     assert outbox.deliver_next() == 0.0 and outbox.depth() == 0
+
+
+# --- what a failed delivery leaves for the technician (docs/MUTATION.md) ---------------------
+
+def test_a_failed_delivery_records_and_logs_why_and_when_it_is_tried_again(tmp_path, caplog):
+    dinas = Dinas()
+    dinas.down = True
+    journal = filled(tmp_path, 1)
+    outbox = Outbox(journal, dinas, base_delay=10, rng=random.Random(1))
+    with caplog.at_level(logging.INFO, logger="kiosk.outbox"):
+        delay = outbox.deliver_next()
+    assert journal.outbox_rows()[0]["last_error"] == "ConnectionError: network down"
+    assert 0 < journal.next_attempt_at(journal.next_event().seq) - time.time() <= delay
+    assert caplog.messages == [f"outbox: event printed for job job-0 not delivered (ConnectionError); "
+                               f"retry in {delay:.1f}s"]
+
+
+def test_a_long_error_is_cut_to_300_characters(tmp_path):
+    dinas = Dinas()
+    dinas.refuse["job-0"] = Refused("x" * 400)
+    journal = filled(tmp_path, 1)
+    Outbox(journal, dinas).deliver_next()
+    assert journal.outbox_rows()[0]["last_error"] == ("Refused: " + "x" * 400)[:300]
+
+
+def test_a_definitive_refusal_is_logged_with_its_code_and_job(tmp_path, caplog):
+    dinas = Dinas()
+    dinas.refuse["job-0"] = Refused("not_found")
+    outbox = Outbox(filled(tmp_path, 1), dinas)
+    with caplog.at_level(logging.WARNING, logger="kiosk.outbox"):
+        assert outbox.deliver_next() == 0.0
+    assert caplog.messages == ["outbox: dinas refused event printed (not_found) for job job-0: not_found"]
