@@ -32,6 +32,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from kiosk.demo_support import to_toml
+
 from .targets import BY_NAME, TARGETS, Target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,18 +43,6 @@ LINKED = ("kiosk", "devices", "printer_drivers", "dinas", "ui", "tests", "config
 # process killed outright ("segfault": the journal's crash hook SIGKILLs at a mutated point).
 DETECTED = {"killed", "timeout", "caught by type check", "segfault"}
 NOT_RUN = {"skipped", "not checked"}
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, str):
-        return json.dumps(value)        # a JSON string is a TOML basic string
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    raise TypeError(f"no TOML for {type(value).__name__}")
 
 
 def project_settings() -> tuple[str, dict[str, Any]]:
@@ -77,8 +67,7 @@ def prepare(target: Target, resume: bool = False) -> Path:
     settings["only_mutate"] = list(target.files)
     settings["pytest_add_cli_args"] = list(base.get("pytest_add_cli_args", [])) + list(target.pytest_args)
     settings["pytest_add_cli_args_test_selection"] = list(target.tests)
-    table = "\n".join(f"{key} = {_toml_value(value)}" for key, value in settings.items())
-    (folder / "pyproject.toml").write_text(f"{text.rstrip()}\n\n[tool.mutmut]\n{table}\n")
+    (folder / "pyproject.toml").write_text(f"{text.rstrip()}\n{to_toml({'tool': {'mutmut': settings}})}")
     return folder
 
 

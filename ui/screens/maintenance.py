@@ -15,7 +15,7 @@ from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringP
 from kivy.uix.screenmanager import Screen
 
 from ..i18n import _
-from ..widgets.buttons import BigButton
+from ..widgets.buttons import fill_buttons
 from .staff_cleaning import cleaning_text
 from .supplies import supply_lines, supply_name
 
@@ -94,12 +94,8 @@ class MaintenanceScreen(Screen):
     def _build_test_buttons(self) -> None:
         """The desk's test_print_roles (from the registry), in registry order: no role is named here."""
         language = App.get_running_app().lang
-        box = self.ids.tests
-        box.clear_widgets()
-        for role in self.test_roles:
-            button = BigButton(text=_("staff.test." + role, language), disabled=self.loading)
-            button.bind(on_release=lambda _button, r=role: self.mode().test_print(r))
-            box.add_widget(button)
+        fill_buttons(self.ids.tests, [(_("staff.test." + role, language), lambda r=role: self.mode().test_print(r))
+                                      for role in self.test_roles], disabled=self.loading)
 
     def text(self, report, language: str) -> str:
         return "\n".join(report_lines(report, language)) if report else ""

@@ -14,7 +14,7 @@ from kivy.properties import BooleanProperty, DictProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from ..i18n import _
-from ..widgets.buttons import BigButton
+from ..widgets.buttons import fill_buttons
 
 
 def supply_name(supply: str, language: str) -> str:
@@ -67,14 +67,11 @@ class SuppliesScreen(Screen):
 
     def _build_buttons(self) -> None:
         language = App.get_running_app().lang
-        box = self.ids.buttons
-        box.clear_widgets()
-        for supply, stock in self.supplies.items():
-            key = "staff.supplies.load" if stock["counted"] else "staff.supplies.replace"
-            button = BigButton(text=_(key, language, supply=supply_name(supply, language)), disabled=self.loading)
-            button.bind(on_release=lambda _button, s=supply, counted=stock["counted"]:
-                        self.flow().ask_count(s) if counted else self.flow().refill(s))
-            box.add_widget(button)
+        fill_buttons(self.ids.buttons, [
+            (_("staff.supplies.load" if stock["counted"] else "staff.supplies.replace", language,
+               supply=supply_name(supply, language)),
+             (lambda s=supply: self.flow().ask_count(s)) if stock["counted"] else (lambda s=supply: self.flow().refill(s)))
+            for supply, stock in self.supplies.items()], disabled=self.loading)
 
     def hardware_key(self, key: str) -> bool:
         return False

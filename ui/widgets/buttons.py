@@ -25,6 +25,16 @@ class BigButton(ButtonBehavior, Label):
         """Touched while not usable: its text (which then says why) is spoken."""
 
 
+def fill_buttons(box, buttons, disabled: bool = False) -> None:
+    """`box` holds one BigButton per (text, action) of `buttons`, in that order: a staff
+    screen's grid of actions that the registry or the report decides."""
+    box.clear_widgets()
+    for text, action in buttons:
+        button = BigButton(text=text, disabled=disabled)
+        button.bind(on_release=lambda _button, act=action: act())
+        box.add_widget(button)
+
+
 class ActionRow(BoxLayout):
     """The bottom row of every screen, so the main action is always in the same place: the
     secondary action on the left, the primary on the right. An empty text leaves its slot
