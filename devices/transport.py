@@ -20,6 +20,7 @@ import termios
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 import serial
@@ -27,6 +28,42 @@ import serial
 from .status import DeviceDisconnected, DeviceTimeout
 
 DEFAULT_TERMINATORS = b"\r\n\x00"
+# After a request timed out its reply may still come. The next request first waits for this
+# long a silence and drops what came: else every later request reads the reply of the one
+# before it (seen under load on the Evolis link: Rco;c answered the feeder's '0.35', Rco;n the
+# ribbon's 'YMCKO'; an ESC/POS printer's late DLE EOT 1 byte read as its offline cause).
+RESYNC_QUIET_S = 1.0
+
+
+def drain(read: Callable[[float], bytes], quiet_for: float) -> bytes:
+    """Read and return whatever comes until `read(quiet_for)` brings nothing (`read` takes a
+    timeout in seconds and returns b"" when nothing arrived in it)."""
+    dropped = bytearray()
+    while chunk := read(quiet_for):
+        dropped += chunk
+    return bytes(dropped)
+
+
+class ReplyResync:
+    """Keeps a request/reply device link's replies in step with its requests. A device answers
+    every request once, in order; when the host gave up on a reply (`missed`), that reply may
+    still be on its way, so the next request (`before_request`) first waits for
+    `quiet_s` of silence and drops what came in it. Else only what is already waiting
+    is dropped. Kept by the driver, not the link: a reopened link still gets the late reply."""
+
+    def __init__(self, quiet_s: float = RESYNC_QUIET_S) -> None:
+        self.quiet_s = quiet_s
+        self.reply_owed = False
+
+    def before_request(self, discard: Callable[[float], bytes]) -> bytes:
+        """`discard(quiet_for)` drops the link's input (e.g. `Transport.discard_input`);
+        returns what it dropped, for logging."""
+        quiet_for, self.reply_owed = (self.quiet_s if self.reply_owed else 0.0), False
+        return discard(quiet_for)
+
+    def missed(self) -> None:
+        """The last request's reply did not come in time."""
+        self.reply_owed = True
 
 
 @dataclass(frozen=True)
@@ -104,10 +141,7 @@ class Transport(ABC):
 
     def discard_input(self, quiet_for: float = 0.02) -> bytes:
         """Drop whatever is waiting (a late reply, line noise) and return it for logging."""
-        dropped = bytearray()
-        while chunk := self.read(4096, quiet_for):
-            dropped += chunk
-        return bytes(dropped)
+        return drain(lambda timeout: self.read(4096, timeout), quiet_for)
 
     def read_until(self, timeout: float, terminators: bytes = DEFAULT_TERMINATORS,
                    max_bytes: int = 4096) -> bytes:

@@ -7,8 +7,9 @@ timeout on every write and a read of the status reply that has its own timeout.
                   SerialException like any other pulled cable
     NetworkLink   escpos.printer.Network: raw TCP (port 9100)
 
-Each adds `read_reply(timeout) -> bytes` (b"" when nothing came), `discard_input()` and
-`identity() -> dict` (USB string descriptors; empty elsewhere) to python-escpos's `open`,
+Each adds `read_reply(timeout) -> bytes` (b"" when nothing came), `discard_input(quiet_for)`
+(what is waiting, or all that comes until `quiet_for` seconds of silence: the shared
+`devices.transport.drain`) and `identity() -> dict` (USB string descriptors; empty elsewhere) to python-escpos's `open`,
 `_raw` and `close`. Errors are left as the libraries raise them: the driver
 (printer_drivers/receipt.py) turns them into the status model's.
 """
@@ -25,6 +26,7 @@ import usb.core
 from escpos.printer import Network, Serial, Usb
 
 from devices.status import DeviceDisconnected, DeviceError, FaultCode
+from devices.transport import drain
 from devices.usb import UsbAddress, bulk_endpoints, detach_kernel_driver, prepare_interface, read_string
 
 
@@ -58,9 +60,8 @@ class UsbLink(Usb):
         except usb.core.USBTimeoutError:
             return b""
 
-    def discard_input(self) -> None:
-        while self.read_reply(0.001):
-            pass
+    def discard_input(self, quiet_for: float = 0.0) -> bytes:
+        return drain(self.read_reply, max(quiet_for, 0.001))
 
     def identity(self) -> dict[str, Any]:
         return {"manufacturer": read_string(self.device, "manufacturer"),
@@ -90,9 +91,9 @@ class SerialLink(Serial):
         first = port.read(1)
         return first + (port.read(port.in_waiting) if first and port.in_waiting else b"")
 
-    def discard_input(self) -> None:
+    def discard_input(self, quiet_for: float = 0.0) -> bytes:
         with _termios_as_serial_error():
-            self.device.reset_input_buffer()
+            return drain(self.read_reply, quiet_for)
 
     def close(self) -> None:
         # python-escpos flushes first, which blocks on a port whose far end is gone.
@@ -133,9 +134,8 @@ class NetworkLink(Network):
             raise DeviceDisconnected(f"{self.host}:{self.port}: connection closed by the printer")
         return reply
 
-    def discard_input(self) -> None:
-        while self.read_reply(0.001):
-            pass
+    def discard_input(self, quiet_for: float = 0.0) -> bytes:
+        return drain(self.read_reply, max(quiet_for, 0.001))     # a 0 timeout would not block
 
     def identity(self) -> dict[str, Any]:
         return {}

@@ -27,7 +27,9 @@ bits every ESC/POS status byte carries: no answer is a TIMEOUT fault and a garbl
 one byte) is PROTOCOL_ERROR, both link faults. One byte without the fixed bits (clones answer
 some queries that way) is read as `unknown` for what that query reports, logged once with
 the byte: the printer stays usable, and a print still stops on the faults the other queries
-(and the status after the print) do report. The printer is checked before a print (a receipt is
+(and the status after the print) do report. A query that timed out may still be answered:
+the next query first waits out `devices.transport.ReplyResync`'s quiet time and drops the late
+byte, so no byte is read as the answer to the query after its own. The printer is checked before a print (a receipt is
 never sent to a printer that cannot print it) and after (paper out or cover opened during
 the print is reported as the print's failure).
 """
@@ -51,7 +53,7 @@ from escpos.printer import Dummy
 from devices.links import open_link
 from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceStatus,
                             DeviceTimeout, Fault, FaultCode, Severity, Supply, SupplyLevel, absent)
-from devices.transport import SerialTransport, Transport, parse_device_url
+from devices.transport import ReplyResync, SerialTransport, Transport, parse_device_url
 from devices.unreadable import UnreadableAnswers
 from devices.usb import UsbTransport, usb_failure
 
@@ -247,6 +249,7 @@ class ReceiptPrinter(Printer):
         except ValueError:
             raise ValueError(f"{url}: timeout and status_timeout are seconds, e.g. timeout=5") from None
         self._unreadable = UnreadableAnswers(log, ROLE)
+        self._resync = ReplyResync()        # status replies kept in step after a timed-out query
         # Where the printer is; python-escpos's own printer class for that transport talks to it.
         self._wire_link: Transport = open_link(url, expect=Transport, backend=backend)
         self.simulator = self._wire_link.simulator
@@ -309,10 +312,14 @@ class ReceiptPrinter(Printer):
     # --- status ------------------------------------------------------------------------
     def _query(self, link: Any, n: int) -> int | None:
         with self._wire(f"status query {n}"):
-            link.discard_input()
+            stale = self._resync.before_request(link.discard_input)
             link._raw(DLE_EOT + bytes((n,)))
             reply = link.read_reply(self.status_timeout)
+        if stale:
+            log.debug("dropped %d stale bytes before DLE EOT %d", len(stale), n)
         if not reply:
+            # Its byte may come yet: the next query waits it out, else it would read this one's.
+            self._resync.missed()
             raise DeviceTimeout(f"no answer to status query DLE EOT {n} within {self.status_timeout:g}s")
         return status_byte(n, reply, self._unreadable)
 

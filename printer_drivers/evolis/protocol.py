@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 
 from devices.status import DeviceError, Fault, FaultCode
-from devices.transport import Transport
+from devices.transport import ReplyResync, Transport
 
 ESC, CR = b"\x1b", b"\r"
 ACK, NACK = 0x06, 0x15
@@ -111,19 +111,13 @@ class Answer:
         return self
 
 
-# After a command timed out its answer may still come. The next command first waits for this
-# long a silence and drops what came: else every later command would read the answer of the
-# one before it (seen under load: Rco;c answered the feeder's '0.35', Rco;n the ribbon's 'YMCKO').
-RESYNC_QUIET_S = 1.0
-
-
 class EvolisLink:
     """Command/answer exchange with one printer over an open-able transport."""
 
     def __init__(self, transport: Transport, timeout: float = 5.0) -> None:
         self.transport = transport
         self.timeout = timeout
-        self._answer_owed = False          # the last command timed out: its answer may come late
+        self._resync = ReplyResync()       # a command that timed out: its answer may come late
 
     def ask(self, name: str, *params: object, data: bytes | None = None,
             timeout: float | None = None) -> Answer:
@@ -146,15 +140,15 @@ class EvolisLink:
     def exchange(self, wire: bytes, label: str, timeout: float | None) -> Answer:
         timeout = self.timeout if timeout is None else timeout
         self.transport.ensure_open()
-        stale = self.transport.discard_input(quiet_for=RESYNC_QUIET_S if self._answer_owed else 0.0)
-        self._answer_owed = False
+        stale = self._resync.before_request(self.transport.discard_input)
         if stale:
             log.debug("dropped %d stale bytes before %s", len(stale), label)
         self.transport.write(wire, timeout=max(timeout, len(wire) / 10_000))
         try:
             text = self._read_answer(timeout)
         except DeviceError as exc:
-            self._answer_owed = exc.code == FaultCode.TIMEOUT
+            if exc.code == FaultCode.TIMEOUT:
+                self._resync.missed()
             raise
         answer = Answer(label, text, fault_for_answer(text))
         if not answer.ok:

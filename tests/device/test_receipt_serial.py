@@ -2,13 +2,14 @@
 built-in `sim:` URL) and over raw TCP (python-escpos's Network, socket:// URL)."""
 
 import io
+import threading
 
 import pytest
 import zxingcpp
 from PIL import Image
 
 from devices.sim.escpos import EscPosSimulator
-from devices.sim.serve import serve_socket
+from devices.sim.serve import serve_pty, serve_socket
 from devices.status import DeviceDisconnected, DeviceError, DeviceState, FaultCode
 from printer_drivers.base import PrintJob
 from printer_drivers.receipt import ReceiptPrinter
@@ -132,3 +133,38 @@ def test_a_clone_answering_status_outside_the_pattern_still_prints(sim_printer, 
     assert len(odd) == 2 and all("'00'" in line for line in odd)      # once each, with the raw byte
     sim.inject("paper_out")                                           # what is still read still stops it
     assert not sim_printer.status().usable
+
+
+class LaggingPrinter(EscPosSimulator):
+    """Answers its first status queries after the scripted delays (then at once), with the
+    state it was in when asked: a printer busy with its mechanism, or a simulator starved of
+    CPU, that lags behind the host's timeout."""
+
+    def __init__(self, delays, faults=()):
+        super().__init__(faults)
+        self.delays = list(delays)
+
+    def _answer_status(self, n):
+        if not self.delays:
+            return super()._answer_status(n)
+        self.status_queries.append(n)
+        threading.Timer(self.delays.pop(0), self.send, (bytes((self.status_byte(n),)),)).start()
+
+
+def test_a_status_byte_that_comes_after_its_timeout_is_not_read_as_the_next_querys():
+    # DLE EOT 1's answer ("offline": paper out) comes 0.2 s after its timeout; the paper is
+    # loaded meanwhile. Read as the next DLE EOT 1's answer it would say "offline" of a ready
+    # printer, and every later byte would answer the query before it.
+    sim = LaggingPrinter([0.5, 0.5], faults=["paper_out"])
+    with serve_pty(sim) as link:
+        printer = ReceiptPrinter(f"{link.url}?status_timeout=0.3")
+        try:
+            first = printer.status()
+            sim.clear("paper_out")
+            seen = [printer.status() for _ in range(2)]
+        finally:
+            printer.close()
+    assert [f.code for f in first.faults] == [FaultCode.TIMEOUT]
+    # Never a state the printer was not in: unknown (a timeout) while it lags, then ready.
+    assert [s.state if s.usable else s.faults[0].code for s in seen] == [FaultCode.TIMEOUT, DeviceState.READY]
+    assert sim.status_queries[:2] == [1, 1] and sim.take_output() == b""
