@@ -256,17 +256,18 @@ class SessionEngine(SessionCommands):
             self._io(self._prefetch, session, wanted)
 
     def _session_refused(self, session: _Session, exc: BaseException) -> None:
-        if isinstance(exc, de.InvalidCredentials) and exc.attempts_left == 0:
-            # That wrong try began the dinas's lock: "0 tries left" over a PIN pad would only
-            # invite a try that is refused. Say trying is closed, as for `locked`.
-            self._slowdown.failed(session.identity)
-            self._fail(Message("pin.no_tries_left"))
-        elif isinstance(exc, de.InvalidCredentials):
+        if isinstance(exc, de.InvalidCredentials):
             self._slowdown.failed(session.identity)
             # The dinas cannot say which of the two was wrong: show the NIK (masked) that was
             # typed, so a mistyped NIK is seen and corrected instead of retyping a right PIN.
-            key = "pin.no_match" if session.identity_kind == "nik" else "pin.no_match_qr"
-            self._go(Screen.PIN, Message(key, {"attempts_left": exc.attempts_left, "nik": session.nik_masked}))
+            by_nik = session.identity_kind == "nik"
+            params = {"attempts_left": exc.attempts_left, "nik": session.nik_masked}
+            if exc.attempts_left == 0:
+                # That wrong try began the dinas's lock, for this NIK only: "0 tries left" over
+                # a PIN pad would only invite a refused try. A mistyped NIK can still be fixed.
+                self._fail(Message("pin.no_tries_left" if by_nik else "pin.no_tries_left_qr", params))
+            else:
+                self._go(Screen.PIN, Message("pin.no_match" if by_nik else "pin.no_match_qr", params))
         elif isinstance(exc, de.Locked):
             self._slowdown.failed(session.identity)
             self._fail(Message("pin.locked", {"minutes": max(1, math.ceil(exc.retry_after / 60))}))

@@ -125,12 +125,22 @@ REFUSALS = {
     "locked": (de.Locked(detail="x", retry_after=900),
                "Terlalu banyak percobaan yang salah. Demi keamanan, percobaan ditutup selama 15 menit. Setelah itu, "
                f"coba lagi dengan NIK dan PIN dari pesan WhatsApp. Pesan itu hilang? Hubungi {CONTACT}.", None),
+    # the fifth wrong try: the dinas cannot say which was wrong, so the NIK it was for is shown
+    "no_tries_left": (de.InvalidCredentials(detail="x", attempts_left=0),
+                      f"Percobaan sudah habis: NIK {masked(NIK)} atau PIN tidak cocok. Demi keamanan, percobaan dengan "
+                      "NIK ini ditutup untuk sementara. Dokumen Anda tetap aman. Kalau NIK itu salah ketik, tekan Ke "
+                      "layar awal, lalu ketik NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan "
+                      f"WhatsApp. Pesan itu hilang? Hubungi {CONTACT}.",
+                      "Percobaan sudah habis: NIK atau PIN tidak cocok. Demi keamanan, percobaan dengan NIK ini ditutup "
+                      "untuk sementara. Dokumen Anda tetap aman. Kalau NIK itu salah ketik, tekan Ke layar awal, lalu "
+                      "ketik NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan WhatsApp. Pesan itu "
+                      f"hilang? Hubungi {CONTACT}."),
     "expired": (de.PinExpired(detail="x"),
                 f"PIN ini sudah tidak berlaku. Dokumen Anda tetap aman. Untuk PIN baru, hubungi {CONTACT}, atau "
                 "datang ke loket Dinas Dukcapil. PIN baru dikirim lewat WhatsApp.", None),
     "used": (de.PinUsed(detail="x"),
-             f"PIN ini sudah dipakai: semua dokumennya sudah dicetak. Kalau Anda belum menerima dokumennya, "
-             f"hubungi {CONTACT}.", None),
+             "PIN ini sudah dipakai: semua dokumennya sudah dicetak. Kalau Anda belum menerima dokumennya, atau "
+             f"perlu PIN baru, hubungi {CONTACT}, atau datang ke loket Dinas Dukcapil.", None),
     "dinas_error": (de.ServerError(detail="x"),
                     "Ada gangguan di Dinas Dukcapil (kode internal). Dokumen dan PIN Anda aman. Coba lagi nanti, "
                     f"atau hubungi {CONTACT}.",
@@ -151,6 +161,7 @@ def test_each_refusal_says_what_to_do_next(case, tmp_path):
         assert message_on_glass(ui) == expected
         assert guide.said()[-1] == f"Maaf, ada masalah. {spoken or expected} Tekan Ke layar awal."
         assert not any("petugas" in t for t in ui.visible_texts()), "a PIN problem is never sent to staff"
+        no_full_nik(ui, guide)
         ui.tap("Ke layar awal")
         ui.wait_for_screen("attract")
     finally:
