@@ -47,6 +47,14 @@ JOURNAL_FILE = "journal.sqlite"             # in the kiosk's state_dir
 CREATED, RESERVED, SENDING, PRINTED, FAILED = "created", "reserved", "sending", "printed", "failed"
 OPEN_STATES = (CREATED, RESERVED, SENDING)
 PRUNE_BATCH = 5000                          # rows per retention transaction
+# SQLite's page cache for the journal's one connection, in KiB. SQLite's default (2,000 KiB)
+# fills slowly as the journal grows (new jobs land on random pages of the job_id indexes), so
+# resident memory crept up by 0.5 MB every 500 sessions until the bound, weeks into a kiosk's
+# life (docs/PERFORMANCE.md, "Memory over the soak"). The hot queries read a few pages of
+# their partial indexes, and a page not in the cache comes from the OS's file cache in
+# microseconds, against the millisecond fsync of every write: 256 KiB (64 pages) holds the
+# working set and fills within the first couple of hundred sessions.
+PAGE_CACHE_KIB = 256
 
 MAINTENANCE_KIND = "maintenance"            # the counters' kind for technician actions
 
@@ -137,6 +145,7 @@ class Journal:
                                    check_same_thread=False, timeout=10.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
         upgrade(self._db)
         if stand_in_for is None:
             os.chmod(self.path, 0o600)

@@ -188,3 +188,29 @@ def test_the_journal_benchmark_runs_on_a_small_journal(capsys):
     assert bench_journal.main(["--jobs", "300"]) == 0
     out = capsys.readouterr().out
     assert "300 jobs" in out and "every hot query within" in out
+
+
+def test_the_page_cache_stays_at_its_bound_however_large_the_journal(tmp_path):
+    """SQLite's default cache (2 MB) filled with the journal, 0.5 MB more resident memory
+    every 500 sessions; the journal sizes its own (kiosk.journal.PAGE_CACHE_KIB). A 4 MB
+    journal read from end to end keeps SQLite's memory (page cache, schema, statements)
+    within the bound plus 256 KiB."""
+    from benchmarks.bench_journal import build
+    from benchmarks.memory_readings import sqlite_memory_kb
+    from kiosk.journal import PAGE_CACHE_KIB
+
+    path = tmp_path / "journal.sqlite"
+    build(path, 5000, time.time())
+    assert path.stat().st_size > 4 * PAGE_CACHE_KIB * 1024
+    before = sqlite_memory_kb()[0]
+    journal = Journal(path)            # the upgrade reads every page to build the indexes
+    try:
+        jobs = journal.jobs()
+        for job in jobs[::10]:
+            journal.history(job.job_id)
+        journal.outbox_rows()
+        held = sqlite_memory_kb()[0] - before
+    finally:
+        journal.close()
+    assert len(jobs) == 5003
+    assert 0 < held <= PAGE_CACHE_KIB + 256, held
