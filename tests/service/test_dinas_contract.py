@@ -367,24 +367,36 @@ def test_config_envelope_with_etag_and_304(reference_server):
     assert call(reference_server, "GET", "/kiosk/config", kiosk=1).json() == ENVELOPE
 
 
-@pytest.mark.parametrize("body,status", [
-    ({"target": {}, "envelope": ENVELOPE}, 400),
-    ({"target": {"kiosks": ["ADM-NOPE"]}, "envelope": ENVELOPE}, 404),
-    ({"target": {"groups": ["g"]}, "envelope": {**ENVELOPE, "signatures": []}}, 400),
-    ({"target": {"groups": ["g"]}, "envelope": {**ENVELOPE, "payload": "%%%"}}, 400),
-    ({"target": {"groups": ["kota-bandung"]}, "envelope": {**ENVELOPE, "payloadType": "application/json"}}, 400),
-    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(b"not json", [KEY])}, 400),
-    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(b'{"version": 1}', [KEY])}, 400),
-    ({"target": {"groups": ["kota-bandung"]}, "envelope": spec_sign(payload(0, groups=["kota-bandung"]), [KEY])}, 400),
-    ({"target": {"groups": ["kota-bandung"]},
-      "envelope": {**ENVELOPE, "signatures": [{"keyid": "k", "sig": "c2ln"}]}}, 400),        # not 64 bytes
-    ({"target": {"groups": ["another-group"]}, "envelope": ENVELOPE}, 400),                  # outside the signed target
-    ({"target": {"groups": ["bad group"]}, "envelope": ENVELOPE}, 400),
-    ({"target": {"groups": ["g"]}}, 400),
+BANDUNG = {"groups": ["kota-bandung"]}          # inside ENVELOPE's signed target: only the envelope is wrong
+
+
+@pytest.mark.parametrize("body, status, says", [
+    ({"target": {}, "envelope": ENVELOPE}, 400, "target must name"),
+    ({"target": {"kiosks": ["ADM-NOPE"]}, "envelope": ENVELOPE}, 404, "no kiosk ADM-NOPE"),
+    # the opening complaint: an unsigned or non-JSON envelope was stored and served
+    ({"target": BANDUNG, "envelope": {**ENVELOPE, "signatures": []}}, 400, "it is unsigned"),
+    ({"target": BANDUNG, "envelope": {k: v for k, v in ENVELOPE.items() if k != "signatures"}}, 400,
+     "it is unsigned"),
+    ({"target": BANDUNG, "envelope": spec_sign(b"not json", [KEY])}, 400, "envelope.payload is not JSON"),
+    ({"target": BANDUNG, "envelope": {**ENVELOPE, "payload": "%%%"}}, 400, "envelope.payload is not valid base64"),
+    ({"target": BANDUNG, "envelope": {**ENVELOPE, "payloadType": "application/json"}}, 400,
+     "envelope.payloadType must be application/vnd.adm-kiosk.config+json"),
+    ({"target": BANDUNG, "envelope": spec_sign(b'{"version": 1}', [KEY])}, 400, "with exactly version"),
+    ({"target": BANDUNG, "envelope": spec_sign(payload(0, groups=["kota-bandung"]), [KEY])}, 400,
+     "version must be an integer of at least 1"),
+    ({"target": BANDUNG, "envelope": {**ENVELOPE, "signatures": [{"keyid": "k", "sig": "c2ln"}]}}, 400,
+     "64-byte Ed25519 signature"),
+    ({"target": BANDUNG, "envelope": {**ENVELOPE, "extra": 1}}, 400, "unknown field(s) in envelope: extra"),
+    ({"target": {"groups": ["another-group"]}, "envelope": ENVELOPE}, 400,
+     "the signed target does not cover group another-group"),
+    ({"target": {"groups": ["bad group"]}, "envelope": ENVELOPE}, 400, "target.groups must be a list of ids"),
+    ({"target": BANDUNG}, 400, "envelope must be a DSSE envelope object"),
 ])
-def test_config_publish_errors(reference_server, body, status):
+def test_config_publish_errors(reference_server, body, status, says):
     reply = call(reference_server, "PUT", "/admin/config", admin=True, json=body)
-    assert reply.status_code == status
+    assert reply.status_code == status and says in reply.json()["detail"], reply.text
+    assert reference_server.query("SELECT COUNT(*) AS n FROM config_envelopes") == [{"n": 0}]     # nothing stored
+    assert call(reference_server, "GET", "/kiosk/config").status_code == 404                     # nothing served
 
 
 def test_config_reports_are_stored(reference_server):
