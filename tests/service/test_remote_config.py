@@ -10,57 +10,22 @@ import time
 from datetime import timedelta
 
 import pytest
-import requests
 
 from dinas.config_envelope import sign_envelope
-from kiosk.app import KioskRuntime
-from kiosk.config import load_config
 from kiosk.settings import DOCUMENT_KINDS
 from kiosk.remote_config.envelope import PAYLOAD_TYPE
 from kiosk.session_model import Screen
-from tests.fixtures.config_envelopes import TestKey, payload, spec_sign, store_raw
-from tests.fixtures.config_envelopes import kiosk_toml as config_kiosk_toml
+from tests.fixtures.config_envelopes import CONFIG_GROUP, CONFIG_KEY, TestKey, config_kiosk, config_reports, \
+    payload, publish, spec_sign, store_raw  # noqa: F401 - config_kiosk is a fixture
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import NIK
 
-TRUSTED = TestKey.new("dinas-bdg-2026")
+TRUSTED = CONFIG_KEY                            # "dinas-bdg-2026"
 SECOND = TestKey.new("dinas-bdg-2027")          # the rotation's new key
 ATTACKER = TestKey.new("dinas-bdg-2026")        # claims the trusted keyid
-GROUP = "kota-bandung"                          # kiosks[0] is in it on the server
+GROUP = CONFIG_GROUP                            # kiosks[0] is in it on the server
 GOOD = {"announcement": "Layanan dibuka kembali", "idle_timeout_s": 120}
-
-
-def kiosk_toml(server, directory, *, keys=(TRUSTED,), group: str | None = GROUP, **options):
-    return config_kiosk_toml(server, directory, trusted="".join(k.trusted_toml() for k in keys), group=group,
-                             **options)
-
-
-@pytest.fixture
-def kiosk(reference_server, tmp_path):
-    """A started kiosk runtime whose config worker is off: each test syncs by hand."""
-    runtimes = []
-
-    def start(**options) -> KioskRuntime:
-        runtime = KioskRuntime.from_config(load_config(kiosk_toml(reference_server, tmp_path / "kiosk", **options)),
-                                           outbox_base_delay=0.05)
-        runtime.start(config_worker=False)
-        runtimes.append(runtime)
-        return runtime
-    yield start
-    for runtime in runtimes:
-        runtime.stop()
-
-
-def push(server, envelope, *, kiosks=(), groups=(GROUP,)):
-    reply = requests.put(f"{server.url}/admin/config", headers=server.admin_headers(), timeout=10,
-                         json={"target": {"kiosks": list(kiosks), "groups": list(groups)}, "envelope": envelope})
-    assert reply.status_code == 200, reply.text
-    return reply.json()
-
-
-def reports(server, kiosk_id: str) -> list[tuple]:
-    return [(r["version"], r["result"], r["reason"]) for r in server.query(
-        "SELECT version, result, reason FROM config_reports WHERE kiosk_id = ? ORDER BY id", kiosk_id)]
+push, reports = publish, config_reports
 
 
 def signed(version: int, settings=None, keys=(TRUSTED,), **options) -> dict:
@@ -89,8 +54,8 @@ def assert_refused(server, runtime, reason: str, version: int):
                                    payload_type="application/json"), "payload_type", 3, id="wrong-payload-type"),
     pytest.param(lambda: spec_sign(b"version=3; announcement=hi", [TRUSTED]), "malformed", 0, id="not-json"),
 ])
-def test_refusals_the_server_would_not_store(reference_server, kiosk, make, reason, version):
-    runtime = kiosk()
+def test_refusals_the_server_would_not_store(reference_server, config_kiosk, make, reason, version):
+    runtime = config_kiosk()
     store_raw(reference_server, runtime.cfg.kiosk.id, make())
     assert_refused(reference_server, runtime, reason, version)
 
@@ -101,14 +66,14 @@ def test_refusals_the_server_would_not_store(reference_server, kiosk, make, reas
     pytest.param(signed(5, settings={"colour": "red"}), "invalid_settings", 5, id="unknown-setting"),
     pytest.param(signed(6, settings={"idle_timeout_s": 5}), "invalid_settings", 6, id="out-of-range"),
 ])
-def test_refusals_through_the_api(reference_server, kiosk, envelope, reason, version):
-    runtime = kiosk()
+def test_refusals_through_the_api(reference_server, config_kiosk, envelope, reason, version):
+    runtime = config_kiosk()
     push(reference_server, envelope)
     assert_refused(reference_server, runtime, reason, version)
 
 
-def test_a_target_naming_another_kiosk_or_group(reference_server, kiosk):
-    runtime = kiosk(group="kabupaten-bogor")        # the server still counts it in kota-bandung
+def test_a_target_naming_another_kiosk_or_group(reference_server, config_kiosk):
+    runtime = config_kiosk(group="kabupaten-bogor")        # the server still counts it in kota-bandung
     push(reference_server, signed(7))
     assert_refused(reference_server, runtime, "not_for_this_kiosk", 7)
     other = spec_sign(payload(8, kiosks=["ADM-BDG-02"], settings=GOOD), [TRUSTED])
@@ -116,13 +81,13 @@ def test_a_target_naming_another_kiosk_or_group(reference_server, kiosk):
     assert_refused(reference_server, runtime, "not_for_this_kiosk", 8)
 
 
-def test_an_older_or_equal_version_is_refused_also_after_a_restart(reference_server, kiosk):
-    runtime = kiosk()
+def test_an_older_or_equal_version_is_refused_also_after_a_restart(reference_server, config_kiosk):
+    runtime = config_kiosk()
     push(reference_server, signed(10))
     assert runtime.config_sync.sync_once().result == "applied"
     assert runtime.engine.settings.announcement == GOOD["announcement"]
     runtime.stop()
-    again = kiosk()                                  # a new process: the version floor was persisted
+    again = config_kiosk()                                  # a new process: the version floor was persisted
     assert again.engine.settings.announcement == GOOD["announcement"] and again.config_sync.version == 10
     for version in (10, 9):
         push(reference_server, signed(version, settings={"announcement": f"replayed {version}"}))
@@ -134,8 +99,8 @@ def test_an_older_or_equal_version_is_refused_also_after_a_restart(reference_ser
 
 # --- what gets through ---------------------------------------------------------------------
 
-def test_applied_reported_and_shown_in_the_heartbeat(reference_server, kiosk):
-    runtime = kiosk()
+def test_applied_reported_and_shown_in_the_heartbeat(reference_server, config_kiosk):
+    runtime = config_kiosk()
     beat = runtime.client.heartbeat(runtime.heartbeat.payload())
     assert beat["config_waiting"] is False
     push(reference_server, sign_with_library(11))
@@ -167,23 +132,23 @@ def test_the_library_and_the_independent_signer_agree():
     assert json.loads(base64.b64decode(ours["payload"])) == json.loads(body) and ours["payloadType"] == PAYLOAD_TYPE
 
 
-def test_a_second_trusted_key_is_accepted(reference_server, kiosk):
-    runtime = kiosk(keys=(TRUSTED, SECOND))
+def test_a_second_trusted_key_is_accepted(reference_server, config_kiosk):
+    runtime = config_kiosk(keys=(TRUSTED, SECOND))
     push(reference_server, signed(13, keys=[SECOND]))
     assert runtime.config_sync.sync_once().result == "applied"
     assert runtime.config_sync.version == 13
 
 
-def test_a_forged_signature_beside_a_good_one_still_verifies(reference_server, kiosk):
-    runtime = kiosk()
+def test_a_forged_signature_beside_a_good_one_still_verifies(reference_server, config_kiosk):
+    runtime = config_kiosk()
     body = payload(14, groups=[GROUP], settings=GOOD)
     forged = spec_sign(body, [ATTACKER])["signatures"] + spec_sign(body, [TRUSTED], keyids=["whatever"])["signatures"]
     push(reference_server, {**spec_sign(body, [TRUSTED]), "signatures": forged})
     assert runtime.config_sync.sync_once().result == "applied"
 
 
-def test_an_expired_applied_envelope_keeps_running_and_is_stale(reference_server, kiosk):
-    runtime = kiosk()
+def test_an_expired_applied_envelope_keeps_running_and_is_stale(reference_server, config_kiosk):
+    runtime = config_kiosk()
     push(reference_server, signed(15, expires_in=timedelta(minutes=1, seconds=2)))
     assert runtime.config_sync.sync_once().result == "applied"
     time.sleep(2.2)
@@ -195,8 +160,8 @@ def test_an_expired_applied_envelope_keeps_running_and_is_stale(reference_server
 
 # --- applying at the right moment -------------------------------------------------------------
 
-def test_a_push_during_a_session_waits_for_its_end(reference_server, kiosk):
-    runtime = kiosk()
+def test_a_push_during_a_session_waits_for_its_end(reference_server, config_kiosk):
+    runtime = config_kiosk()
     engine = runtime.engine
     engine.start()
     engine.submit_nik(NIK)
@@ -216,8 +181,8 @@ def test_a_push_during_a_session_waits_for_its_end(reference_server, kiosk):
     assert engine.settings.announcement == "after the citizen"
 
 
-def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_server, kiosk):
-    runtime = kiosk(card="none")                      # no card printer: KIA alone serves nobody
+def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_server, config_kiosk):
+    runtime = config_kiosk(card="none")                      # no card printer: KIA alone serves nobody
     push(reference_server, signed(17, settings={"enabled_kinds": ["KIA"], "announcement": "KIA saja"}))
     result = runtime.config_sync.sync_once()
     assert (result.result, result.reason, result.exit_status) == ("rolled_back", "health_check", 1)
@@ -231,8 +196,8 @@ def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_s
     assert runtime.config_sync.sync_once().reason == "rollback"          # the failed version stays spent
 
 
-def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, kiosk):
-    runtime = kiosk(card="none", a4="none")            # no printer at all: out of service before
+def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, config_kiosk):
+    runtime = config_kiosk(card="none", a4="none")            # no printer at all: out of service before
     runtime.engine.wait_idle()
     assert runtime.engine.view.screen is Screen.OUT_OF_SERVICE
     push(reference_server, signed(18))
@@ -240,8 +205,8 @@ def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, kio
     assert runtime.engine.settings.idle_timeout_s == 120
 
 
-def test_settings_that_cannot_be_remembered_do_not_run(reference_server, kiosk):
-    runtime = kiosk()
+def test_settings_that_cannot_be_remembered_do_not_run(reference_server, config_kiosk):
+    runtime = config_kiosk()
     push(reference_server, signed(19))
     # the state file cannot be written (here: its temporary name is taken by a folder; a
     # read-only or full state folder fails the same way)
