@@ -126,6 +126,8 @@ class StaffAccess:
             return refusal
         if (wait := self._slowdown.wait_s(SLOWDOWN_KEY)) > 0:
             return Answer(Outcome.WAIT, wait_s=wait)
+        current = self._settings()          # a pushed slowdown counts from the next failure
+        self._slowdown.tune(current.pin_slowdown_base_s, current.pin_slowdown_cap_s)
         for entered_as in self._roles(role):
             for slot, pin_hash in self.hashes(entered_as).items():
                 if pin_matches(pin_hash, pin):
