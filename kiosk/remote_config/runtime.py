@@ -6,7 +6,8 @@ interval follows. `health` answers three questions after applying:
 
 - does the engine accept a session, if it did before? (out of service is healthy for the
   reasons the settings chose on purpose: maintenance mode, outside opening hours, a closed
-  date);
+  date, a closure longer than the coming week; not when no document can be printed any
+  more, which is a push gone wrong);
 - does the dinas answer, taking a heartbeat that carries the new version?
 - are the required devices no worse than before?
 """
@@ -21,7 +22,7 @@ from ..settings import Settings
 from .store import ConfigStore
 from .sync import ConfigSync, Interrupted
 
-DELIBERATE_OUT_OF_SERVICE = ("out_of_service.maintenance", "out_of_service.closed")
+DELIBERATE_OUT_OF_SERVICE = ("out_of_service.maintenance", "out_of_service.closed", "out_of_service.closed_for_now")
 
 
 class RuntimeApplier:

@@ -109,3 +109,6 @@ def test_pushed_closed_dates_and_opening_hours_close_and_open_the_kiosk(referenc
     assert view.screen is Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.closed"
     view = screen_after(3, {"opening_hours": {day: "00:00-24:00" for day in weekdays}})    # the others closed
     assert view.screen is Screen.ATTRACT
+    # a closure longer than the coming week (Lebaran's cuti bersama): chosen too, not a failure
+    view = screen_after(4, {"closed_dates": [(now.date() + timedelta(days=n)).isoformat() for n in range(10)]})
+    assert view.screen is Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.closed_for_now"
