@@ -19,6 +19,7 @@ from tests.fixtures.config_envelopes import CONFIG_GROUP, CONFIG_KEY, TestKey, c
     payload, publish, spec_sign, store_raw  # noqa: F401 - config_kiosk is a fixture
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import NIK
+from tests.fixtures.lossy_link import LossyLink
 
 TRUSTED = CONFIG_KEY                            # "dinas-bdg-2026"
 SECOND = TestKey.new("dinas-bdg-2027")          # the rotation's new key
@@ -194,6 +195,50 @@ def test_a_push_failing_its_health_check_is_rolled_back_and_reported(reference_s
     assert runtime.config_sync.version is None
     push(reference_server, signed(17, settings=GOOD))
     assert runtime.config_sync.sync_once().reason == "rollback"          # the failed version stays spent
+
+
+def after_applying(runtime, then) -> None:
+    """Run `then()` once the pushed settings are in force, before the health check (only the
+    first time: not again for the rollback)."""
+    applier, apply = runtime.config_sync.applier, runtime.config_sync.applier.apply
+    fired = []
+
+    def apply_then(settings):
+        apply(settings)
+        if not fired:
+            fired.append(then())
+    applier.apply = apply_then
+
+
+def test_a_push_after_which_the_dinas_takes_no_heartbeat_is_rolled_back(reference_server, config_kiosk):
+    link = LossyLink(reference_server.url)
+    try:
+        runtime = config_kiosk(dinas_url=link.url)
+        push(reference_server, signed(20))
+        after_applying(runtime, link.down)            # the link dies as the new settings start
+        result = runtime.config_sync.sync_once()
+        assert (result.result, result.reason) == ("rolled_back", "health_check")
+        assert "did not take a heartbeat" in result.detail
+        assert runtime.engine.settings.idle_timeout_s == 90 and runtime.config_sync.version is None
+        assert reports(reference_server, runtime.cfg.kiosk.id) == []      # the link is down: kept
+        link.up()
+        assert runtime.config_sync.sync_once().result == "unchanged"      # ... and sent with the next sync
+        assert reports(reference_server, runtime.cfg.kiosk.id) == [(20, "rolled_back", "health_check")]
+    finally:
+        link.close()
+
+
+def test_a_push_after_which_a_required_printer_is_worse_is_rolled_back(reference_server, config_kiosk):
+    runtime = config_kiosk(options={"a4_printer": "required = true"})
+    a4 = runtime.devices.printer("a4_printer").simulator
+    # maintenance mode: out of service on purpose, so only the device check can find the fault
+    push(reference_server, signed(21, settings={"maintenance_mode": True}))
+    after_applying(runtime, lambda: a4.inject("media-empty"))
+    result = runtime.config_sync.sync_once()
+    assert (result.result, result.reason) == ("rolled_back", "health_check")
+    assert result.detail == "required devices worse than before: a4_printer"
+    assert runtime.engine.settings.maintenance_mode is False
+    assert reports(reference_server, runtime.cfg.kiosk.id) == [(21, "rolled_back", "health_check")]
 
 
 def test_a_kiosk_already_out_of_service_still_takes_a_push(reference_server, config_kiosk):
