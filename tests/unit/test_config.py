@@ -13,6 +13,7 @@ import pytest
 from kiosk.config import (
     DEFAULT_STATE_DIR, ConfigError, Settings, hash_technician_pin, load_config,
 )
+from printer_drivers import registry
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG_DIR = REPO / "config"
@@ -125,7 +126,7 @@ def test_the_default_path_is_etc(tmp_path: Path) -> None:
     pytest.param(MINIMAL.replace("https://dinas.example.go.id/api/v1", "dinas.example.go.id"), "dinas.url",
                  "expected an https:// URL", id="no-scheme"),
     pytest.param(MINIMAL + '\n[settings]\nenabled_kinds = ["KK", "SIM"]\n', "settings.enabled_kinds",
-                 "expected a list of 'KK', 'KIA', 'AKTA_LAHIR', 'AKTA_MATI', 'SKPWNI', got 'SIM'", id="unknown-kind"),
+                 f"expected a list of {', '.join(map(repr, registry.kind_codes()))}, got 'SIM'", id="unknown-kind"),
     pytest.param(MINIMAL + '\n[settings]\nlanguage = "jv"\n', "settings.language", "one of 'id', 'en'",
                  id="unknown-language"),
     pytest.param(MINIMAL + '\n[settings]\ntimezone = "Mars/Olympus"\n', "settings.timezone",

@@ -116,7 +116,8 @@ def test_the_kinds_are_the_contracts_on_both_sides():
     assert dinas_kinds.CODES == registry.kind_codes()
     assert {k.code: k.media for k in dinas_kinds.KINDS} == {c: registry.kind(c).media for c in registry.kind_codes()}
     schema = json.loads((REPO / "config" / "settings-schema.json").read_text())
-    assert schema["properties"]["enabled_kinds"]["items"]["enum"] == list(registry.kind_codes())
+    enabled = schema["properties"]["enabled_kinds"]
+    assert enabled["items"]["enum"] == enabled["default"] == list(registry.kind_codes())
 
 
 def test_the_ui_names_kinds_through_the_registry_not_catalogue_keys():

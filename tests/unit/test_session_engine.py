@@ -31,7 +31,7 @@ def to_documents(r):
 
 def test_attract_lists_what_can_be_printed(rig):
     r = rig()
-    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == ("KK", "KIA", "AKTA_LAHIR", "AKTA_MATI", "SKPWNI")
+    assert r.views.wait_screen(Screen.ATTRACT).available_kinds == registry.kind_codes()
 
 
 def test_whole_session_prints_both_and_forgets_the_citizen(rig):

@@ -22,7 +22,8 @@ ALL_READY = {"a4_printer": ready("a4_printer"), "card_printer": ready("card_prin
 
 def test_everything_ready_offers_every_kind():
     assert available_kinds(ALL_READY, Settings(), MONDAY_10_WIB) == registry.kind_codes()
-    assert set(registry.kind_codes()) == {"KK", "KIA", "AKTA_LAHIR", "AKTA_MATI", "SKPWNI"}
+    # issue 9's kinds are there; a new kind is one registry entry, so this test needs no edit for it
+    assert set(registry.kind_codes()) >= {"KK", "KIA", "AKTA_LAHIR", "AKTA_MATI", "SKPWNI"}
     assert out_of_service(ALL_READY, Settings(), MONDAY_10_WIB) is None
 
 
