@@ -99,6 +99,7 @@ class SessionEngine(SessionCommands):
         self._screen = Screen.ATTRACT
         self._language = settings.language
         self._message: Message | None = None
+        self._message_number = 0
         self._busy = False
         self._session: _Session | None = None
         self._idle_deadline: float | None = None
@@ -454,6 +455,7 @@ class SessionEngine(SessionCommands):
     # --- helpers (session thread) -------------------------------------------------------------
     def _go(self, screen: Screen, message: Message | None = None) -> None:
         self._screen, self._message = screen, message
+        self._message_number += message is not None
         if screen == Screen.PRINTING:
             self._idle_deadline, self._idle_warning = None, False
         else:
@@ -518,6 +520,7 @@ class SessionEngine(SessionCommands):
     def _build_view(self) -> SessionView:
         settings, session = self._settings, self._session
         common = dict(screen=self._screen, language=self._language, busy=self._busy, message=self._message,
+                      message_number=self._message_number,
                       idle_deadline=self._idle_deadline, idle_warning=self._idle_warning,
                       dinas_contact=settings.dinas_contact, help_url=settings.help_url)
         if session is None or not self.in_session:

@@ -77,6 +77,9 @@ class SessionView:
     language: str = "id"
     busy: bool = False                    # a request is in flight: show a spinner, not a freeze
     message: Message | None = None        # the one thing to tell the citizen on this screen
+    # A new number each time the engine gives a message, the same one again too (a second
+    # unreadable scan): the UI says it again, where an equal view is only a repaint.
+    message_number: int = 0
     holder_name_masked: str = ""
     nik_masked: str = ""                  # the NIK typed (first 6 + last 4 digits), for "is this yours?"
     identified_by: str = ""               # nik | request_no (a scanned WhatsApp QR)

@@ -28,6 +28,7 @@ from .audio import Guide
 from .i18n import DEFAULT_LANGUAGE, _
 from .keyboard import KeyRouter
 from .screens.attract import AttractScreen
+from .screens.base import new_message
 from .screens.confirm import ConfirmScreen
 from .screens.documents import DocumentsScreen
 from .screens.done import DoneScreen
@@ -243,6 +244,8 @@ class KioskApp(App):
             self.say(screen.spoken(new, self.lang))
         else:
             self.say(screen.spoken_news(old, new, self.lang))
+            if new.message == old.message and new_message(old, new):
+                screen.flash_message()
 
     def say(self, text: str) -> None:
         self.guide.say(text, self.lang)

@@ -213,3 +213,41 @@ def test_done_says_what_really_came_out_of_a_partial_print(reference_server, kio
         "menekan Selesai, data Anda dihapus dari ADM ini. Tekan Selesai kalau sudah mengambil semuanya.")
     assert "Ambil struk bukti cetak." not in "\n".join(ui.visible_texts())
     ui.screenshot(artifacts_dir / "ui" / "citizen-partial-done.png")
+
+
+def test_the_same_message_given_again_is_said_again_and_blinks(tmp_path):
+    """A second try that fails the same way (the same mistyped NIK, a second bad scan) gets the
+    same words: said again, and the message blinks, so the citizen knows the kiosk answered."""
+    rig = engine_rig(tmp_path)
+    guide = HeardGuide()
+    ui = KioskDriver(rig.engine, guide=guide, notifier=SystemdNotifier(None), size=LANDSCAPE)
+    province = "Dua angka pertama NIK tidak benar. Lihat lagi NIK di KTP, lalu perbaiki."
+    not_ours = ("Kode QR ini bukan dari Dinas Dukcapil. Tunjukkan kode QR dari pesan WhatsApp Dinas Dukcapil, "
+                "atau ketik NIK.")
+    try:
+        ui.wait_for_screen("attract")
+        ui.tap("Mulai")
+        ui.wait_for_screen("identify")
+        ui.tap_digits("00" + NIK[2:])                     # no province starts with 00
+        seen = []
+        for _try in range(2):
+            guide.clear()
+            ui.tap("Lanjut")
+            ui.wait_until(lambda: province in guide.said(), what="the NIK message said")
+            assert message_on_glass(ui) == province
+            box = next(w for w in ui.visible_widgets() if type(w).__name__ == "MessageText" and w.text)
+            box.bind(opacity=lambda _box, value: seen.append(value))
+        assert seen and min(seen) < 0.5, "the message given again blinks"
+        ui.wait_until(lambda: box.opacity == 1.0, what="the blink to end")
+        for _scan in range(2):
+            guide.clear()
+            rig.engine.submit_scan("WIFI:S:warung;T:WPA;P:12345678;;")
+            ui.wait_until(lambda: not_ours in guide.said(), what="the scan message said")
+        assert message_on_glass(ui) == not_ours
+        guide.clear()
+        ui.tap_at(50, 300)                                # a touch repaints, and says nothing again
+        ui.step(5)
+        assert not_ours not in guide.said()
+    finally:
+        ui.close()
+        rig.close()

@@ -297,7 +297,7 @@ def test_printing_shows_one_line_per_printer_at_work(ui, language, artifacts_dir
         assert lines == ["The paper printer: 1 of 1 done",
                          "The card printer: 0 of 2 done — Child Identity Card (KIA): printing the back"]
     else:
-        assert lines[0] == "Printer kertas: 1 dari 1 sudah dikerjakan" and lines[1].startswith("Printer kartu: 0 dari 2 sudah dikerjakan — ")
+        assert lines[0] == "Printer kertas: sudah 1 dari 1" and lines[1].startswith("Printer kartu: sudah 0 dari 2 — ")
 
 
 def test_documents_say_when_more_are_below(ui, artifacts_dir):

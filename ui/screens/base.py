@@ -3,6 +3,7 @@ the commands object to send the citizen's choices back to the engine."""
 
 from __future__ import annotations
 
+from kivy.animation import Animation
 from kivy.app import App
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
@@ -45,6 +46,20 @@ class KioskScreen(Screen):
         """What to say when the view changed but the screen did not."""
         if new.busy and not old.busy:
             return _("common.wait", language)
-        if new.message is not None and new.message != old.message:
+        if new_message(old, new):
             return spoken_message(new.message, language, new.dinas_contact)
         return ""
+
+    def flash_message(self) -> None:
+        """The same message given again (a second unreadable scan) looks the same: a short
+        blink shows the touch was answered."""
+        for widget in self.walk(restrict=True):
+            if type(widget).__name__ == "MessageText" and widget.text:
+                Animation.cancel_all(widget, "opacity")
+                widget.opacity = 0.2
+                Animation(opacity=1.0, duration=0.4).start(widget)
+
+
+def new_message(old, new) -> bool:
+    """A message given since `old`: another one, or the same one given again."""
+    return new.message is not None and (new.message != old.message or new.message_number != old.message_number)
