@@ -57,8 +57,9 @@ PRINTS = {"kk": ("KK",), "kia": ("KIA",), "both": ("KK", "KIA")}
 # --- the dinas, in a child process ----------------------------------------------------------
 
 def serve_dinas(db_path: str) -> int:
-    """Child process: seed the demo, serve on a free loopback port, print one JSON line
-    {url, seed}, and stop when the parent closes our stdin (also when the parent dies)."""
+    """Child process: seed the demo (unless `db_path` is a seeded database already, with its
+    key beside it), serve on a free loopback port, print one JSON line {url, seed}, and stop
+    when the parent closes our stdin (also when the parent dies)."""
     from werkzeug.serving import make_server
 
     from dinas.seed import seed_demo
@@ -66,7 +67,7 @@ def serve_dinas(db_path: str) -> int:
 
     logging.basicConfig(level=logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)   # one line per request otherwise
-    seed = seed_demo(db_path)
+    seed = None if Path(db_path).exists() else seed_demo(db_path)
     # The per-kiosk limit (30 tries a minute) guards against guessing; one bench kiosk runs
     # far more sessions than a real one could.
     server = make_server("127.0.0.1", 0, create_app(db_path, session_attempts_per_minute=100_000),
@@ -79,9 +80,13 @@ def serve_dinas(db_path: str) -> int:
 
 
 class DinasProcess:
-    def __init__(self, directory: Path) -> None:
+    """The reference dinas in a child process, on `db` (directory/dinas.db, seeded by the
+    child when it does not exist yet): its memory is not the kiosk's."""
+
+    def __init__(self, directory: Path, db: str | Path | None = None) -> None:
+        self.db = str(db or directory / "dinas.db")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.bench_memory", "--serve-dinas", str(directory / "dinas.db")],
+            [sys.executable, "-m", "benchmarks.bench_memory", "--serve-dinas", self.db],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
         line = self.process.stdout.readline()
         if not line:
