@@ -14,6 +14,9 @@ unplugged at start, or replugged later, is found without a restart.
 
 `expect` names the kind of link the caller can drive (a card printer needs bytes, the A4
 printer IPP); another kind is a ValueError naming the URL, found when the driver is built.
+`simulator` names the simulator that stands in for the caller's device, so that another
+device's simulator (`sim:card_printer` behind a scanner) is refused here too, not by a check
+of the URL in the driver.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ Link = Union[Transport, IppEndpoint]
 
 
 def open_link(url: str, *, expect: type | tuple[type, ...] = (Transport, IppEndpoint),
-              backend: Any = None) -> Any:
+              simulator: str | None = None, backend: Any = None) -> Any:
     """The link for `url`; `backend` is a pyusb backend for a usb:// URL (tests pass the
     simulated bus's). ValueError for a URL no link can be made from."""
     parsed = parse_device_url(url)
+    if parsed.scheme == "sim" and simulator is not None and parsed.target != simulator:
+        raise ValueError(f"{url}: this device's simulator is sim:{simulator}, not sim:{parsed.target}")
     if parsed.scheme == "sim":
         from .sim.catalogue import simulator_factory   # only a demo or a test opens a simulator
         link = simulator_factory(parsed.target)(url, parsed.params)

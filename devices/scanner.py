@@ -29,13 +29,11 @@ from typing import Any
 from .events import Publisher
 from .status import DeviceDisconnected, DeviceError, DeviceState, DeviceStatus, absent
 from .links import open_link
-from .transport import Transport, parse_device_url
+from .transport import Transport
 
 log = logging.getLogger(__name__)
 
 ROLE = "scanner"
-# What a serial-mode scanner can be reached through: a byte transport or its simulator.
-SCHEMES = ("serial", "socket", "usb", "sim")
 QR_PREFIX = "ADM1:"
 MAX_CODE_LENGTH = 64
 _REQUEST_NO = re.compile(r"REQ-(\d{8})-[A-Z0-9]{6}")
@@ -116,19 +114,6 @@ def parse_scan(event: ScanEvent) -> str:
     return parse_whatsapp_qr(event.text)
 
 
-def url_problem(url: str) -> str | None:
-    """Why a serial-mode scanner cannot be reached through `url`, or None when it can."""
-    try:
-        parsed = parse_device_url(url)
-    except ValueError as exc:
-        return str(exc)
-    if parsed.scheme not in SCHEMES:
-        return f"a scanner is reached through serial://, socket://, usb:// or sim:{ROLE}, not {parsed.scheme}"
-    if parsed.scheme == "sim" and parsed.target != ROLE:
-        return f"the scanner's simulator is sim:{ROLE}"
-    return None
-
-
 def _decode(raw: bytes) -> str:
     # Invalid bytes become U+FFFD, which parse_whatsapp_qr rejects as garbage.
     return raw.decode("utf-8", errors="replace")
@@ -153,10 +138,7 @@ class ScannerReader:
         self._retry_interval = retry_interval
         self._partial_timeout = partial_timeout
         self._max_length = max_length
-        problem = url_problem(url)
-        if problem is not None:
-            raise ValueError(f"{url}: {problem}")
-        self._link = open_link(url, expect=Transport, **transport_options)
+        self._link = open_link(url, expect=Transport, simulator=ROLE, **transport_options)
         self.simulator = self._link.simulator
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"device-{ROLE}", daemon=True)

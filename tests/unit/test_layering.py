@@ -66,3 +66,88 @@ def test_the_core_never_imports_kivy():
                  for imported, line in _imported_packages(ast.parse(path.read_text()))
                  if imported == "kivy"]
     assert not offenders
+
+
+# --- no import cycles ----------------------------------------------------------------------------
+
+def _module_names() -> dict[str, Path]:
+    modules = {}
+    for package in ALLOWED:
+        for path in _sources(package):
+            parts = list(path.relative_to(REPO).with_suffix("").parts)
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def _runtime_imports(path: Path, name: str, modules: dict[str, Path]) -> set[str]:
+    """The project modules `path` imports when it runs: at module level or inside a function
+    (a lazy import still closes a cycle), but not under `if TYPE_CHECKING:`."""
+    def known(dotted: str) -> str | None:
+        while dotted and dotted not in modules:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text())
+    typing_only = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If)
+                   and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+    found = set()
+    for node in ast.walk(tree):
+        if id(node) in typing_only:
+            continue
+        if isinstance(node, ast.Import):
+            found |= {known(alias.name) for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[:len(package.split(".")) - node.level + 1] if node.level else []
+            source = ".".join(base + ([node.module] if node.module else []))
+            # `from pkg import module` imports that module; `from module import name`, the module
+            found |= {known(f"{source}.{alias.name}") if f"{source}.{alias.name}" in modules else known(source)
+                      for alias in node.names}
+    return found - {None, name}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan, iterative)."""
+    index, low, stack, on_stack, groups = {}, {}, [], set(), []
+    for root in graph:
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is None:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    group = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        group.append(member)
+                        if member == node:
+                            break
+                    if len(group) > 1:
+                        groups.append(sorted(group))
+            elif child not in index:
+                index[child] = low[child] = len(index)
+                stack.append(child)
+                on_stack.add(child)
+                work.append((child, iter(sorted(graph.get(child, ())))))
+            elif child in on_stack:
+                low[node] = min(low[node], index[child])
+    return groups
+
+
+def test_no_two_modules_import_each_other():
+    """Issue 9 found devices/transport.py and devices/usb.py importing each other: no module
+    of any package reaches itself again through what it imports at run time."""
+    modules = _module_names()
+    graph = {name: _runtime_imports(path, name, modules) for name, path in modules.items()}
+    assert graph["devices.links"] >= {"devices.transport", "devices.usb", "devices.ipp"}   # the reader reads
+    assert not _cycles(graph), _cycles(graph)
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]

@@ -127,3 +127,30 @@ def test_the_ui_names_kinds_through_the_registry_not_catalogue_keys():
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if '"kind.' in line or "'kind." in line]
     assert not found, "use ui.i18n.kind_text: " + ", ".join(found)
+
+
+def _checks_for_sim(tree) -> list[int]:
+    """Lines comparing something with "sim"/"sim:…" or asking startswith("sim…")."""
+    def is_sim(node) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("sim")
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and any(map(is_sim, [node.left, *node.comparators])):
+            lines.append(node.lineno)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in ("startswith", "removeprefix") and any(map(is_sim, node.args)):
+            lines.append(node.lineno)
+    return lines
+
+
+def test_no_driver_checks_for_sim():
+    """Issue 9: `devices.links.open_link` is the one place a sim: URL is told apart; the
+    registry's URL check is the other reader of schemes. Every driver module, printers' and the
+    scanner's, talks through the link it gets."""
+    drivers = {REPO / (entry.driver.partition(":")[0].replace(".", "/") + ".py") for entry in registry.DEVICES}
+    modules = drivers | set((REPO / "printer_drivers").rglob("*.py"))
+    found = [f"{path.relative_to(REPO)}:{line}" for path in sorted(modules)
+             if path.name != "registry.py" for line in _checks_for_sim(ast.parse(path.read_text()))]
+    assert not found, "a driver checks for sim: itself: " + ", ".join(found)
+    # the check sees one where there is one
+    assert _checks_for_sim(ast.parse('if url.startswith("sim:"):\n    pass\nok = parsed.scheme == "sim"')) == [1, 3]
