@@ -427,6 +427,7 @@ def test_hear_again_says_what_each_screen_shows(ui, artifacts_dir):
     try:
         expected = {
             "attract": ("Selamat datang.", "Hubungi Disdukcapil Kab. Contoh — 0800-1-234-567. Sentuh tombol Mulai. "
+                                           "Bisa dicetak sekarang: Kartu Keluarga (KK), Kartu Identitas Anak (KIA). "
                                            "Layanan ADM buka setiap hari kerja."),
             "documents": ("Ini dokumen Anda.", "Kartu Keluarga (KK): Siap dicetak. Kartu Identitas Anak (KIA): "
                           "Printer untuk Kartu Identitas Anak (KIA) sedang bermasalah: pita printer kartu habis. "
@@ -474,3 +475,41 @@ def test_a_failed_document_gets_the_next_step_true_for_its_reason(ui, reason, ex
     assert ui.screen().take_lines(view, "id") == ["Ambil KK Anda dari baki kertas.", expected,
                                                   "Ambil struk bukti cetak."]
     assert "•  " + expected in "\n".join(ui.visible_texts())
+
+
+def test_the_attract_and_closed_screens_answer_before_anything_goes_wrong(ui):
+    """Issue 14 point 2, on the glass: what it prints, free, what to bring (whose NIK), what to
+    do with no PIN or an expired one (the contact, the counter); closed: the hours and the
+    next opening. Said aloud too, nothing printable included."""
+    from tests.ui.speech import HeardGuide
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    expected = {
+        "id": ["Gratis. Tidak ada biaya apa pun.", "•  Kartu Keluarga (KK)\n•  Kartu Identitas Anak (KIA)",
+               "•  NIK orang yang menerima pesan WhatsApp dari Dinas Dukcapil\n•  PIN 6 angka dari pesan itu, atau "
+               "kode QR-nya", "Belum punya PIN, atau PIN sudah tidak berlaku?",
+               "Hubungi Disdukcapil Kab. Contoh — 0800-1-234-567, atau datang ke loket Dinas Dukcapil.",
+               "Jam buka: Senin–Jumat: 08:00–15:00\nSabtu–Minggu: tutup"],
+        "en": ["Free of charge. There is nothing to pay.", "No PIN, or the PIN is no longer valid?",
+               "Contact Disdukcapil Kab. Contoh — 0800-1-234-567, or go to the civil registry office's counter."],
+    }
+    for language, lines in expected.items():
+        ui.engine.publish(sample_views(None, language)["attract"])
+        ui.wait_until(lambda: ui.app.lang == language and ui.screen_name() == "attract", what=language)
+        ui.step(2)
+        assert [line for line in lines if line not in ui.visible_texts()] == []
+    ui.engine.publish(views["closed"])
+    ui.wait_until(lambda: ui.screen_name() == "out_of_service", what="the closed screen")
+    texts = ui.visible_texts()
+    assert {"ADM sedang tutup", "Buka lagi besok pukul 08:00.", "Jam buka:",
+            "Senin–Jumat: 08:00–15:00\nSabtu–Minggu: tutup", "Disdukcapil Kab. Contoh — 0800-1-234-567"} <= set(texts)
+    guide, allowed = ui.app.guide, ui.app._guide_allowed
+    ui.app.guide, ui.app._guide_allowed = HeardGuide(), True
+    try:
+        ui.engine.publish(dataclasses.replace(views["attract"], available_kinds=()))
+        ui.wait_until(lambda: ui.screen_name() == "attract", what="the attract screen")
+        ui.wait_until(lambda: "Saat ini belum ada dokumen yang bisa dicetak." in ui.visible_texts(), what="none")
+        ui.tap("Dengar lagi")
+        assert "Sentuh tombol Mulai. Saat ini belum ada dokumen yang bisa dicetak." in ui.app.guide.said()[-1]
+    finally:
+        ui.app.guide, ui.app._guide_allowed = guide, allowed

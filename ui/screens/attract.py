@@ -30,8 +30,13 @@ class AttractScreen(KioskScreen):
         return "\n".join("•  " + kind_text(kind, language) for kind in view.available_kinds)
 
     def spoken_guide(self, view, language: str) -> str:
-        said = super().spoken_guide(view, language)
-        return f"{said} {view.announcement}" if view.announcement else said
+        """The welcome (free, what to bring, no PIN), what can be printed now, the announcement."""
+        if view.available_kinds:
+            kinds = _("attract.available_now", language) + " " + ", ".join(
+                kind_text(kind, language) for kind in view.available_kinds) + "."
+        else:
+            kinds = _("attract.none_available", language)
+        return " ".join(p for p in (super().spoken_guide(view, language), kinds, view.announcement) if p)
 
     def hardware_key(self, key: str) -> bool:
         if key == "enter":
