@@ -1,21 +1,26 @@
 """The dinas server's heartbeat throughput: the highest rate held for a minute at p99 <= 100 ms.
 
     python -m benchmarks.bench_dinas_throughput [--duration 60] [--probe 10] [--configs sqlite:1,postgresql:2,postgresql:4]
+        [--rates 50,100,...] [--holds-only]
 
 For each configuration (backend:workers), a fresh database with enough kiosks that none passes
 its rate limit (10 heartbeats a minute each at the highest rate tried), `adm-dinas serve
---workers N` in its own process, and an open-loop load: heartbeat i is due at start + i/rate,
-and its latency counts from when it was due (a client that falls behind shows as latency, not
-as a lower rate). The client is asyncio over 64 keep-alive connections on loopback, light
-enough to share the cores with the server. Rates step up in `--probe`-second runs until p99
-passes 100 ms or a reply fails; the best rate then runs for `--duration` seconds (stepping down
-if it no longer holds). A failed probe is run once more before the search stops (other work
-on shared cores). Bounded: at most 2 x len(RATES) probes and 3 holds per config.
+--workers N` in its own process, and an open-loop load from Debian's `wrk` running
+benchmarks/heartbeat_load.lua: 64 keep-alive connections, connection i sending its k-th
+heartbeat at start + (i + 64k)/rate, each heartbeat's latency counted from when it was due
+(a server that falls behind shows as latency, not as a lower rate: no coordinated omission).
+A heartbeat that was due but not answered when the run ended counts with the time it had
+waited by then. wrk is C: it costs a few hundredths of a millisecond of CPU per heartbeat,
+where the earlier asyncio client cost 0.2-0.3 ms on the same two cores as the server.
+Rates step up in `--probe`-second runs until p99 passes 100 ms or a reply fails; the best rate
+then runs for `--duration` seconds (stepping down if it no longer holds). A failed probe is
+run once more before the search stops (other work on shared cores). With `--holds-only`, every
+rate of `--rates` runs for `--duration` seconds, up to the first that does not hold.
 PostgreSQL is a throwaway cluster with fsync on (tests/fixtures/postgres.py).
 The goal is 50,000 kiosks a minute (833/s).
 
 Each run also says what a heartbeat cost in CPU: the server's processes (gunicorn's master
-and workers), PostgreSQL's (postmaster and backends) and this load generator's, in CPU
+and workers), PostgreSQL's (postmaster and backends) and the load generator's, in CPU
 milliseconds per heartbeat answered, from their process times; and the machine's load
 average (1 min) at the start and end of the run. Those costs, not the rate held on a shared
 box, say what a machine with more cores will take.
@@ -24,14 +29,13 @@ box, say what a machine with more cores will take.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
-import resource
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks.bench_heartbeats import free_port, heartbeat, register, start_server
@@ -42,82 +46,81 @@ GOAL_PER_SECOND = 50_000 / 60
 RATES = (50, 100, 150, 200, 250, 300, 400, 500, 650, 833, 1000, 1250)
 CONNECTIONS = 64
 PER_KIOSK_PER_MINUTE = 10
+LOAD_SCRIPT = Path(__file__).with_name("heartbeat_load.lua")
 
 
-async def _one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> int:
-    writer.write(request)
-    await writer.drain()
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                  if line.lower().startswith(b"content-length:"))
-    await reader.readexactly(length)
-    return status
+def body_template() -> str:
+    """bench_heartbeats' realistic body, with wrk's {k} (kiosk id) and {n} {n2} {n3} {up}."""
+    beat = heartbeat("@KIOSK@", 0)
+    beat["uptime_s"] = "@UP@"
+    beat["counters"] = {"cards_printed": "@N@", "pages_printed": "@N2@", "sessions": "@N3@"}
+    text = json.dumps(beat)
+    for marker, field in (('"@KIOSK@"', '"{k}"'), ('"@UP@"', "{up}"), ('"@N@"', "{n}"), ('"@N2@"', "{n2}"),
+                          ('"@N3@"', "{n3}")):
+        text = text.replace(marker, field)
+    return text
 
 
-def _request(port: int, kiosk_id: str, token: str, n: int) -> bytes:
-    body = json.dumps(heartbeat(kiosk_id, n)).encode()
-    return (f"POST /api/v1/kiosk/heartbeat HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+def write_load_files(directory: Path, kiosks: list[tuple[str, str]]) -> tuple[Path, Path]:
+    """kiosks.i (connection i's share of the kiosks: "id token" lines) and the body template."""
+    kiosk_file, body_file = directory / "kiosks", directory / "body.json"
+    for i in range(CONNECTIONS):
+        Path(f"{kiosk_file}.{i}").write_text("".join(f"{kiosk_id} {token}\n" for kiosk_id, token in kiosks[i::CONNECTIONS]))
+    body_file.write_text(body_template())
+    return kiosk_file, body_file
 
 
-async def _load(port: int, kiosks: list[tuple[str, str]], rate: float, seconds: float) -> tuple[list[float], int]:
-    total = int(rate * seconds)
-    requests = [_request(port, *kiosks[i % len(kiosks)], i) for i in range(total)]
+def _wrk(port: int, files: tuple[Path, Path], rate: float, seconds: float, out: Path) -> tuple[list[float], int, float]:
+    """One wrk run: (latencies in ms, due ones included; failures; the load generator's CPU seconds)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise SystemExit("wrk is missing: apt-get install wrk (tests/setup/system-deps.sh installs it)")
+    env = {**os.environ, "ADM_LOAD_RATE": str(rate), "ADM_LOAD_CONNECTIONS": str(CONNECTIONS),
+           "ADM_LOAD_KIOSKS": str(files[0]), "ADM_LOAD_BODY": str(files[1]), "ADM_LOAD_OUT": str(out)}
+    process = subprocess.Popen([wrk, f"-t{CONNECTIONS}", f"-c{CONNECTIONS}", f"-d{max(1, round(seconds))}s",
+                                "--timeout", "10s", "-s", str(LOAD_SCRIPT),
+                                f"http://127.0.0.1:{port}/api/v1/kiosk/heartbeat"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed ({process.returncode}): {process.stderr.read().decode()[-500:]}")
+    lines = out.read_text().split("\n")
+    errors = sum(int(x) for x in lines[0].split()[1:])
+    end, interval = (float(x) for x in lines[1].split()[1:])
     latencies: list[float] = []
-    failures = 0
-    queue: asyncio.Queue[int] = asyncio.Queue()
-    for i in range(total):
-        queue.put_nowait(i)
-    start = time.perf_counter() + 0.2
-
-    async def connection() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        try:
-            while not queue.empty():
-                i = queue.get_nowait()
-                due = start + i / rate
-                delay = due - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                try:
-                    status = await asyncio.wait_for(_one(reader, writer, requests[i]), 10)
-                except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
-                    failures += 1
-                    writer.close()
-                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-                    continue
-                latencies.append(time.perf_counter() - due)
-                failures += status != 200
-        finally:
-            writer.close()
-    await asyncio.gather(*(connection() for _ in range(CONNECTIONS)))
-    return latencies, failures
+    failures = errors
+    for line in lines[2:]:
+        if line.startswith("thread "):
+            start, answered, failed = line.split()[1:]
+            failures += int(failed)
+            # Due by the end but not answered: they count with what they had waited by then.
+            k = int(answered)
+            while float(start) + k * interval <= end:
+                latencies.append(end - (float(start) + k * interval))
+                k += 1
+        elif line:
+            latencies.append(float(line))
+    return latencies, failures, usage.ru_utime + usage.ru_stime
 
 
-def _client_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def measure(port: int, kiosks: list[tuple[str, str]], rate: float, seconds: float,
+def measure(port: int, files: tuple[Path, Path], rate: float, seconds: float,
             watch: dict[str, int] | None = None) -> dict:
     """One open-loop run; `watch` names process trees ({"server": pid, "db": pid}) whose CPU
-    time per heartbeat is reported with the client's own."""
+    time per heartbeat is reported with the load generator's own."""
     watch = watch or {}
     load_before = os.getloadavg()[0]
     before = {name: process_tree_cpu(pid) for name, pid in watch.items()}
-    client_before = _client_cpu()
-    latencies, failures = asyncio.run(_load(port, kiosks, rate, seconds))
-    cpu = {f"{name}_cpu_ms": (process_tree_cpu(pid) - before[name]) * 1000 / max(1, len(latencies))
-           for name, pid in watch.items()}
-    cpu["client_cpu_ms"] = (_client_cpu() - client_before) * 1000 / max(1, len(latencies))
-    ms = sorted(x * 1000 for x in latencies)
+    with tempfile.TemporaryDirectory(prefix="bench-wrk-") as directory:
+        ms, failures, client_cpu = _wrk(port, files, rate, seconds, Path(directory) / "out.txt")
+    answered = max(1, len(ms))
+    cpu = {f"{name}_cpu_ms": (process_tree_cpu(pid) - before[name]) * 1000 / answered for name, pid in watch.items()}
+    cpu["client_cpu_ms"] = client_cpu * 1000 / answered
+    ms.sort()
     q = statistics.quantiles(ms, n=100, method="inclusive") if len(ms) > 1 else [0.0] * 99
-    return {"rate": rate, "seconds": seconds, "sent": len(ms) + failures, "failures": failures,
+    return {"rate": rate, "seconds": seconds, "sent": len(ms), "failures": failures,
             "p50": q[49], "p99": q[98], "max": ms[-1] if ms else 0.0,
-            "held": failures == 0 and q[98] <= BUDGET_P99_MS, **cpu,
+            "held": failures == 0 and q[98] <= BUDGET_P99_MS and len(ms) >= 0.98 * rate * seconds, **cpu,
             "load": (load_before, os.getloadavg()[0])}
 
 
@@ -130,8 +133,41 @@ def _show(config: str, result: dict, label: str) -> None:
           f"load {result['load'][0]:.1f}->{result['load'][1]:.1f}", flush=True)
 
 
+def _probe_then_hold(run, config: str, rates: tuple[int, ...], duration: float, probe: float) -> dict | None:
+    best = None
+    for rate in rates:
+        # A probe that fails is tried once more: other work on the cores can cost one
+        # 10-second window its p99.
+        for attempt in ("probe", "again"):
+            result = run(rate, probe)
+            _show(config, result, attempt)
+            if result["held"]:
+                break
+        if not result["held"]:
+            break
+        best = rate
+    for rate in [r for r in rates if r <= (best or rates[0])][::-1][:3]:
+        result = run(rate, duration)
+        _show(config, result, "hold ")
+        if result["held"]:
+            return result
+    return None
+
+
+def _holds(run, config: str, rates: tuple[int, ...], duration: float, _probe: float) -> dict | None:
+    """Each rate for the whole duration, up to the first that does not hold."""
+    best = None
+    for rate in rates:
+        result = run(rate, duration)
+        _show(config, result, "hold ")
+        if not result["held"]:
+            break
+        best = result
+    return best
+
+
 def run_config(backend: str, workers: int, duration: float, probe: float,
-               rates: tuple[int, ...] = RATES) -> dict | None:
+               rates: tuple[int, ...] = RATES, holds_only: bool = False) -> dict | None:
     kiosk_count = int(max(RATES) * 60 / PER_KIOSK_PER_MINUTE)
     config = f"{backend}:{workers}w"
     with tempfile.TemporaryDirectory(prefix="bench-dinas-") as directory:
@@ -144,33 +180,18 @@ def run_config(backend: str, workers: int, duration: float, probe: float,
         else:
             db = str(Path(directory) / "dinas.db")
         try:
-            kiosks = register(db, kiosk_count, key)
+            files = write_load_files(Path(directory), register(db, kiosk_count, key))
             port = free_port()
             server = start_server(db, port, workers=workers, key=key)
             watch = {"server": server.pid}
             if cluster is not None:
                 watch["db"] = int((cluster.data / "postmaster.pid").read_text().split()[0])
             try:
-                measure(port, kiosks, 50, 2)                       # warm the pools
-                best = None
-                for rate in rates:
-                    # A probe that fails is tried once more: other work on the cores can cost
-                    # one 10-second window its p99.
-                    for attempt in ("probe", "again"):
-                        result = measure(port, kiosks, rate, probe, watch)
-                        _show(config, result, attempt)
-                        if result["held"]:
-                            break
-                    if not result["held"]:
-                        break
-                    best = rate
-                candidates = [r for r in rates if r <= (best or rates[0])][::-1][:3]
-                for rate in candidates:
-                    result = measure(port, kiosks, rate, duration, watch)
-                    _show(config, result, "hold ")
-                    if result["held"]:
-                        return {"config": config, **result}
-                return None
+                measure(port, files, 50, 2)                       # warm the pools
+                search = _holds if holds_only else _probe_then_hold
+                found = search(lambda rate, seconds: measure(port, files, rate, seconds, watch), config, rates,
+                               duration, probe)
+                return None if found is None else {"config": config, **found}
             finally:
                 server.terminate()
                 server.wait(timeout=30)
@@ -186,12 +207,14 @@ def main() -> int:
     parser.add_argument("--configs", default="sqlite:1,postgresql:2,postgresql:4")
     parser.add_argument("--rates", default=",".join(map(str, RATES)),
                         help="the rates to step through, heartbeats/s (e.g. 200 for one fixed rate)")
+    parser.add_argument("--holds-only", action="store_true",
+                        help="no probes: each rate for --duration s, up to the first that does not hold")
     args = parser.parse_args()
     held = []
     for item in args.configs.split(","):
         backend, workers = item.split(":")
         result = run_config(backend, int(workers), args.duration, args.probe,
-                            tuple(int(r) for r in args.rates.split(",")))
+                            tuple(int(r) for r in args.rates.split(",")), args.holds_only)
         held.append(result)
         if result is None:
             print(f"{item}: no rate held p99 <= {BUDGET_P99_MS:.0f} ms")

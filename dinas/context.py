@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app, g, request
 
 from .auth import Caller, authenticate
 from .clock import Clock
 from .db import Connection, Database
+from .heartbeats import HeartbeatStore
 from .notifier import Notifier
 from .ratelimit import RateLimiter
 from .vault import Vault
@@ -22,6 +23,10 @@ class Dinas:
     notifier: Notifier
     session_limiter: RateLimiter
     heartbeat_limiter: RateLimiter
+    heartbeats: HeartbeatStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.heartbeats = HeartbeatStore(self.database, self.heartbeat_limiter, self.now)
 
     def now(self) -> float:
         return self.clock()

@@ -140,6 +140,33 @@ class Connection:
             cursor.close()
         return found
 
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Inside a transaction: SAVEPOINT ... RELEASE; on an exception, what ran since the
+        SAVEPOINT is rolled back and the transaction goes on (the exception is re-raised)."""
+        self._plain("SAVEPOINT part")
+        try:
+            yield
+        except BaseException:
+            self._plain("ROLLBACK TO SAVEPOINT part")
+            self._plain("RELEASE SAVEPOINT part")
+            raise
+        self._plain("RELEASE SAVEPOINT part")
+
+    def _plain(self, sql: str) -> None:
+        """One statement without parameters, straight to the driver (after a pending BEGIN)."""
+        if not self.database.is_sqlite:
+            self.raw.exec_driver_sql(sql)
+            return
+        cursor = self._raw.connection.driver_connection.cursor()
+        try:
+            if self._pending_begin:
+                cursor.execute(self.database._begin)
+                self._pending_begin = False
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
     def one(self, sql: str, **params: Any) -> RowMapping | None:
         return self._execute(sql, params).mappings().first()
 

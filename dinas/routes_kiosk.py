@@ -7,7 +7,7 @@ import logging
 
 from flask import Blueprint, Response, jsonify, request
 
-from . import auth, config_store, db, fleet, jobs, pins, validation as v
+from . import config_store, heartbeats, jobs, pins, validation as v
 from .clock import iso, parse_iso
 from .errors import ApiError, invalid_request, not_found
 from .context import caller, connection, dinas
@@ -15,8 +15,6 @@ from .vault import mask_nik
 
 kiosk = Blueprint("kiosk", __name__)
 log = logging.getLogger(__name__)
-DEVICE_STATES = ("ready", "busy", "offline", "user_error", "hardware_error", "no_device", "unknown")
-SUPPLY_LEVELS = ("full", "low", "out", "unknown")
 
 
 @kiosk.post("/sessions")
@@ -100,105 +98,17 @@ def end_session(session_id: str) -> tuple[str, int]:
     return "", 204
 
 
-def _read_devices(body: dict) -> dict:
-    devices = body.get("devices")
-    if not isinstance(devices, dict) or len(devices) > 16:
-        raise invalid_request("devices must be an object of at most 16 devices, keyed by role")
-    for role, device in devices.items():
-        if not isinstance(device, dict):
-            raise invalid_request(f"devices.{role} must be an object (DeviceStatus.as_dict())")
-        v.choice(device, "state", DEVICE_STATES)
-        supplies = device.get("supplies", {})
-        if not isinstance(supplies, dict) or not all(isinstance(s, dict) for s in supplies.values()):
-            raise invalid_request(f"devices.{role}.supplies must be an object of objects")
-        for name, supply in supplies.items():
-            if supply.get("level") not in SUPPLY_LEVELS:
-                raise invalid_request(f"devices.{role}.supplies.{name}.level must be one of {', '.join(SUPPLY_LEVELS)}")
-        faults = device.get("faults", [])
-        if not isinstance(faults, list) or not all(isinstance(f, dict) and isinstance(f.get("code"), str)
-                                                   for f in faults):
-            raise invalid_request(f"devices.{role}.faults must be a list of objects with a code")
-    return devices
-
-
-def _flag(body: dict, key: str) -> bool:
-    value = body.get(key, False)
-    if not isinstance(value, bool):
-        raise invalid_request(f"{key} must be true or false")
-    return value
-
-
-class _NotThisKiosksToken(Exception):
-    """The fast path's token check found no row: the checked path says why."""
-
-
 @kiosk.post("/heartbeat")
 def heartbeat() -> Response:
-    # The common case, a kiosk's own token and a good body, takes one transaction: one batch
-    # (one round trip on PostgreSQL) that checks the token while it updates the kiosk's row,
-    # then COMMIT. Anything else goes the checked way, which answers every error as it did.
-    token = auth.bearer_token(request.headers.get("Authorization"))
-    if token is not None:
-        try:
-            beat, kiosk_etag = _read_heartbeat(v.json_object())
-        except ApiError:
-            beat = None
-        if beat is not None:
-            try:
-                return _store_heartbeat(beat["kiosk_id"], beat, kiosk_etag, dinas().vault.token_hash(token))
-            except _NotThisKiosksToken:
-                pass
+    # A good heartbeat with its kiosk's token is stored before Flask (`heartbeat_wsgi`); what
+    # reaches here is checked in order: the caller, its kiosk id, then the body.
     who = caller("kiosk")
     body = v.json_object()
     kiosk_id = v.text(body, "kiosk_id", max_len=64)
     if kiosk_id != who.kiosk_id:
         raise ApiError(403, "forbidden", "kiosk_id does not match this kiosk's token")
-    beat, kiosk_etag = _read_heartbeat(body)
-    return _store_heartbeat(who.kiosk_id, beat, kiosk_etag)
-
-
-def _read_heartbeat(body: dict) -> tuple[dict, str | None]:
-    kiosk_id = v.text(body, "kiosk_id", max_len=64)
-    counters, last_faults = body.get("counters"), body.get("last_faults")
-    if not isinstance(counters, dict):
-        raise invalid_request("counters must be an object")
-    if not isinstance(last_faults, list) or len(last_faults) > 100:
-        raise invalid_request("last_faults must be a list of at most 100 entries")
-    staff_actions = body.get("staff_actions", [])
-    if not isinstance(staff_actions, list) or len(staff_actions) > 100 \
-            or not all(isinstance(a, dict) and {"id", "at", "actor", "action"} <= a.keys() for a in staff_actions):
-        raise invalid_request("staff_actions must be a list of at most 100 {id, at, actor, action, detail}")
-    beat = {"kiosk_id": kiosk_id,
-            "software_version": v.text(body, "software_version", max_len=64),
-            "config_version": v.integer(body, "config_version", minimum=0, maximum=2**53, nullable=True),
-            "config_stale": _flag(body, "config_stale"),
-            "uptime_s": v.number(body, "uptime_s", minimum=0, maximum=1e10),
-            "devices": _read_devices(body),
-            "counters": counters,
-            "outbox_depth": v.integer(body, "outbox_depth", minimum=0, maximum=2**31),
-            "last_faults": last_faults,
-            "cards_low": _flag(body, "cards_low"),
-            "staff_actions": staff_actions}       # kept in the heartbeat history: who did what, by PIN slot
-    return beat, v.text(body, "config_etag", max_len=200, required=False)
-
-
-def _store_heartbeat(kiosk_id: str, beat: dict, kiosk_etag: str | None, token_hash: str | None = None) -> Response:
-    """The kiosk's row, the rate-limit token, the history row, the day's counts and the
-    configuration ETag in one transaction (one commit, one fsync: a refused heartbeat takes
-    no token, and stores nothing). With `token_hash`, raises _NotThisKiosksToken (nothing
-    kept) unless it is this kiosk's token."""
-    now = dinas().now()
-    limiter = dinas().heartbeat_limiter
-    kiosk_row, *history = fleet.heartbeat_statements(now, kiosk_id, beat, token_hash)
-    with db.transaction(connection()):
-        counted, taken, *_, etag = connection().batch(
-            [kiosk_row, limiter.take(f"heartbeats:{kiosk_id}"), *history, config_store.latest_etag(kiosk_id)])
-        if token_hash is not None and not counted:
-            raise _NotThisKiosksToken()
-        limiter.check(taken[0])
-        fleet.after_heartbeat(connection(), now, kiosk_id, counted[0]["heartbeat_count"] if counted else None)
-        waiting = config_store.etag_differs(etag[0]["etag"] if etag else None, kiosk_etag)
-    return jsonify({"server_time": iso(now), "config_waiting": waiting})
+    beat, kiosk_etag = heartbeats.read(body)
+    return jsonify(dinas().heartbeats.store(connection, who.kiosk_id, beat, kiosk_etag))
 
 
 @kiosk.get("/config")

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from .clock import Clock, system_clock
 from .context import Dinas
 from .errors import ApiError
+from .heartbeat_wsgi import HeartbeatFastPath
 from .notifier import Notifier, RecordingNotifier
 from .ratelimit import RateLimiter
 from .retention import DailyPurge
@@ -40,10 +41,12 @@ def create_app(db: str, *, notifier: Notifier | None = None, clock: Clock | None
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD_BYTES
     app.json.sort_keys = False
-    app.extensions["dinas"] = Dinas(
+    app.extensions["dinas"] = dinas = Dinas(
         store.database, store.vault, clock, notifier or RecordingNotifier(store.database, store.vault, clock),
         RateLimiter(clock, session_attempts_per_minute, detail="too many PIN attempts from this kiosk; wait a moment"),
         RateLimiter(clock, heartbeats_per_minute, detail="too many heartbeats from this kiosk; send one a minute"))
+    app.wsgi_app = HeartbeatFastPath(app.wsgi_app, dinas, dinas.heartbeats, f"{API}/kiosk/heartbeat",
+                                     MAX_HEARTBEAT_BYTES)
     if daily_purge:
         purger = DailyPurge(store.database, clock)
         purger.start()

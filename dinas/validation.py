@@ -28,11 +28,11 @@ def json_object() -> dict[str, Any]:
         raise invalid_request(f"the JSON is nested deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(body, dict):
         raise invalid_request("the body must be a JSON object (Content-Type: application/json)")
-    _check_depth(body)
+    check_depth(body)
     return body
 
 
-def _check_depth(body: Any) -> None:
+def check_depth(body: Any) -> None:
     """Walks without recursion: a deep body must not reach code that recurses (json.dumps)."""
     level = [body]
     for _ in range(MAX_JSON_DEPTH):

@@ -112,3 +112,91 @@ def test_a_refused_heartbeat_keeps_nothing_and_says_when_to_retry(reference_serv
     assert HEARTBEATS_PER_MINUTE <= admitted < len(replies)
     assert replies[-1].status_code == 429 and replies[-1].json()["retry_after"] >= 1
     assert _stored(reference_server, kiosk["kiosk_id"])[:2] == (admitted, admitted)
+
+
+def _raw_post(server, body: bytes, token: str, content_type: str):
+    return requests.post(f"{server.url}/kiosk/heartbeat", data=body, timeout=10,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+
+
+def _answer(reply):
+    """Status, type, length and body bytes, the server's time (which moves) aside."""
+    import re
+    return (reply.status_code, reply.headers["Content-Type"], reply.headers["Content-Length"],
+            re.sub(rb'"server_time":"[0-9T:Z-]{20}"', b'"server_time":"..."', reply.content))
+
+
+def test_the_hot_path_and_the_flask_route_answer_alike(reference_server, statements):  # noqa: F811
+    # `application/json` goes the hot path (heartbeat_wsgi); an `application/...+json` type,
+    # which Flask also reads as JSON, goes the Flask route: the same heartbeats, the same bytes.
+    import json
+
+    from dinas.server import HEARTBEATS_PER_MINUTE
+
+    kiosk = reference_server.kiosks[0]
+    body = json.dumps(heartbeat_body(kiosk["kiosk_id"])).encode()
+    statements.clear()
+    fast = _raw_post(reference_server, body, kiosk["token"], "application/json")
+    assert statements == [("batch", 4), ("sql", "COMMIT")]          # the hot path: no token lookup
+    statements.clear()
+    routed = _raw_post(reference_server, body, kiosk["token"], "application/x-heartbeat+json")
+    assert ("sql", "SELECT") in statements                          # the Flask route: authenticate first
+    assert _answer(fast) == _answer(routed) and fast.status_code == 200
+    assert _stored(reference_server, kiosk["kiosk_id"])[:2] == (2, 2)
+    # Refused for its rate: the same 429 both ways, nothing kept.
+    while _raw_post(reference_server, body, kiosk["token"], "application/json").status_code == 200:
+        pass
+    fast = _raw_post(reference_server, body, kiosk["token"], "application/json")
+    routed = _raw_post(reference_server, body, kiosk["token"], "application/x-heartbeat+json")
+    assert fast.status_code == 429 and _answer(fast) == _answer(routed)
+    count = _stored(reference_server, kiosk["kiosk_id"])[0]
+    assert HEARTBEATS_PER_MINUTE <= count == _stored(reference_server, kiosk["kiosk_id"])[1]
+
+
+@pytest.mark.parametrize("case", ["no length", "over the size limit", "chunked", "short body", "not an object",
+                                  "deep", "text/plain"])
+def test_what_the_hot_path_does_not_take_is_answered_by_the_flask_route(reference_server, case):  # noqa: F811
+    import http.client
+    import json
+    from urllib.parse import urlsplit
+
+    from dinas.server import MAX_HEARTBEAT_BYTES
+
+    kiosk = reference_server.kiosks[0]
+    good = json.dumps(heartbeat_body(kiosk["kiosk_id"])).encode()
+    body, headers, expected = good, {"Content-Type": "application/json"}, 200
+    if case == "no length":
+        headers["Content-Length"] = ""
+        expected = 400
+    elif case == "over the size limit":
+        body = json.dumps({**heartbeat_body(kiosk["kiosk_id"]), "pad": "x" * MAX_HEARTBEAT_BYTES}).encode()
+        expected = 413
+    elif case == "chunked":
+        headers["Transfer-Encoding"] = "chunked"
+        body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(good), good)
+    elif case == "short body":
+        body = good[:-10]
+        expected = 400
+    elif case == "not an object":
+        body, expected = b"[1, 2]", 400
+    elif case == "deep":
+        body, expected = b"[" * 40 + b"]" * 40, 400
+    elif case == "text/plain":
+        headers["Content-Type"], expected = "text/plain", 400
+    url = urlsplit(reference_server.url)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    connection.putrequest("POST", f"{url.path}/kiosk/heartbeat")
+    connection.putheader("Authorization", f"Bearer {kiosk['token']}")
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    if "Transfer-Encoding" not in headers and headers.get("Content-Length") != "":
+        connection.putheader("Content-Length", str(len(good) if case == "short body" else len(body)))
+    connection.endheaders(body)
+    if case == "short body":
+        connection.sock.shutdown(__import__("socket").SHUT_WR)
+    reply = connection.getresponse()
+    payload = reply.read()
+    connection.close()
+    assert reply.status == expected, payload
+    assert json.loads(payload)["error" if expected != 200 else "config_waiting"] is not None
+    assert _stored(reference_server, kiosk["kiosk_id"])[:2] == ((1, 1) if expected == 200 else (0, 0))

@@ -17,6 +17,7 @@ packages=(
     chromium chromium-driver              # the dinas fleet page, tested in a real headless browser
     e2fsprogs                             # mkfs.ext4/e2fsck: the state folder on a loop device turned read-only
     postgresql                            # the dinas contract suite also runs on a throwaway cluster
+    wrk                                   # bench_dinas_throughput's open-loop heartbeat load (C, cheap on 2 cores)
 )
 
 # Debian's own python3 needs python3-venv for `python3 -m venv`; a python built elsewhere
