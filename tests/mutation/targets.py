@@ -32,7 +32,8 @@ TARGETS: tuple[Target, ...] = (
            mutants=("kiosk.dinas_client.xǁDinasClientǁdownload_document__mutmut_*",)),
     # The size and framing checks of the same download, where the body is read.
     Target("download-body", ("kiosk/dinas_transport.py",),
-           ("tests/service/test_client_hostile.py", "tests/service/test_client_replies.py"),
+           ("tests/service/test_client_hostile.py", "tests/service/test_client_replies.py",
+            "tests/service/test_client_contract.py"),
            mutants=("kiosk.dinas_transport.xǁDinasTransportǁ_read_body__mutmut_*",)),
     Target("nik", ("kiosk/nik.py",), ("tests/unit/test_nik.py",)),
     Target("status-usable", ("devices/status.py",), ("tests/unit/test_device_status.py",),
@@ -55,8 +56,13 @@ TARGETS: tuple[Target, ...] = (
     # kiosk in another process and cannot count here.
     Target("recovery", ("kiosk/recovery.py",),
            ("tests/unit/test_session_recovery.py", "tests/unit/test_print_deadlines.py")),
+    # The session engine's own tests print through the orchestrator. Not test_storage_faults:
+    # 31 s for every surviving mutant, for journal write failures that test_orchestrator makes
+    # at each step of a print.
     Target("orchestrator", ("kiosk/orchestrator.py",),
-           ("tests/unit/test_print_deadlines.py", "tests/unit/test_session_engine.py")),
+           ("tests/unit/test_orchestrator.py", "tests/unit/test_print_deadlines.py",
+            "tests/unit/test_session_engine.py", "tests/unit/test_session_security.py",
+            "tests/unit/test_settings_pushable.py")),
 )
 
 BY_NAME = {target.name: target for target in TARGETS}

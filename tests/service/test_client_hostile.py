@@ -4,9 +4,11 @@ handed on for printing; retries must happen only where a repeat is harmless."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -160,7 +162,8 @@ def test_a_body_cut_short_of_its_content_length_is_unavailable(hostile_server: H
     with pytest.raises(DinasUnavailable) as cut:
         make_client(hostile_server, retries=0).download_document("s-1", DOC)
     # The session id is a capability: the message names the call without it.
-    assert cut.value.detail.startswith("GET /kiosk/sessions/…/documents/doc-1: reply cut off")
+    assert cut.value.detail.startswith("GET /kiosk/sessions/…/documents/doc-1: reply cut off after 100 bytes (")
+    assert cut.value.status == 200
 
 
 def test_a_document_announced_above_the_cap_is_not_even_requested(hostile_server: HostileServer) -> None:
@@ -423,6 +426,76 @@ def test_chunked_replies_are_read_and_checked_the_same_way(hostile_server: Hosti
     assert client.download_document(session.session_id, DOC) == PDF
     with pytest.raises(DocumentIntegrityError):
         client.download_document(session.session_id, DOC)
+
+
+# The body's own checks (DinasTransport._read_body), each with its exact words: the call named
+# (never the session id), what was wrong, and the HTTP status it came with.
+DOWNLOAD = "GET /kiosk/sessions/…/documents/doc-1"
+LONG_LENGTH = "1" * 25 + "x"
+
+
+@pytest.mark.parametrize("answer, error, detail", [
+    pytest.param(respond(200, gzip.compress(PDF), {"Content-Type": "application/pdf", "Content-Encoding": "GZIP"}),
+                 ContractError, f"{DOWNLOAD}: compressed reply (gzip) although identity was asked", id="compressed"),
+    pytest.param(respond(200, PDF, {"Content-Type": "application/pdf", "Content-Length": LONG_LENGTH}),
+                 DocumentIntegrityError, f"{DOWNLOAD}: Content-Length {LONG_LENGTH[:20]!r} is not a number",
+                 id="length-not-a-number"),
+    pytest.param(respond(200, PDF, {"Content-Type": "application/pdf"}, content_length=len(PDF) - 5),
+                 DocumentIntegrityError,
+                 f"{DOWNLOAD}: Content-Length {len(PDF) - 5} but the session announced {len(PDF)} bytes",
+                 id="length-not-the-announced-one"),
+    pytest.param(chunked(PDF[:-10], "application/pdf"), DocumentIntegrityError,
+                 f"{DOWNLOAD}: got {len(PDF) - 10} bytes, the session announced {len(PDF)}", id="undeclared-and-short"),
+    pytest.param(chunked(PDF + b"more", "application/pdf"), DocumentIntegrityError,
+                 f"{DOWNLOAD}: reply exceeds the {len(PDF)}-byte limit", id="undeclared-and-long"),
+])
+def test_a_refused_body_says_what_was_wrong_with_it(hostile_server: HostileServer, answer, error,
+                                                                 detail) -> None:
+    hostile_server.on("GET", DOC_PATH, answer)
+    with pytest.raises(error) as refused:
+        make_client(hostile_server).download_document("s-1", DOC)
+    assert (type(refused.value), refused.value.status, refused.value.detail) == (error, 200, detail)
+
+
+def test_a_document_sent_as_identity_by_name_is_taken(hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, respond(200, PDF, {"Content-Type": "application/pdf",
+                                                          "Content-Encoding": "Identity"}))
+    assert make_client(hostile_server).download_document("s-1", DOC) == PDF
+
+
+def test_a_json_reply_declared_above_its_limit_is_refused_before_reading(hostile_server: HostileServer) -> None:
+    hostile_server.on("POST", SESSIONS, endless(2 * GIGABYTE, declare_length=True, content_type="application/json"))
+    with pytest.raises(ContractError) as refused:
+        make_client(hostile_server).open_session(nik=NIK, pin=PIN)
+    assert (type(refused.value), refused.value.status) == (ContractError, 200)
+    assert refused.value.detail == f"POST /kiosk/sessions: Content-Length {2 * GIGABYTE} exceeds the 1048576-byte limit"
+
+
+def test_an_undeclared_json_reply_above_its_limit_is_cut_at_the_limit(hostile_server: HostileServer) -> None:
+    hostile_server.on("POST", SESSIONS, endless(2 * GIGABYTE, declare_length=False, content_type="application/json"))
+    with pytest.raises(ContractError) as refused:
+        make_client(hostile_server).open_session(nik=NIK, pin=PIN)
+    assert (type(refused.value), refused.value.status) == (ContractError, 200)
+    assert refused.value.detail == "POST /kiosk/sessions: reply exceeds the 1048576-byte limit"
+
+
+def test_a_json_reply_with_a_length_that_is_not_a_number_is_a_contract_error(hostile_server: HostileServer) -> None:
+    hostile_server.on("POST", SESSIONS, respond(201, b"{}", {"Content-Type": "application/json",
+                                                             "Content-Length": "-2"}))
+    with pytest.raises(ContractError) as refused:
+        make_client(hostile_server).open_session(nik=NIK, pin=PIN)
+    assert (type(refused.value), refused.value.status) == (ContractError, 201)
+    assert refused.value.detail == "POST /kiosk/sessions: Content-Length '-2' is not a number"
+
+
+def test_a_body_overdue_at_the_deadline_keeps_its_status_and_counts_what_came(hostile_server: HostileServer) -> None:
+    hostile_server.on("GET", DOC_PATH, trickle(0.2, declared=DOC.size))
+    client = make_client(hostile_server, read_timeout=5.0, download_timeout=1.0, retries=0)
+    with pytest.raises(DinasUnavailable) as overdue:
+        client.download_document("s-1", DOC)
+    assert overdue.value.status == 200
+    assert re.fullmatch(rf"{re.escape(DOWNLOAD)}: reply not complete within its deadline \([1-9]\d* bytes received\)",
+                        overdue.value.detail), overdue.value.detail
 
 
 def test_headers_that_trickle_forever_end_at_the_call_deadline(hostile_server: HostileServer) -> None:
