@@ -126,3 +126,28 @@ def test_the_card_printers_sensor_table_and_contrast_reach_the_driver(tmp_path):
 def test_a_wrong_sensor_table_or_contrast_names_its_key(tmp_path, toml, key, expected):
     found = problems(tmp_path, f'[devices.card_printer]\nurl = "sim:card_printer"\n{toml}\n')
     assert len(found) == 1 and f"devices.card_printer.{key}: " in found[0] and expected in found[0], found
+
+
+def test_the_documented_sensor_table_example_is_read_as_it_says(tmp_path):
+    """docs/CARD-PRINTER.md's worked example, as a technician would paste it (only the URL
+    made the simulator's), and the example config's commented line, read the guide's voltages."""
+    repo = Path(__file__).resolve().parents[2]
+    docs = (repo / "docs" / "CARD-PRINTER.md").read_text()
+    section = docs[docs.index("### `sensor_thresholds`"):]
+    start = section.index("```toml\n") + len("```toml\n")
+    example = section[start:section.index("```", start)]
+    assert "[devices.card_printer.sensor_thresholds." in example
+    url = next(line for line in example.splitlines() if line.startswith("url = "))
+    pasted = example.replace(url, 'url = "sim:card_printer?answers=guide"')
+    commented = next(line for line in (repo / "config" / "kiosk.example.toml").read_text().splitlines()
+                     if line.startswith("# sensor_thresholds = "))
+    one_line = '[devices.card_printer]\nurl = "sim:card_printer?answers=guide"\n' + commented.removeprefix("# ")
+    for devices in (pasted, one_line):
+        board = DeviceBoard.from_config(config_with(tmp_path, devices))
+        try:
+            printer = board.printer("card_printer")
+            assert printer.status().capabilities["sensors"] == {"cover": "closed", "feeder": "cards", "card": "none"}
+            printer.simulator.set_cover(True)
+            assert [f.code.value for f in printer.status().faults] == ["cover_open"]
+        finally:
+            board.stop()
