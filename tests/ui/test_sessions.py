@@ -52,6 +52,43 @@ def test_kk_and_kia_by_touch(reference_server, kiosk_ui, artifacts_dir):
     ui.wait_for_screen("attract")
 
 
+def test_the_a4_certificates_by_touch_in_english(reference_server, kiosk_ui, artifacts_dir):
+    """Issue 9: a death certificate and a moving-out certificate (the reference server's demo
+    family 5) named by the registry on every screen, both printed on the A4 printer."""
+    citizen = citizen_with(reference_server, "AKTA_MATI", "SKPWNI")
+    rig = kiosk_ui()
+    ui = rig.driver
+    ui.wait_for_screen("attract")
+    ui.tap("English")
+    ui.wait_until(lambda: "Start" in ui.visible_texts(), what="English attract")
+    ui.tap("Start")
+    ui.wait_for_screen("identify")
+    ui.tap_digits(citizen["nik"])
+    ui.tap("Next")
+    ui.wait_for_screen("pin")
+    ui.tap_digits(citizen["pin"])
+    ui.tap("Next")
+    ui.wait_for_screen("documents")
+    ui.wait_until(lambda: cards_with_previews(ui) == 2, what="both previews")
+    texts = ui.visible_texts()
+    assert "Death Certificate" in texts and "Certificate of Moving Out (SKPWNI)" in texts, texts
+    ui.screenshot(artifacts_dir / "ui" / "session-certificates-documents.png")
+    ui.tap("Next")
+    ui.wait_for_screen("confirm")
+    texts = "\n".join(ui.visible_texts())
+    assert "Death Certificate, on A4 paper" in texts and "Certificate of Moving Out (SKPWNI), on A4 paper" in texts
+    ui.tap("Print now")
+    ui.wait_for_screen("done", timeout=60)
+    texts = "\n".join(ui.visible_texts())
+    assert "Take your Death Certificate from the paper tray." in texts
+    assert "Take your Certificate of Moving Out (SKPWNI) from the paper tray." in texts
+    ui.screenshot(artifacts_dir / "ui" / "session-certificates-done.png")
+    assert len(list((rig.printed / "a4_printer").glob("*.pdf"))) == 2
+    assert rig.runtime.devices.printer("card_printer").counters()["cards_inserted"] == 0
+    ui.tap("Finish")
+    ui.wait_for_screen("attract")
+
+
 def test_kk_and_kia_by_keyboard(reference_server, kiosk_ui):
     citizen = citizen_with(reference_server, "KK", "KIA")
     ui = kiosk_ui(size=LANDSCAPE).driver
