@@ -386,9 +386,8 @@ class SessionEngine(SessionCommands):
         if session is None or session.token is not token:
             return
         session.receipt_printed = receipt_printed
-        if session.stop_printing.is_set():
-            self._end_session()
-            return
+        # Stopped too ("stop after this document"): what was on its way came out, and the
+        # done screen says so and what was left for later; Selesai or the idle time-out ends it.
         failed = [r for r in session.outcomes.values() if r != "printed"]
         self._go(Screen.DONE, Message("done.some_failed" if failed else "done.all_printed"))
 

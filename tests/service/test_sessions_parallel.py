@@ -101,6 +101,10 @@ def test_a_cancel_stops_what_has_not_started_on_either_printer(reference_server,
     engine.confirm()
     waiter.wait_for(both_on_their_printers, timeout=30)
     engine.cancel()
+    # what was on its way came out: the done screen says so, and what was left (issue 14)
+    done = waiter.wait_for(lambda v: v.screen == Screen.DONE, timeout=60)
+    assert sorted(done.outcomes.values()) == ["printed", "printed", "skipped"]
+    engine.finish()
     waiter.wait_for(lambda v: v.screen == Screen.ATTRACT, timeout=60)
     engine.wait_idle(30)
     waiter.unsubscribe()

@@ -92,7 +92,7 @@ def spoken_keys() -> set[str]:
     """Every message the glass shows that the voice says: the core's, each screen's own
     sentence, the idle warning and the cancel question."""
     keys = core_message_keys() | {f"audio.{screen.value}" for screen in Screen}
-    return keys | {"idle.spoken", "cancel.title", "cancel.body", "common.wait", "speak.pin_digit"}
+    return keys | {"idle.spoken", "cancel.title", "cancel.body", "cancel.body_printing", "common.wait", "speak.pin_digit"}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -513,3 +513,41 @@ def test_the_attract_and_closed_screens_answer_before_anything_goes_wrong(ui):
         assert "Sentuh tombol Mulai. Saat ini belum ada dokumen yang bisa dicetak." in ui.app.guide.said()[-1]
     finally:
         ui.app.guide, ui.app._guide_allowed = guide, allowed
+
+
+def test_stop_while_printing_asks_first_and_the_done_screen_says_what_came_out(ui):
+    """'Hentikan setelah dokumen ini' ends a session with documents on the glass: it asks
+    first, and after the stop the done screen says to take what printed and what is left."""
+    from tests.ui.speech import HeardGuide
+    from kiosk.session_model import Message, StepView
+    views = sample_views(None)
+    ui.resize(PORTRAIT)
+    ui.engine.publish(views["printing"])
+    ui.wait_until(lambda: ui.screen_name() == "printing")
+    ui.engine.calls.clear()
+    guide, allowed = ui.app.guide, ui.app._guide_allowed
+    ui.app.guide, ui.app._guide_allowed = HeardGuide(), True
+    try:
+        ui.tap("Hentikan setelah dokumen ini")
+        body = ("Dokumen yang sedang dicetak tetap diselesaikan. Dokumen lainnya tidak dicetak sekarang, tetapi tetap "
+                "aman: cetak lain kali dengan NIK dan PIN yang sama.")
+        ui.wait_until(lambda: body in ui.visible_texts(), what="the question")
+        assert ui.app.guide.said()[-1] == "Berhenti sekarang? " + body
+        ui.tap("Tidak, lanjutkan")
+        ui.wait_until(lambda: not ui.open_overlays(), what="the question to close")
+        assert ui.engine.commands("cancel") == []
+        ui.tap("Hentikan setelah dokumen ini")
+        ui.wait_until(lambda: "Ya, berhenti" in ui.visible_texts(), what="the question again")
+        ui.tap("Ya, berhenti")
+        assert ui.engine.commands("cancel") == [()]
+    finally:
+        ui.app.guide, ui.app._guide_allowed = guide, allowed
+    done = dataclasses.replace(views["done"], outcomes={"d-kk": "printed", "d-kia": "skipped"}, receipt_printed=True,
+                               steps=(StepView("d-kia", "KIA", "fetching", "failed", Message("print.failed.cancelled")),))
+    ui.engine.publish(done)
+    ui.wait_until(lambda: ui.app.view == done, what="the done view")
+    assert ui.screen().take_lines(done, "id") == [
+        "Ambil KK Anda dari baki kertas.",
+        "Kartu Identitas Anak (KIA) belum tercetak (dibatalkan). Dokumen ini tetap aman dan bisa dicetak lagi nanti "
+        "dengan PIN yang sama.", "Ambil struk bukti cetak."]
+    assert "Tidak semua dokumen tercetak" in ui.visible_texts()

@@ -4,7 +4,7 @@ import pytest
 
 from devices.status import DeviceError, DeviceState, FaultCode, SupplyLevel
 from kiosk import dinas_errors as de
-from kiosk.session_model import Screen
+from kiosk.session_model import Message, Screen
 from printer_drivers import registry
 from tests.fixtures.kiosk import NIK, PIN, FakeDinas, engine_rig, settings_with
 
@@ -220,7 +220,8 @@ def test_network_down_at_print_fails_without_reserving(rig):
 
 def test_cancel_during_printing_finishes_the_prints_on_the_way_then_ends(rig):
     """The printers work in parallel (issue 13): the KK and the KIA are both on their way
-    when the citizen cancels; neither can be pulled back, so both end, then the session."""
+    when the citizen cancels; neither can be pulled back, so both end, and the done screen
+    says to take them (issue 14: the citizen must hear what came out); Selesai ends it."""
     r = rig()
     gate = threading.Event()
     for role in ("a4_printer", "card_printer"):
@@ -236,9 +237,11 @@ def test_cancel_during_printing_finishes_the_prints_on_the_way_then_ends(rig):
     r.views.wait_for(lambda v: sum(s.step == "sending" and s.state == "active" for s in v.steps) == 2)
     r.engine.cancel()
     gate.set()
-    r.views.wait_screen(Screen.ATTRACT)
-    r.engine.wait_idle()
+    done = r.views.wait_screen(Screen.DONE)
+    assert set(done.outcomes.values()) == {"printed"} and done.message == Message("done.all_printed")
     assert len(r.printers["a4_printer"].printed) == 1 and len(r.printers["card_printer"].printed) == 1
+    r.engine.finish()
+    r.views.wait_screen(Screen.ATTRACT)
 
 
 def test_the_card_printer_goes_on_while_the_a4_printer_is_busy(rig):

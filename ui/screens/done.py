@@ -35,7 +35,7 @@ class DoneScreen(KioskScreen):
                 # Where it comes out depends on its media; what it is called, on the registry.
                 lines.append(_(f"done.take.{document.media}", language,
                                kind=kind_brief_text(document.kind, language)))
-            elif outcome == "failed":
+            elif outcome in ("failed", "skipped"):        # skipped: stopped before it began
                 kind = kind_text(document.kind, language)
                 step = next((s for s in view.steps if s.document_id == document.id and s.message), None)
                 if step is None:

@@ -12,6 +12,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from ..i18n import _, contact_text, failure_reason, failure_text, kind_text
 from .base import KioskScreen
+from .cancel_question import CancelQuestion
 from .done import next_step_key
 
 STEP_STATES = ("pending", "active", "done", "failed")
@@ -28,6 +29,16 @@ class PrinterLine(BoxLayout):
 
 
 class PrintingScreen(KioskScreen):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.question = CancelQuestion(body_key="cancel.body_printing")
+
+    def ask_stop(self) -> None:
+        self.question.ask(self.commands.cancel)
+
+    def on_leave(self, *args) -> None:
+        self.question.close()
+
     def on_kv_post(self, base_widget) -> None:
         App.get_running_app().bind(lang=lambda *_args: self._render())
         # Row heights follow their wrapped text, known a frame after the text changes.
