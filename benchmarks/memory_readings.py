@@ -2,7 +2,7 @@
 figures bench_memory and the soak print as a series, to tell real growth from a cache
 filling up to its bound.
 
-    reading = read_memory()      # after a full gc.collect()
+    reading = read_memory()      # after a full gc.collect() and malloc_trim
     reading.row()                # one line of figures; `HEADER` names the columns
 
 - resident memory from /proc/self/smaps_rollup: Rss, Pss (this process's share of pages it
@@ -26,6 +26,8 @@ import os
 import threading
 import tracemalloc
 from pathlib import Path
+
+from kiosk.malloc_tuning import give_back_free_memory
 
 SQLITE_STATUS_MEMORY_USED = 0      # sqlite3.h
 
@@ -121,8 +123,12 @@ HEADER = (f"{'session':>8} {'RSS':>8} {'PSS':>8} {'anon':>8} {'m.used':>8} {'m.f
 
 
 def read_memory() -> MemoryReading:
-    """Every figure after a full collection (what a cycle holds is not growth)."""
+    """Every figure after a full collection (what a cycle holds is not growth) and a trim of
+    the allocator's free pages: the state an idle kiosk is in, whose housekeeping trims every
+    30 s (kiosk/malloc_tuning.py). Without the trim a reading lands anywhere in the ±0.5 MB
+    the arenas' free space wanders by from one session to the next."""
     gc.collect()
+    give_back_free_memory()
     smaps = smaps_rollup_kb()
     info = _mallinfo2() if _mallinfo2 is not None else _Mallinfo2()
     fds, db_files = open_files()
