@@ -501,7 +501,7 @@ class SessionEngine(SessionCommands):
         if self._storage is not None and self._storage.status.faults:
             return Message("out_of_service.storage", {"fault": self._storage.status.faults[0].code.value})
         return out_of_service(self._devices.statuses(), self._settings, self._wall_clock(),
-                              getattr(self._devices, "required_roles", ()))
+                              self._devices.required_roles)
 
     def _document_refusal(self, session: _Session, document) -> Message | None:
         if document.status == "printed":

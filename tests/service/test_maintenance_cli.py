@@ -352,6 +352,25 @@ def test_status_lists_each_device_with_its_faults_and_the_card_count(tmp_path, c
     assert report["receipt_stock"]["remaining"] is None and report["receipt_stock"]["low_at"] == 10
 
 
+def test_status_of_a_card_printer_answering_the_guides_voltages_is_ready_with_the_raw_answers(tmp_path, capsys):
+    """Issue 9's report: `maintenance status` said `fault: protocol_error (Rse;o answered
+    '0.21')` for a printer answering as the programming guide does. Now it is ready, with the
+    voltages it cannot read (no threshold table) listed for the technician."""
+    config = write_config(tmp_path, """
+        [devices.card_printer]
+        url = "sim:card_printer?answers=guide"
+        """)
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "status")
+    assert code == 0, err
+    assert re.search(r"^card_printer: ready$", out, re.MULTILINE) and "protocol_error" not in out
+    assert "gangguan / faults: -" in out
+    code, out, err = run_cli(capsys, "--config", config, "maintenance", "status", "--json")
+    card = json.loads(out)["devices"]["card_printer"]
+    assert (card["state"], card["faults"]) == ("ready", [])
+    assert card["capabilities"]["unreadable"] == {"Rse;o": "0.21", "Rse;m": "0.35"}
+    assert card["supplies"]["cards"]["level"] == "unknown"
+
+
 def test_status_with_a_bad_config_is_a_usage_error(tmp_path, capsys):
     code, out, err = run_cli(capsys, "--config", str(tmp_path / "none.toml"), "maintenance", "status")
     assert code == 2 and "maintenance status: gagal / failed:" in err and "no such configuration file" in err
