@@ -551,3 +551,27 @@ def test_stop_while_printing_asks_first_and_the_done_screen_says_what_came_out(u
         "Kartu Identitas Anak (KIA) belum tercetak (dibatalkan). Dokumen ini tetap aman dan bisa dicetak lagi nanti "
         "dengan PIN yang sama.", "Ambil struk bukti cetak."]
     assert "Tidak semua dokumen tercetak" in ui.visible_texts()
+
+
+def test_a_document_that_can_no_longer_be_printed_is_said_as_its_card_changes(ui):
+    from tests.ui.speech import HeardGuide
+    from kiosk.session_model import Message
+    view = sample_views(None)["documents"]
+    ui.resize(PORTRAIT)
+    ui.engine.publish(view)
+    ui.wait_until(lambda: ui.screen_name() == "documents")
+    kk, kia = view.documents
+    out = dataclasses.replace(kk, available=False, selected=False, unavailable=Message(
+        "document.unavailable.printer", {"kind": "KK", "role": "a4_printer", "fault": "paper_out"}))
+    guide, allowed = ui.app.guide, ui.app._guide_allowed
+    ui.app.guide, ui.app._guide_allowed = HeardGuide(), True
+    try:
+        ui.engine.publish(dataclasses.replace(view, documents=(out, kia)))
+        ui.wait_until(lambda: ui.app.guide.said(), what="the change said")
+        assert ui.app.guide.said() == ["Kartu Keluarga (KK): Printer untuk Kartu Keluarga (KK) sedang bermasalah: "
+                                       "kertas habis."]
+        ui.engine.publish(dataclasses.replace(view, documents=(kk, kia)))
+        ui.wait_until(lambda: len(ui.app.guide.said()) == 2, what="back in service said")
+        assert ui.app.guide.said()[-1] == "Kartu Keluarga (KK): Siap dicetak."
+    finally:
+        ui.app.guide, ui.app._guide_allowed = guide, allowed

@@ -126,15 +126,27 @@ class DocumentsScreen(KioskScreen):
     def spoken_guide(self, view, language: str) -> str:
         """The screen's sentence, then each document and whether it can be printed (why not)."""
         lines = [super().spoken_guide(view, language)]
-        for document in view.documents:
-            state = (_("documents.available", language) if document.available else
-                     message_text(document.unavailable, language, view.dinas_contact)
-                     or _("documents.unavailable", language))
-            lines.append(_("step.line", language, kind=kind_text(document.kind, language), step=state).rstrip(".")
-                         + ".")
+        lines += [self.document_line(document, view, language) for document in view.documents]
         if any(printable_later(d) for d in view.documents):
             lines.append(_("documents.later", language))
         return " ".join(lines)
+
+    def spoken_news(self, old, new, language: str) -> str:
+        """A document that can no longer be printed while the citizen looks (the printer ran
+        out), or can again, is said as its card changes."""
+        said = [super().spoken_news(old, new, language)]
+        before = {d.id: (d.available, d.unavailable) for d in old.documents}
+        said += [self.document_line(d, new, language) for d in new.documents
+                 if d.id in before and before[d.id] != (d.available, d.unavailable)]
+        return " ".join(p for p in said if p)
+
+    @staticmethod
+    def document_line(document, view, language: str) -> str:
+        """'<kind>: ready to print' or '<kind>: why not', as its card shows it."""
+        state = (_("documents.available", language) if document.available else
+                 message_text(document.unavailable, language, view.dinas_contact)
+                 or _("documents.unavailable", language))
+        return _("step.line", language, kind=kind_text(document.kind, language), step=state).rstrip(".") + "."
 
     def hardware_key(self, key: str) -> bool:
         if self.question.is_open:
