@@ -55,7 +55,8 @@ TARGETS: tuple[Target, ...] = (
     # Queued A4 jobs are settled in test_print_deadlines; the card-counter crash tests run the
     # kiosk in another process and cannot count here.
     Target("recovery", ("kiosk/recovery.py",),
-           ("tests/unit/test_session_recovery.py", "tests/unit/test_print_deadlines.py")),
+           ("tests/unit/test_recovery_rules.py", "tests/unit/test_session_recovery.py",
+            "tests/unit/test_print_deadlines.py")),
     # The session engine's own tests print through the orchestrator. Not test_storage_faults:
     # 31 s for every surviving mutant, for journal write failures that test_orchestrator makes
     # at each step of a print.
