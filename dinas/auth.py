@@ -81,6 +81,10 @@ def bearer_token(header: str | None) -> str | None:
     return header[7:].strip()
 
 
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
+
+
 def authenticate(connection: Connection, vault: Vault, header: str | None, kind: str) -> Caller:
     token = bearer_token(header)
     if token is None:
@@ -89,5 +93,5 @@ def authenticate(connection: Connection, vault: Vault, header: str | None, kind:
     if row is None:
         raise ApiError(401, "unauthorized", "unknown or revoked token")
     if row["kind"] != kind:
-        raise ApiError(403, "forbidden", f"this call needs a {kind} token, not a {row['kind']} token")
+        raise ApiError(403, "forbidden", f"this call needs {_a(kind)} token, not {_a(row['kind'])} token")
     return Caller(row["kind"], row["kiosk_id"])

@@ -124,10 +124,13 @@ def _say(error, schema: dict) -> str:
         return f"unknown setting {', '.join(hints)}"
     if error.validator in ("minimum", "maximum"):
         return f"{error.instance!r} is out of range ({error.validator} {error.validator_value})"
+    secret = str(error.absolute_path[-1]).endswith("_pin_hash") if error.absolute_path else False
     if error.validator == "pattern":
         description = error.schema.get("description", "")
-        return f"{str(error.instance)[:40]!r} has the wrong form" + (f" ({description})" if description else "")
-    return error.message
+        # a clear PIN typed by mistake into a *_pin_hash is not echoed
+        shown = "the value" if secret else repr(str(error.instance)[:40])
+        return f"{shown} has the wrong form" + (f" ({description})" if description else "")
+    return "the value is not a string" if secret else error.message
 
 
 def _beyond_the_schema(data: dict) -> list[str]:
@@ -142,12 +145,39 @@ def _beyond_the_schema(data: dict) -> list[str]:
     base, cap = data.get("pin_slowdown_base_s", 2), data.get("pin_slowdown_cap_s", 60)
     if isinstance(base, (int, float)) and isinstance(cap, (int, float)) and cap < base:
         problems.append(f"pin_slowdown_cap_s: {cap} is below pin_slowdown_base_s ({base})")
+    hours = data.get("opening_hours")
+    for day, text in hours.items() if isinstance(hours, dict) else ():
+        if isinstance(text, str) and (problem := _day_problem(text)):
+            problems.append(f"opening_hours.{day}: {problem}")
     for day in data.get("closed_dates", []) if isinstance(data.get("closed_dates"), list) else []:
         try:
             datetime.strptime(str(day), "%Y-%m-%d")
         except ValueError:
             problems.append(f"closed_dates: {day!r} is not a real date")
     return problems
+
+
+def _day_problem(text: str) -> str | None:
+    """What the kiosk would refuse in a day's opening hours that the schema's pattern lets
+    through: a time past 24:00, a range ending before it starts, ranges that overlap."""
+    if text.strip() == "closed":
+        return None
+    ranges = []
+    for part in text.split(","):
+        try:
+            (h1, m1), (h2, m2) = (map(int, moment.split(":")) for moment in part.strip().split("-"))
+        except ValueError:
+            return None                     # not the pattern: the schema already said so
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
+            return f"{part.strip()!r} is not a time of day (00:00 to 24:00)"
+        if end <= start:
+            return f"{part.strip()!r} ends before it starts (a range cannot cross midnight)"
+        ranges.append((start, end))
+    ranges.sort()
+    if any(later[0] < earlier[1] for earlier, later in zip(ranges, ranges[1:])):
+        return f"the ranges of {text!r} overlap"
+    return None
 
 
 # --- envelopes ---------------------------------------------------------------------------------
@@ -203,9 +233,12 @@ class AdminApi:
             data = reply.json()
         except ValueError:
             data = None
+        if not isinstance(data, dict) or (reply.status_code >= 400 and "error" not in data):
+            # not the dinas API's JSON: most often a --url without /api/v1, or another server
+            raise AdminError(f"{method} {self.base_url}{path}: HTTP {reply.status_code}, not an answer of the dinas "
+                             "API: is --url the API base, e.g. https://adm.example.go.id/api/v1?")
         if reply.status_code >= 400:
-            detail = data.get("detail") if isinstance(data, dict) else reply.text[:200]
-            raise AdminError(f"{method} {path}: HTTP {reply.status_code}: {detail}")
+            raise AdminError(f"{method} {path}: HTTP {reply.status_code}: {data.get('detail') or data['error']}")
         return data
 
     def publish(self, envelope: dict, kiosks: list[str], groups: list[str]) -> dict:

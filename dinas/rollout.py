@@ -76,7 +76,8 @@ def run_rollout(api: AdminApi, envelope: dict[str, Any], *, rollout_id: str, ver
     planned = waves_of(members, waves)
     for number, kiosk_ids in enumerate(planned, start=1):
         api.publish(envelope, kiosk_ids, [])
-        say(f"wave {number}/{len(planned)}: v{version} pushed to {len(kiosk_ids)} kiosk(s): {', '.join(kiosk_ids)}")
+        say(f"wave {number}/{len(planned)}: v{version} pushed to {len(kiosk_ids)} kiosk(s): {', '.join(kiosk_ids)}; "
+            f"waiting up to {timeout_s:.0f} s for their reports")
         deadline = clock() + timeout_s
         while True:
             reports = {k["kiosk_id"]: k.get("last_config_report") for k in api.kiosks() if k["kiosk_id"] in kiosk_ids}

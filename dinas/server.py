@@ -87,7 +87,11 @@ def create_app(db: str, *, notifier: Notifier | None = None, clock: Clock | None
         status = error.code or 500
         if status >= 500:
             code = "internal"
-        return jsonify({"error": code, "detail": error.description or error.name}), status
+        detail = error.description or error.name
+        if status == 404 and request.url_rule is None:
+            # no route at all: most often a client whose base URL lacks /api/v1
+            detail = f"no API call {request.method} {request.path}: the API lives under {API}/ (dinas/openapi.yaml)"
+        return jsonify({"error": code, "detail": detail}), status
 
     @app.errorhandler(Exception)
     def crash(error: Exception) -> tuple[Response, int]:

@@ -59,12 +59,36 @@ def test_keygen_writes_a_private_key_only_its_owner_reads(admin, tmp_path, capsy
     ("language = \"jv\"\n", "settings.language:"),
     ("timezone = \"Asia/Bandung\"\n", "not an IANA time zone"),
     ("idle_timeout_s = \n", "not valid TOML"),
+    # what the schema's pattern lets through and every kiosk would refuse (invalid_settings)
+    ("[opening_hours]\nmon = \"16:00-08:00\"\n", "opening_hours.mon: '16:00-08:00' ends before it starts"),
+    ("[opening_hours]\ntue = \"25:00-26:00\"\n", "opening_hours.tue: '25:00-26:00' is not a time of day"),
+    ("[opening_hours]\nwed = \"08:00-12:00, 11:00-13:00\"\n", "the ranges of '08:00-12:00, 11:00-13:00' overlap"),
+    ("[opening_hours]\nthu = \"8-16\"\n", "settings.opening_hours.thu: '8-16' has the wrong form ('HH:MM-HH:MM'"),
 ])
 def test_sign_refuses_settings_the_kiosk_would_refuse(admin, tmp_path, capsys, settings, says):
     (tmp_path / "bad.toml").write_text(settings)
     status, out, err = run(capsys, "config", "sign", "--group", "kota-bandung", "--file", tmp_path / "bad.toml",
                            "--key", admin["key"])
     assert status == 2 and out == "" and says in err
+
+
+def test_a_clear_pin_typed_as_its_hash_is_not_echoed(admin, tmp_path, capsys):
+    (tmp_path / "pin.toml").write_text('technician_pin_hash = "482913"\noperator_pin_hash = 1357\n')
+    status, out, err = run(capsys, "config", "sign", "--group", "kota-bandung", "--file", tmp_path / "pin.toml",
+                           "--key", admin["key"])
+    assert status == 2 and "settings.technician_pin_hash: the value has the wrong form" in err
+    assert "settings.operator_pin_hash: the value is not a string" in err
+    assert "482913" not in out + err and "1357" not in out + err
+
+
+def test_a_url_that_is_not_the_dinas_api_says_so(reference_server, admin, capsys):
+    api_base = reference_server.url.removesuffix("/api/v1")
+    status, _, err = run(capsys, "config", "status", "--url", api_base, "--token-file", admin["api"][3])
+    assert status == 2 and "no API call GET /admin/kiosks: the API lives under /api/v1/" in err
+    # a server that is not the dinas at all
+    status, _, err = run(capsys, "config", "status", "--url", f"{api_base}/api/v1/openapi.yaml#", "--token-file",
+                         admin["api"][3])
+    assert status == 2 and "not an answer of the dinas API: is --url the API base" in err
 
 
 def test_sign_needs_a_private_key_file_kept_private(admin, tmp_path, capsys):
