@@ -86,8 +86,9 @@ def card_printer(tmp_path):
         yield simulator, link.url
 
 
-def kiosk_config(server, directory: Path, state_dir: Path, card_url: str, min_free_mb: int = 8) -> Path:
-    path = write_kiosk_config(server, directory, card="none", receipt="none")
+def kiosk_config(server, directory: Path, state_dir: Path, card_url: str, min_free_mb: int = 8,
+                 a4: str = "") -> Path:
+    path = write_kiosk_config(server, directory, card="none", receipt="none", a4=a4)
     text = path.read_text().replace('state_dir = "state"',
                                     f'state_dir = "{state_dir}"\nstate_min_free_mb = {min_free_mb}')
     path.write_text(text + f'\n[devices.card_printer]\nurl = "{card_url}"\n')
@@ -246,6 +247,40 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
         runtime.stop()
     assert dinas_document(reference_server, kia) == (["printed"], "printed")
     assert simulator.snapshot()["cards"] == 1       # one card, never a second
+
+
+def test_turning_read_only_while_a_page_prints_never_says_failed_for_the_page_that_came_out(
+        reference_server, ext4_loop, card_printer, tmp_path):
+    """The same for the A4 printer: the folder fails while the print server has the KK (its
+    IPP job id journaled), the page comes out, the citizen is told so and `printed` reaches
+    the dinas from memory."""
+    mount, _, trigger = ext4_loop
+    _, url = card_printer
+    citizen = citizen_with(reference_server, "KK")
+    kk = citizen["documents"][0]["id"]
+    config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1, a4="slow=3")
+    runtime = start(config)
+    try:
+        a4 = runtime.devices.printer("a4_printer").simulator
+        thread, box = session_in_thread(runtime, citizen, kinds=("KK",))
+        wait_until(lambda: a4.jobs_received == 1 and runtime.outbox.depth() == 0
+                   and runtime.journal.jobs()[0].device_job, what="the page printing, its job id journaled")
+        trigger.write_text("1")             # the kernel remounts the folder read-only
+        with pytest.raises(OSError):
+            (mount / "probe").write_bytes(b"x")
+        assert not list((tmp_path / "printed" / "a4_printer").glob("*.pdf")), "the page came out too soon"
+        thread.join(60)
+
+        [outcome] = box["result"].documents
+        assert (outcome.kind, outcome.result, outcome.reason) == ("KK", "printed", None)
+        assert len(list((tmp_path / "printed" / "a4_printer").glob("*.pdf"))) == 1
+        assert runtime.journal.job(runtime.journal.jobs()[0].job_id).state == "sending"   # not written
+        assert runtime.outbox.flush(20)     # `printed` went from memory
+        assert dinas_document(reference_server, kk) == (["printed"], "printed")
+        view = runtime.engine.view
+        assert view.screen == Screen.OUT_OF_SERVICE and storage_fault(runtime) == "storage_unwritable"
+    finally:
+        runtime.stop()
 
 
 def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
