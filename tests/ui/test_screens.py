@@ -134,6 +134,9 @@ def test_every_screen_in_both_languages(ui, orientation, artifacts_dir):
                 assert ui.app.idle_overlay._window is not None
             ui.screenshot(artifacts_dir / "ui" / f"{orientation}-{language}-{name}.png")
             problems += [f"{orientation}/{language}/{name}: {p}" for p in problems_on_screen(ui, language)]
+            header = {translator().text(key, language) for key in ("listen.again", f"sound.{ui.app.sound_level}")}
+            problems += [f"{orientation}/{language}/{name}: no {label!r} in the header"
+                         for label in header if label not in ui.visible_texts()]
             if typed and name != "identify":
                 problems += [f"{orientation}/{language}/{name}: the full NIK on the glass: {t!r}"
                              for t in ui.visible_texts() if re.search(r"\d{16}", t) or TYPED_NIK[6:12] in t]
