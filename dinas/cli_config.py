@@ -19,8 +19,8 @@ import json
 import sys
 from pathlib import Path
 
-from .config_admin import DEFAULT_VALID_DAYS, AdminApi, AdminError, keygen, load_signer, make_envelope, \
-    read_settings_file
+from .config_admin import DEFAULT_VALID_DAYS, AdminApi, AdminError, check_version_is_new, keygen, load_signer, \
+    make_envelope, read_settings_file
 from .rollout import parse_threshold, parse_waves, run_rollout
 
 
@@ -55,6 +55,7 @@ def cmd_push(args: argparse.Namespace) -> int:
     api = AdminApi.from_args(args.url, args.token_file)
     kiosks, groups = args.kiosk or [], args.group or []
     envelope, version = _envelope(args, kiosks=kiosks, groups=groups)
+    check_version_is_new(api.kiosks(), kiosks, groups, version)
     stored = api.publish(envelope, kiosks, groups)
     print(f"v{version} published for {', '.join(kiosks + groups)} (etag {stored['etag']}); "
           "kiosks apply it between sessions and report (see `adm-dinas config status`)")

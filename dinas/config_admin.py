@@ -187,6 +187,27 @@ def default_version(now: datetime) -> int:
     return int(now.astimezone(timezone.utc).strftime("%Y%m%d%H%M%S"))
 
 
+def check_version_is_new(fleet: list[dict[str, Any]], kiosks: list[str], groups: list[str], version: int) -> None:
+    """AdminError when a targeted kiosk already applied (or rolled back) `version` or a later
+    one: it would refuse the push as a `rollback`, so nothing is published. What the dinas
+    knows comes from the kiosks' heartbeats and reports."""
+    spent = []
+    for kiosk in fleet:
+        if kiosk["kiosk_id"] not in kiosks and kiosk.get("group") not in groups:
+            continue
+        report = kiosk.get("last_config_report") or {}
+        reported = report.get("version") if report.get("result") in ("applied", "rolled_back") else None
+        floor = max((v for v in (kiosk.get("config_version"), reported) if isinstance(v, int)), default=None)
+        if floor is not None and floor >= version:
+            spent.append((kiosk["kiosk_id"], floor))
+    if spent:
+        names = ", ".join(f"{kiosk_id} (v{floor})" for kiosk_id, floor in spent[:5])
+        highest = max(floor for _, floor in spent)
+        raise AdminError(f"v{version} is not above what {len(spent)} kiosk(s) already ran: {names}; a kiosk refuses "
+                         f"any version not above the last it applied (rollback). Give a --version above {highest}, "
+                         "or leave --version out (it is the UTC time). Nothing was published.")
+
+
 def make_envelope(settings: dict[str, Any], signer, *, kiosks: list[str], groups: list[str],
                   version: int | None = None, valid_days: float = DEFAULT_VALID_DAYS,
                   now: datetime | None = None) -> tuple[dict[str, Any], int]:

@@ -19,7 +19,7 @@ import math
 import time
 from typing import Any, Callable
 
-from .config_admin import AdminApi, AdminError
+from .config_admin import AdminApi, AdminError, check_version_is_new
 
 
 def parse_waves(text: str) -> list[float]:
@@ -67,9 +67,11 @@ def run_rollout(api: AdminApi, envelope: dict[str, Any], *, rollout_id: str, ver
                 waves: list[float], max_failures: float, timeout_s: float, poll_s: float = 5.0,
                 say: Callable[[str], None] = print, clock: Callable[[], float] = time.monotonic,
                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
-    members = sorted(k["kiosk_id"] for k in api.kiosks() if k.get("group") == group)
+    fleet = api.kiosks()
+    members = sorted(k["kiosk_id"] for k in fleet if k.get("group") == group)
     if not members:
         raise AdminError(f"group {group!r} has no kiosks (see `adm-dinas fleet`)")
+    check_version_is_new(fleet, members, [], version)
     progress: dict[str, Any] = {"group": group, "version": version, "waves": waves,
                                 "max_failures_percent": max_failures, "state": "running", "waves_done": []}
     api.record_rollout(rollout_id, progress)

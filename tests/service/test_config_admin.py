@@ -134,20 +134,87 @@ def test_push_reaches_a_kiosk_and_status_shows_its_report(reference_server, admi
     assert "v41 applied" in out
 
 
+def test_sign_makes_an_envelope_the_kiosk_and_the_spec_verify(admin, tmp_path, capsys):
+    import base64
+    from datetime import datetime, timezone
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from kiosk.config import TrustedKey
+    from kiosk.remote_config.verify import verify
+    from tests.fixtures.config_envelopes import PAYLOAD_TYPE, pae
+
+    status, _, err = run(capsys, "config", "sign", "--group", "kota-bandung", "--file", admin["file"], "--key",
+                         admin["key"], "--version", 3, "--out", tmp_path / "env.json")
+    assert status == 0 and "v3 signed into" in err
+    envelope = json.loads((tmp_path / "env.json").read_text())
+    assert envelope["payloadType"] == PAYLOAD_TYPE and [s["keyid"] for s in envelope["signatures"]] == ["dinas-bdg-2026"]
+    body, public = base64.b64decode(envelope["payload"]), base64.b64decode(admin["public"])
+    # the signature checked from the DSSE spec alone, with the public key keygen printed
+    Ed25519PublicKey.from_public_bytes(public).verify(base64.b64decode(envelope["signatures"][0]["sig"]),
+                                                      pae(PAYLOAD_TYPE, body))
+    verified = verify(envelope, trusted_keys=(TrustedKey("dinas-bdg-2026", public),), kiosk_id="ADM-X",
+                      group="kota-bandung", floor=2, now=datetime.now(timezone.utc))
+    assert verified.payload.version == 3 and verified.settings.announcement == "Kiosk buka Sabtu"
+    assert verified.payload.groups == ("kota-bandung",) and verified.payload.kiosks == ()
+    status, out, _ = run(capsys, "config", "sign", "--kiosk", "ADM-X", "--file", admin["file"], "--key", admin["key"])
+    assert status == 0 and json.loads(out)["payloadType"] == PAYLOAD_TYPE           # no --out: printed
+
+
+def test_push_to_a_group_and_a_version_the_kiosk_already_ran_is_not_published(reference_server, admin, tmp_path,
+                                                                              capsys):
+    status, out, _ = run(capsys, "config", "push", "--group", "kota-bandung", "--file", admin["file"],
+                         "--key", admin["key"], "--version", 50, *admin["api"])
+    assert status == 0 and "v50 published for kota-bandung" in out
+    sync, applier = headless(reference_server, tmp_path / "k1", 0, admin["trusted"], "kota-bandung")
+    assert sync.sync_once().result == "applied" and applier.applied[-1].announcement == "Kiosk buka Sabtu"
+    stored = reference_server.query("SELECT COUNT(*) AS n FROM config_envelopes")
+    for version in (50, 49):
+        status, _, err = run(capsys, "config", "push", "--group", "kota-bandung", "--file", admin["file"],
+                             "--key", admin["key"], "--version", version, *admin["api"])
+        assert status == 2 and f"v{version} is not above what 1 kiosk(s) already ran: ADM-BDG-01 (v50)" in err
+        assert "Nothing was published" in err
+    assert reference_server.query("SELECT COUNT(*) AS n FROM config_envelopes") == stored
+
+
 def test_push_to_an_unknown_kiosk_is_a_clear_error(admin, capsys):
     status, _, err = run(capsys, "config", "push", "--kiosk", "ADM-NOPE", "--file", admin["file"],
                          "--key", admin["key"], *admin["api"])
     assert status == 2 and "no kiosk ADM-NOPE" in err
 
 
+def enrol_group(server, group: str, count: int) -> int:
+    """Kiosks R-01..R-<count> in `group` at the server; the seed index of R-01."""
+    with server.writing() as connection:
+        added = [{"kiosk_id": f"R-{n:02d}", "group": group,
+                  "token": auth.add_kiosk(connection, server.vault(), f"R-{n:02d}", group, time.time())}
+                 for n in range(1, count + 1)]
+    server.seed = {**server.seed, "kiosks": server.kiosks + added}
+    return len(server.kiosks) - count
+
+
+def test_staged_rollout_completes_when_every_wave_applies(reference_server, admin, tmp_path, capsys):
+    first = enrol_group(reference_server, "rollout-ok", 3)
+    kiosks = [headless(reference_server, tmp_path / f"R-{n}", first + n, admin["trusted"], "rollout-ok")
+              for n in range(3)]
+    for sync, _ in kiosks:
+        sync.start()
+    try:
+        status, out, _ = run(capsys, "config", "rollout", "--group", "rollout-ok", "--file", admin["file"],
+                             "--key", admin["key"], "--version", 78, "--waves", "30,100", "--max-failures", "0%",
+                             "--timeout", 10, "--poll", 0.1, *admin["api"])
+    finally:
+        for sync, _ in kiosks:
+            sync.stop()
+    assert status == 0 and "wave 1: 1 applied, 0 failed (0%)" in out and "wave 2: 2 applied, 0 failed (0%)" in out
+    assert "completed: v78 reached all 3 kiosk(s) of rollout-ok" in out
+    assert all(applier.applied[-1].announcement == "Kiosk buka Sabtu" for _, applier in kiosks)
+    status, out, _ = run(capsys, "config", "status", *admin["api"])
+    assert "rollout rollout-ok-v78: v78 to rollout-ok, completed, 2/2 wave(s) done" in out
+
+
 def test_staged_rollout_stops_at_the_threshold(reference_server, admin, tmp_path, capsys):
     group, count = "rollout-bdg", 10
-    with reference_server.writing() as connection:
-        added = [{"kiosk_id": f"R-{n:02d}", "group": group,
-                  "token": auth.add_kiosk(connection, reference_server.vault(), f"R-{n:02d}", group, time.time())}
-                 for n in range(1, count + 1)]
-    reference_server.seed = {**reference_server.seed, "kiosks": reference_server.kiosks + added}
-    first = len(reference_server.kiosks) - count
+    first = enrol_group(reference_server, group, count)
     other = TestKey.new("dinas-bdg-2026").trusted_toml()          # same keyid, another key
     # waves 20,60,80,100 of 10 kiosks: R-01..02 | R-03..06 | R-07..08 | R-09..10
     behaviour = {3: ("distrusts", True), 7: ("silent", True), 8: ("unhealthy", False)}
