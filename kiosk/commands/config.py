@@ -54,8 +54,12 @@ def run_sync(args) -> int:
     try:
         runtime.start(device_timeout=args.device_timeout, config_worker=False)
         result = runtime.config_sync.sync_once()
-    except (DinasError, RuntimeError) as exc:
+    except DinasError as exc:
         print(f"config sync: the dinas could not be asked: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, OSError) as exc:       # the state file: damaged, or the folder not writable
+        print(f"config sync: the remote-config state in {cfg.kiosk.state_dir} cannot be used: {exc}",
+              file=sys.stderr)
         return 2
     finally:
         runtime.stop(flush_timeout=5.0)

@@ -73,6 +73,18 @@ def test_sync_once_when_the_dinas_cannot_be_asked(reference_server, tmp_path, ca
     assert status == 2 and "could not be asked" in err
 
 
+def test_sync_once_with_a_damaged_state_file_says_so_and_keeps_it(reference_server, config_path, capsys):
+    push(reference_server, 4, {"announcement": "x"})
+    state = load_config(config_path).kiosk.state_dir / "remote-config.json"
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text('{"floor": 9, "applied_ver')                  # cut short
+    status, _, err = cli(capsys, config_path, "sync", "--once", "--device-timeout", "5")
+    assert status == 2 and "remote-config state" in err and "move it away to reset remote config" in err
+    assert "could not be asked" not in err
+    assert state.read_text() == '{"floor": 9, "applied_ver'         # the version floor is never reset silently
+    assert cli(capsys, config_path, "show", "--json")[0] == 2
+
+
 def test_the_heartbeat_hint_makes_the_worker_poll_at_once(reference_server, config_path):
     push(reference_server, 7, {"announcement": "at start"})
     runtime = KioskRuntime.from_config(load_config(config_path), outbox_base_delay=0.05)
