@@ -151,3 +151,32 @@ def test_the_documented_sensor_table_example_is_read_as_it_says(tmp_path):
             assert [f.code.value for f in printer.status().faults] == ["cover_open"]
         finally:
             board.stop()
+
+
+def test_the_scanners_options_reach_its_reader(tmp_path):
+    """`[devices.scanner]` options go to the serial scanner's reader the running kiosk builds:
+    with max_length = 16, the 24-byte WhatsApp code is cut there and refused."""
+    import queue
+
+    from devices.scanner import ScanRejected, parse_scan
+    from devices.status import DeviceState
+    from kiosk.scanner_runtime import ScannerInput
+
+    cfg = config_with(tmp_path, '[devices.scanner]\nurl = "sim:scanner"\nmax_length = 16\npartial_timeout = 0.3\n')
+    assert dict(cfg.device("scanner").options) == {"max_length": 16, "partial_timeout": 0.3}
+    scanner = ScannerInput.from_config(cfg, retry_interval=0.05)
+    scans, states = queue.Queue(), queue.Queue()
+    scanner.reader.events.subscribe(scans.put)
+    scanner.status_events.subscribe(lambda status: states.put(status.state))
+    scanner.start()
+    try:
+        while states.get(timeout=5) != DeviceState.READY:
+            pass
+        code = "ADM1:REQ-20261122-AB12CD"                              # read whole, with the default 1024
+        scanner.reader.simulator.scan(code)
+        event = scans.get(timeout=5)
+        assert len(event.text) < len(code)
+        with pytest.raises(ScanRejected):
+            parse_scan(event)
+    finally:
+        scanner.stop()
