@@ -110,7 +110,12 @@ def test_applied_reported_and_shown_in_the_heartbeat(reference_server, config_ki
     assert result.result == "applied" and result.exit_status == 0
     assert runtime.engine.settings.idle_timeout_s == 120
     assert reports(reference_server, runtime.cfg.kiosk.id) == [(11, "applied", None)]
-    assert runtime.config_sync.sync_once().result == "unchanged"          # 304 with the ETag
+    fetched = []
+    fetch = runtime.client.fetch_config
+    runtime.client.fetch_config = lambda etag=None: fetched.append((etag, fetch(etag))) or fetched[-1][1]
+    assert runtime.config_sync.sync_once().result == "unchanged"
+    (sent, (envelope, etag)), = fetched                                  # it sent its ETag and got a 304
+    assert sent and envelope is None and etag == sent
     payload_now = runtime.heartbeat.payload()
     assert payload_now["config_version"] == 11 and payload_now["config_stale"] is False
     assert runtime.client.heartbeat(payload_now)["config_waiting"] is False

@@ -37,6 +37,7 @@ def test_every_pushed_setting_reaches_the_code_that_uses_it(reference_server, co
     receipt = runtime.devices.printer("receipt_printer").simulator
     before = engine.view
     assert before.announcement == "" and before.spoken_guidance is True and runtime.heartbeat.interval_s == 60
+    assert runtime.config_sync.poll_s == 900
     assert runtime.heartbeat.payload()["cards_low"] is True
     assert FaultCode.PAPER_LOW in {f.code for f in runtime.devices.statuses()["receipt_printer"].faults}
     assert desk.access.may_ask(TECHNICIAN).outcome is Outcome.NONE_CONFIGURED
@@ -44,7 +45,7 @@ def test_every_pushed_setting_reaches_the_code_that_uses_it(reference_server, co
     push_and_apply(reference_server, runtime, 1, {
         "announcement": "Kantor tutup 25 Desember", "announcement_en": "Office closed 25 December",
         "spoken_guidance": False, "receipt_enabled": False, "heartbeat_s": 25, "cards_low": 5,
-        "receipt_low": 2, "pin_slowdown_base_s": 7, "pin_slowdown_cap_s": 20,
+        "receipt_low": 2, "pin_slowdown_base_s": 7, "pin_slowdown_cap_s": 20, "config_poll_s": 120,
         "technician_pin_hash": hash_technician_pin(TECHNICIAN_PIN)})
 
     engine.wait_idle()
@@ -53,7 +54,7 @@ def test_every_pushed_setting_reaches_the_code_that_uses_it(reference_server, co
     engine.wait_idle()
     assert engine.view.announcement == "Office closed 25 December"
     engine.set_language("id")
-    assert runtime.heartbeat.interval_s == 25
+    assert runtime.heartbeat.interval_s == 25 and runtime.config_sync.poll_s == 120     # the worker's next wait
     assert runtime.heartbeat.payload()["cards_low"] is False                       # 15 left, low at 5
     assert FaultCode.PAPER_LOW not in {f.code for f in runtime.devices.statuses()["receipt_printer"].faults}
 
