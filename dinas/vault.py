@@ -15,6 +15,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -64,12 +65,19 @@ class Vault:
             raise ValueError("the server secret must be at least 16 bytes")
         self._secret = secret
         self._fernet = Fernet(base64.urlsafe_b64encode(self._derive(b"seal")))
+        # One keyed HMAC per purpose, copied for each value: every request hashes its token.
+        self._keyed_by: dict[bytes, Any] = {}
 
     def _derive(self, purpose: bytes) -> bytes:
         return hmac.new(self._secret, b"adm-dinas/" + purpose, hashlib.sha256).digest()
 
     def _keyed(self, purpose: bytes, value: str) -> str:
-        return hmac.new(self._derive(purpose), value.encode(), hashlib.sha256).hexdigest()
+        keyed = self._keyed_by.get(purpose)
+        if keyed is None:
+            keyed = self._keyed_by[purpose] = hmac.new(self._derive(purpose), digestmod=hashlib.sha256)
+        mac = keyed.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()
 
     def nik_hash(self, nik: str) -> str:
         return self._keyed(b"nik", nik)

@@ -11,15 +11,22 @@ a connection that misses one is closed. Only then does a thread parse it, from t
 A larger or chunked body is read by the thread with a per-read socket timeout.
 Pipelined requests (a second request sent before the first answer) are not read ahead; the
 kiosks and browsers this serves do not pipeline.
+
+Cheaper than gunicorn's own loop, for a server whose load is small requests (heartbeats): the
+request threads take connections from a plain queue (`RequestThreads`: concurrent.futures'
+Future, its Condition and done-callbacks cost about a tenth of a heartbeat's CPU), and a
+keep-alive connection that speaks again is read at once in the loop, without registering its
+socket anew.
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import selectors
 import socket
+import threading
 import time
-from collections import deque
 from functools import partial
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
@@ -85,10 +92,61 @@ class PrereadConn(TConn):
             self.buffer.clear()
 
 
+class _Finished:
+    """A request thread's result, as gunicorn's finish_request reads a Future's."""
+    __slots__ = ("_keepalive",)
+
+    def __init__(self, keepalive) -> None:
+        self._keepalive = keepalive
+
+    def result(self):
+        return self._keepalive
+
+    def cancelled(self) -> bool:
+        return False
+
+
+class RequestThreads:
+    """The worker's request threads, fed from a queue; each hands its connection back to the
+    event loop (gunicorn's method queue) when the request is answered."""
+
+    def __init__(self, worker: "DeadlineWorker", count: int) -> None:
+        self._connections: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._serve, args=(worker,), name=f"request-{i}")
+                         for i in range(count)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, conn: PrereadConn) -> None:
+        self._connections.put(conn)
+
+    def _serve(self, worker: "DeadlineWorker") -> None:
+        while (conn := self._connections.get()) is not None:
+            try:
+                keepalive = worker.handle(conn)
+            except Exception:           # handle() answers its own errors; never lose the connection
+                keepalive = False
+            worker.method_queue.defer(worker.finish_request, conn, _Finished(keepalive))
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Each thread ends after the request it has (gunicorn waits for those first)."""
+        for _ in self._threads:
+            self._connections.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
 class DeadlineWorker(ThreadWorker):
     def init_process(self) -> None:
-        self.prereading: deque[PrereadConn] = deque()
+        self.prereading: dict[PrereadConn, None] = {}       # insertion-ordered, O(1) removal
         super().init_process()
+
+    def get_thread_pool(self) -> RequestThreads:
+        return RequestThreads(self, self.cfg.threads)
+
+    def enqueue_req(self, conn: PrereadConn) -> None:
+        self.tpool.submit(conn)
 
     def accept(self, listener) -> None:
         try:
@@ -102,7 +160,7 @@ class DeadlineWorker(ThreadWorker):
     def _preread(self, conn: PrereadConn) -> None:
         conn.sock.setblocking(False)
         conn.start_preread()
-        self.prereading.append(conn)
+        self.prereading[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_readable, conn))
 
     def _on_readable(self, conn: PrereadConn, _sock) -> None:
@@ -119,20 +177,21 @@ class DeadlineWorker(ThreadWorker):
             self.enqueue_req(conn)
 
     def on_client_socket_readable(self, conn, client) -> None:
-        """A keep-alive connection speaks again: read its next request ahead, too."""
-        self.poller.unregister(client)
+        """A keep-alive connection speaks again: read its next request ahead, too. Its socket
+        stays registered (non-blocking since finish_request), with the read-ahead's callback;
+        usually the whole request is there already, and goes to a thread at once."""
         self.keepalived_conns.remove(conn)
-        self._preread(conn)
+        conn.start_preread()
+        self.prereading[conn] = None
+        self.poller.modify(client, selectors.EVENT_READ, partial(self._on_readable, conn))
+        self._on_readable(conn, client)
 
     def _forget(self, conn: PrereadConn) -> None:
         try:
             self.poller.unregister(conn.sock)
         except (KeyError, ValueError, OSError):
             pass
-        try:
-            self.prereading.remove(conn)
-        except ValueError:
-            pass
+        self.prereading.pop(conn, None)
 
     def _drop(self, conn: PrereadConn) -> None:
         self._forget(conn)
