@@ -186,6 +186,34 @@ def test_each_new_screen_is_spoken_and_the_header_switch_silences_it(tmp_path):
         engine.close()
 
 
+def test_a_pushed_spoken_guidance_default_reaches_the_next_citizen(tmp_path):
+    """settings.spoken_guidance (issue 10, pushable): the attract screen after the push starts
+    the guide off, and on again when a later push turns it back on."""
+    import dataclasses
+    import shutil
+
+    from tests.ui.engine_double import ATTRACT
+    from tests.ui.speech import HeardGuide
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is a listed Debian dependency")
+    guide = HeardGuide(wav=tmp_path / "spoken.wav")
+    engine = RecordingEngine()
+    ui = KioskDriver(engine, guide=guide, notifier=SystemdNotifier(None))
+    try:
+        ui.wait_until(lambda: guide.spoken == 1, what="the attract screen spoken")
+        assert guide.enabled and ui.app.sound_level == "medium"
+        engine.publish(dataclasses.replace(ATTRACT, spoken_guidance=False))
+        ui.wait_until(lambda: ui.app.sound_level == "off", what="the guide off by the pushed default")
+        assert not guide.enabled and "Suara: mati" in ui.visible_texts()
+        engine.publish(dataclasses.replace(ATTRACT, spoken_guidance=True))
+        ui.wait_until(lambda: ui.app.sound_level == "medium", what="the guide on again")
+        assert guide.enabled
+    finally:
+        ui.close()
+        engine.close()
+
+
 def test_a_view_arriving_as_the_app_stops_leaves_the_next_app_its_own_bindings():
     """A view the engine hands over just before the stop is dropped, and kv's `app` then means
     the next app: an old app left behind would freeze every `app.`-bound text (language,
