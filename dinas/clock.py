@@ -34,9 +34,19 @@ class AdjustableClock:
             self._offset += seconds
 
 
+_last_iso: tuple[int, str] = (-1, "")
+
+
 def iso(timestamp: float) -> str:
     """Epoch seconds -> '2026-11-22T10:00:00Z' (the contract's time format)."""
-    return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    global _last_iso
+    second = int(timestamp)
+    if second == _last_iso[0] and timestamp >= 0:      # every heartbeat reply within a second
+        return _last_iso[1]
+    text = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if timestamp >= 0:
+        _last_iso = (second, text)
+    return text
 
 
 def parse_iso(text: str) -> float:

@@ -168,3 +168,26 @@ def test_heartbeat_history_is_pruned_by_age_and_rows_per_kiosk(tmp_path):
         assert connection.value("SELECT MAX(received_at) FROM heartbeats WHERE kiosk_id = 'K2'") == \
             now + fleet.HISTORY_ROWS_PER_KIOSK + 2 * fleet.PRUNE_EVERY - 1       # the newest are the ones kept
     store.close()
+
+def test_the_history_row_is_the_same_json_as_dumping_the_heartbeat():
+    import json
+
+    from dinas import fleet, heartbeats
+
+    body = {"kiosk_id": "K1", "software_version": "0.1.0", "config_version": 3, "uptime_s": 5.5,
+            "devices": {"card_printer": {"state": "ready", "faults": [{"code": "x", "severity": "alarm"}],
+                                         "supplies": {"cards": {"level": "low", "count": None}}, "é": "ü"}},
+            "counters": {"day": "2026-12-02", "today": {"KK": {"printed": 2}}}, "outbox_depth": 0,
+            "last_faults": [{"code": "jam"}], "staff_actions": [{"id": 1, "at": "t", "actor": "a", "action": "b"}]}
+    beat = heartbeats.read(body)[0]
+    statements = fleet.heartbeat_statements(1_764_633_600.0, "K1", beat)
+    history = next(params for sql, params in statements if sql.startswith("INSERT INTO heartbeats"))
+    assert history["body"] == json.dumps(beat)
+    assert statements[0][1]["devices"] == json.dumps(beat["devices"])
+
+
+def test_iso_times_within_one_second_and_across_seconds():
+    from datetime import datetime, timezone
+
+    for t in (1_764_633_600.0, 1_764_633_600.999, 1_764_633_601.0, 1_764_633_600.5, 59.9, 0.0, -0.5, -1.0):
+        assert iso(t) == datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
