@@ -129,11 +129,11 @@ REFUSALS = {
     "no_tries_left": (de.InvalidCredentials(detail="x", attempts_left=0),
                       f"Percobaan sudah habis: NIK {masked(NIK)} atau PIN tidak cocok. Demi keamanan, percobaan dengan "
                       "NIK ini ditutup untuk sementara. Dokumen Anda tetap aman. Kalau NIK itu salah ketik, tekan Ke "
-                      "layar awal, lalu ketik NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan "
+                      "layar awal, lalu mulai lagi dengan NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan "
                       f"WhatsApp. Pesan itu hilang? Hubungi {CONTACT}.",
                       "Percobaan sudah habis: NIK atau PIN tidak cocok. Demi keamanan, percobaan dengan NIK ini ditutup "
                       "untuk sementara. Dokumen Anda tetap aman. Kalau NIK itu salah ketik, tekan Ke layar awal, lalu "
-                      "ketik NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan WhatsApp. Pesan itu "
+                      "mulai lagi dengan NIK yang benar. Kalau NIK benar, coba lagi nanti dengan PIN dari pesan WhatsApp. Pesan itu "
                       f"hilang? Hubungi {CONTACT}."),
     "expired": (de.PinExpired(detail="x"),
                 f"PIN ini sudah tidak berlaku. Dokumen Anda tetap aman. Untuk PIN baru, hubungi {CONTACT}, atau "
