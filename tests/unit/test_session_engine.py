@@ -78,6 +78,28 @@ def test_wrong_pin_then_right_one(rig):
     r.views.wait_screen(Screen.DOCUMENTS)
 
 
+@pytest.mark.parametrize("by, key", [("nik", "pin.no_tries_left"), ("qr", "pin.no_tries_left_qr")])
+def test_the_last_wrong_try_names_what_it_was_for_and_each_message_is_numbered(rig, by, key):
+    """The fifth wrong try closes trying for that NIK (or QR): said with the masked NIK, so a
+    mistyped one is seen. Every message given gets a new number, the same one again too."""
+    r = rig(dinas=FakeDinas(attempts_left=1))
+    r.engine.start()
+    if by == "nik":
+        r.engine.submit_nik("12345")
+        first = r.views.wait_for(lambda v: v.message is not None)
+        r.engine.submit_nik("12345")
+        again = r.views.wait_for(lambda v: v.message_number > first.message_number)
+        assert again.message == first.message
+        r.engine.submit_nik(NIK)
+    else:
+        r.engine.submit_scan("ADM1:REQ-20261122-AB12CD")
+    r.views.wait_screen(Screen.PIN)
+    r.engine.submit_pin("000000")
+    view = r.views.wait_screen(Screen.ERROR)
+    assert view.message.key == key
+    assert view.message.params["nik"] == ("320101******0003" if by == "nik" else "")
+
+
 def test_repeated_failures_slow_down_on_the_kiosk(rig):
     r = rig(slowdown_base=4.0)
     r.engine.start()
