@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 
 from .config_admin import DEFAULT_VALID_DAYS, AdminApi, AdminError, check_version_is_new, keygen, load_signer, \
-    make_envelope, read_settings_file
+    make_envelope
+from .config_settings import read_settings_file
 from .rollout import parse_threshold, parse_waves, run_rollout
 
 

@@ -3,29 +3,23 @@ admin API calls that publish them (docs/REMOTE-CONFIG.md).
 
 Keys are Ed25519. `keygen` writes `ID.key` (PKCS#8 PEM, mode 0600) and `ID.pub` (base64 of
 the raw 32-byte public key, what kiosk.toml's `dinas.trusted_config_keys` takes); the file
-name is the keyid. Settings come from a TOML file and are checked against
-config/settings-schema.json (the published contract the kiosk's own reader agrees with)
-before anything is signed, so an admin hears about a typo now, not from 300 kiosks' reports.
+name is the keyid. The settings an envelope carries are read and checked by
+dinas/config_settings.py before anything is signed.
 """
 
 from __future__ import annotations
 
 import base64
-import difflib
-import json
 import os
 import re
-import tomllib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
 from .config_envelope import payload_bytes, sign_envelope
 
-SCHEMA_PATH = Path(__file__).resolve().parents[1] / "config" / "settings-schema.json"
 KEYID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 DEFAULT_VALID_DAYS = 30
 HTTP_TIMEOUT = (3.05, 30.0)
@@ -82,102 +76,6 @@ def load_signer(path: str | Path):
     if not KEYID.fullmatch(keyid):
         raise AdminError(f"the key file's name {path.name!r} must be KEYID.key")
     return CryptoSigner(private, SSlibKey.from_crypto(private.public_key(), keyid, "ed25519"))
-
-
-# --- settings ----------------------------------------------------------------------------------
-
-def read_settings_file(path: str | Path) -> dict[str, Any]:
-    """The settings of a TOML file (its top level, or its [settings] table), checked against
-    the settings schema; AdminError lists every problem."""
-    import jsonschema
-
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise AdminError(f"cannot read --file {path}: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise AdminError(f"{path}: not valid TOML: {exc}") from None
-    if set(data) == {"settings"} and isinstance(data["settings"], dict):
-        data = data["settings"]
-    schema = json.loads(SCHEMA_PATH.read_text())
-    problems = []
-    validator = jsonschema.Draft202012Validator(schema)
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        problems.append(f"{path}: {_where(error)}: {_say(error, schema)}")
-    problems += [f"{path}: settings.{p}" for p in _beyond_the_schema(data)]
-    if problems:
-        raise AdminError("the settings do not validate, nothing was signed:\n  " + "\n  ".join(problems))
-    return data
-
-
-def _where(error) -> str:
-    return ".".join(["settings", *map(str, error.absolute_path)])
-
-
-def _say(error, schema: dict) -> str:
-    if error.validator == "additionalProperties":
-        known = sorted(schema["properties"]) if not error.absolute_path else []
-        unknown = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-        hints = [f"{name!r}" + (f" (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(
-            name, known, n=1)) else "") for name in unknown]
-        return f"unknown setting {', '.join(hints)}"
-    if error.validator in ("minimum", "maximum"):
-        return f"{error.instance!r} is out of range ({error.validator} {error.validator_value})"
-    secret = str(error.absolute_path[-1]).endswith("_pin_hash") if error.absolute_path else False
-    if error.validator == "pattern":
-        description = error.schema.get("description", "")
-        # a clear PIN typed by mistake into a *_pin_hash is not echoed
-        shown = "the value" if secret else repr(str(error.instance)[:40])
-        return f"{shown} has the wrong form" + (f" ({description})" if description else "")
-    return "the value is not a string" if secret else error.message
-
-
-def _beyond_the_schema(data: dict) -> list[str]:
-    """The rules a JSON Schema cannot say, which the kiosk would refuse the envelope for."""
-    problems = []
-    zone = data.get("timezone")
-    if isinstance(zone, str):
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(f"timezone: {zone!r} is not an IANA time zone such as 'Asia/Jakarta'")
-    base, cap = data.get("pin_slowdown_base_s", 2), data.get("pin_slowdown_cap_s", 60)
-    if isinstance(base, (int, float)) and isinstance(cap, (int, float)) and cap < base:
-        problems.append(f"pin_slowdown_cap_s: {cap} is below pin_slowdown_base_s ({base})")
-    hours = data.get("opening_hours")
-    for day, text in hours.items() if isinstance(hours, dict) else ():
-        if isinstance(text, str) and (problem := _day_problem(text)):
-            problems.append(f"opening_hours.{day}: {problem}")
-    for day in data.get("closed_dates", []) if isinstance(data.get("closed_dates"), list) else []:
-        try:
-            datetime.strptime(str(day), "%Y-%m-%d")
-        except ValueError:
-            problems.append(f"closed_dates: {day!r} is not a real date")
-    return problems
-
-
-def _day_problem(text: str) -> str | None:
-    """What the kiosk would refuse in a day's opening hours that the schema's pattern lets
-    through: a time past 24:00, a range ending before it starts, ranges that overlap."""
-    if text.strip() == "closed":
-        return None
-    ranges = []
-    for part in text.split(","):
-        try:
-            (h1, m1), (h2, m2) = (map(int, moment.split(":")) for moment in part.strip().split("-"))
-        except ValueError:
-            return None                     # not the pattern: the schema already said so
-        start, end = h1 * 60 + m1, h2 * 60 + m2
-        if h1 > 23 or m1 > 59 or m2 > 59 or end > 24 * 60:
-            return f"{part.strip()!r} is not a time of day (00:00 to 24:00)"
-        if end <= start:
-            return f"{part.strip()!r} ends before it starts (a range cannot cross midnight)"
-        ranges.append((start, end))
-    ranges.sort()
-    if any(later[0] < earlier[1] for earlier, later in zip(ranges, ranges[1:])):
-        return f"the ranges of {text!r} overlap"
-    return None
 
 
 # --- envelopes ---------------------------------------------------------------------------------

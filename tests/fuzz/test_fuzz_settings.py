@@ -5,7 +5,8 @@ Schema the dinas checks before it pushes (config/settings-schema.json).
 Kept corpus (corpus/settings/): one settings object per file, as JSON (10 and 11: PIN hashes
 that validated and then made the technician's PIN check raise).
 
-Properties: any object is a Settings or a ConfigError whose every line names the source and
+Properties: what `adm-dinas config sign` lets an admin sign (dinas/config_settings.py: the
+schema and the rules it cannot say) every kiosk accepts; any object is a Settings or a ConfigError whose every line names the source and
 the key, never another exception; accepted settings read back the same from `as_dict`, answer
 every opening-hours and PIN question without raising; what the kiosk accepts the schema
 accepts, and what the schema accepts the kiosk refuses only for the rules the schema cannot
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 import jsonschema
 from hypothesis import given, strategies as st
 
+from dinas.config_settings import settings_problems
 from kiosk.config_schema import ConfigError
 from kiosk.settings import DOCUMENT_KINDS, Settings
 from tests.conftest import REPO
@@ -120,3 +122,12 @@ def test_any_object_is_settings_or_clear_problems_and_agrees_with_the_schema(dat
         assert result.check_technician_pin(pin) == (pin == "246810" and result.technician_pin_hash is not None
                                                     and result.technician_pin_hash.startswith(A_HASH[:-4]))
         assert isinstance(result.check_operator_pin(pin), bool)
+
+
+@budget(120)
+@with_seeds([json.loads(raw) for raw in seeds("settings")])
+@given(SETTINGS)
+def test_what_an_admin_may_sign_every_kiosk_accepts(data: dict) -> None:
+    result = kiosk_reads(data)
+    if not settings_problems(data):
+        assert not isinstance(result, ConfigError), (result.problems, data)

@@ -63,6 +63,9 @@ def test_keygen_writes_a_private_key_only_its_owner_reads(admin, tmp_path, capsy
     ("[opening_hours]\nmon = \"16:00-08:00\"\n", "opening_hours.mon: '16:00-08:00' ends before it starts"),
     ("[opening_hours]\ntue = \"25:00-26:00\"\n", "opening_hours.tue: '25:00-26:00' is not a time of day"),
     ("[opening_hours]\nwed = \"08:00-12:00, 11:00-13:00\"\n", "the ranges of '08:00-12:00, 11:00-13:00' overlap"),
+    ("heartbeat_s = nan\n", "settings.heartbeat_s: nan is not a finite number"),
+    ("technician_pin_hash = \"scrypt$3$1$1$AAAAAAAAAAA=$AAAA\"\n", "technician_pin_hash: the hash cannot be checked"),
+    ("closed_dates = [\"2026-12-25\\n\"]\n", "closed_dates: '2026-12-25\\n' is not a real date"),
     ("[opening_hours]\nthu = \"8-16\"\n", "settings.opening_hours.thu: '8-16' has the wrong form ('HH:MM-HH:MM'"),
 ])
 def test_sign_refuses_settings_the_kiosk_would_refuse(admin, tmp_path, capsys, settings, says):
