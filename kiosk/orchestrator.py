@@ -5,6 +5,14 @@ then `printed` or `failed(reason)`. Each final state and its event for the dinas
 in one journal transaction; the outbox delivers the event afterwards. Receipts are separate
 and optional.
 
+A print is two halves: `stage` (gate, fetch, journal `created`, reserve, `reserved`, render)
+and `send` (the gate again, counters, `sending`, the printer, `printed`). `print_one` is
+both; a print lane stages the next document while this one prints (kiosk/session_printing.py),
+so the citizen does not wait for its reservation and rendering between two cards. A staged
+document that is not sent (a cancel, or its printer went out of service meanwhile) is
+`release`d: journaled `failed` with a `failed` event that frees its reservation. A crash while
+a document is staged leaves it `reserved`, which recovery already settles as `failed`.
+
 Runs on the session engine's I/O thread; device calls go through `DeviceBoard.submit` so
 they never interleave with the device's status polling. Rendering does no device I/O and runs
 here, on the I/O thread, not on the device's worker: a KIA takes ~50 ms of CPU, which would
@@ -21,12 +29,12 @@ import uuid
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping
+from typing import Any, Callable, Mapping
 
 from devices.status import DeviceError
 from printer_drivers import registry
-from printer_drivers.base import (CARDS_INSERTED, DocumentUnprintable, JobMayStillPrint, PrintJob, QueuedJobs,
-                                  cards_taken)
+from printer_drivers.base import (CARDS_INSERTED, DocumentUnprintable, JobMayStillPrint, PreparedJob, PrintJob,
+                                  QueuedJobs, cards_taken)
 
 from . import dinas_errors as de
 from .gating import document_refusal, printer_for
@@ -39,6 +47,7 @@ StepCallback = Callable[[str, str], None]     # (step, state): state is active, 
 
 STEP_FETCHING, STEP_RESERVING, STEP_SENDING, STEP_DONE = "fetching", "reserving", "sending", "done"
 STORAGE = "storage"        # the journal could not be written: nothing is sent to a printer
+SKIPPED, CANCELLED = "skipped", "cancelled"      # a document the citizen's cancel stopped before it printed
 # One print per printer role, from sending to the device's answer (the registry's).
 PRINT_DEADLINE_S: Mapping[str, float] = {role: registry.device(role).print_deadline_s
                                          for role in registry.printer_roles()}
@@ -56,6 +65,16 @@ class Outcome:
     @property
     def printed(self) -> bool:
         return self.result == PRINTED
+
+
+@dataclass(frozen=True)
+class StagedPrint:
+    """A document ready to send: journaled `reserved`, reserved with the dinas, rendered."""
+
+    document: Any
+    role: str
+    job_id: str
+    prepared: PreparedJob
 
 
 class PrintOrchestrator:
@@ -78,15 +97,24 @@ class PrintOrchestrator:
         """`assisted_by`: the operator's PIN slot when the kecamatan operator guided the
         session: the `printed` event says `assisted` (the dinas counts assisted prints), the
         day's counters count it, and the operator's audit trail names the job."""
+        staged = self.stage(session_id, document, pdf, settings, now, step)
+        if isinstance(staged, Outcome):
+            return staged
+        return self.send(staged, settings, now, step, assisted_by)
+
+    def stage(self, session_id: str, document, pdf: bytes | None, settings, now: datetime,
+              step: StepCallback) -> StagedPrint | Outcome:
+        """The first half of a print: ready to send, or the Outcome of why not. Nothing has
+        reached a printer yet."""
         kind, role = document.kind, printer_for(document.kind)
 
         def failed(reason: str, job_id: str | None = None) -> Outcome:
             return Outcome(document.id, kind, FAILED, reason, job_id)
 
-        refusal = document_refusal(kind, self._devices.statuses(), settings, now)
+        refusal = self._refusal(kind, settings, now)
         if refusal is not None:
             step(STEP_FETCHING, "failed")
-            return failed(refusal.key.rsplit(".", 1)[-1])
+            return failed(refusal)
         if pdf is None:
             step(STEP_FETCHING, "active")
             try:
@@ -115,7 +143,6 @@ class PrintOrchestrator:
             return failed(STORAGE, job_id)
         step(STEP_RESERVING, "done")
 
-        step(STEP_SENDING, "active")
         job = PrintJob(job_id=job_id, kind=kind, pdf=pdf, title=f"{kind} {job_id[:8]}",
                        on_sent=lambda ref: self._note_device_job(job_id, ref))
         try:
@@ -131,6 +158,31 @@ class PrintOrchestrator:
             self._finish_failed(job_id, "internal", {"stage": "prepare", "error": type(exc).__name__})
             step(STEP_SENDING, "failed")
             return failed("internal", job_id)
+        return StagedPrint(document, role, job_id, prepared)
+
+    def release(self, staged: StagedPrint, reason: str = CANCELLED) -> Outcome:
+        """Give up a staged document that was not sent: journaled `failed`, and the event
+        frees its reservation. A cancel's Outcome is `skipped`, as for a document never staged."""
+        cancelled = reason == CANCELLED
+        self._finish_failed(staged.job_id, reason, {"stage": "staged"}, count={"cancelled": 1} if cancelled else None)
+        return Outcome(staged.document.id, staged.document.kind, SKIPPED if cancelled else FAILED, reason,
+                       staged.job_id)
+
+    def send(self, staged: StagedPrint, settings, now: datetime, step: StepCallback,
+             assisted_by: str | None = None) -> Outcome:
+        """The second half: the printer's gate again (it may have changed since the document
+        was staged), then the print."""
+        document, role, job_id, prepared = staged.document, staged.role, staged.job_id, staged.prepared
+        kind = document.kind
+
+        def failed(reason: str, job_id: str | None = None) -> Outcome:
+            return Outcome(document.id, kind, FAILED, reason, job_id)
+
+        step(STEP_SENDING, "active")
+        refusal = self._refusal(kind, settings, now)
+        if refusal is not None:
+            step(STEP_SENDING, "failed")
+            return self.release(staged, refusal)
         try:
             before = self._devices.counters(role)
         except (DeviceError, FutureTimeout, RuntimeError) as exc:
@@ -199,6 +251,10 @@ class PrintOrchestrator:
         step(STEP_DONE, "done")
         return Outcome(document.id, kind, PRINTED, None, job_id)
 
+    def _refusal(self, kind: str, settings, now: datetime) -> str | None:
+        refusal = document_refusal(kind, self._devices.statuses(), settings, now)
+        return None if refusal is None else refusal.key.rsplit(".", 1)[-1]
+
     def _reserve(self, session_id: str, job_id: str, document_id: str) -> str | None:
         """Reserve (the client retries it: it is idempotent on job_id); None on success, else
         the reason. When the dinas may hold a reservation we could not confirm, a `failed`
@@ -218,8 +274,8 @@ class PrintOrchestrator:
             return reason
 
     def _finish_failed(self, job_id: str, reason: str, detail: Mapping,
-                       review: bool = False, spoiled: bool = False) -> None:
-        count = {"failed": 1}
+                       review: bool = False, spoiled: bool = False, count: Mapping[str, int] | None = None) -> None:
+        count = dict(count or {"failed": 1})
         if spoiled:
             count["cards_spoiled"] = 1
         try:

@@ -68,6 +68,7 @@ class _Session:
     assisted_by: str | None = None     # the operator's PIN slot in an assisted session
     receipt_printed: bool = False
     stop_printing: threading.Event = field(default_factory=threading.Event)
+    printing: threading.Event = field(default_factory=threading.Event)   # Print tapped: the prefetch stops
 
 
 class SessionEngine(SessionCommands):
@@ -291,10 +292,13 @@ class SessionEngine(SessionCommands):
 
     def _prefetch(self, session: _Session, documents: list) -> None:
         """I/O thread: download, verify and preview each document while the citizen looks.
-        The bytes stay in `session.pdfs`, which only this thread touches."""
+        The bytes stay in `session.pdfs`, which only this thread touches. Once Print is
+        tapped the print run, queued behind this on the same thread, needs no more previews:
+        the prefetch ends, and each print lane downloads what is left, all at the same time
+        (a citizen who taps Print at once does not wait for every preview first)."""
         token, session_id = session.token, session.session_id
         for document in documents:
-            if session.stop_printing.is_set():
+            if session.stop_printing.is_set() or session.printing.is_set():
                 return
             try:
                 pdf = self._orchestrator.fetch(session_id, document)
@@ -305,6 +309,9 @@ class SessionEngine(SessionCommands):
                 # Not fatal: the print fetches again. Say nothing yet.
                 log.info("prefetch of a %s failed: %s", document.kind, exc.code)
                 continue
+            if session.printing.is_set():
+                session.pdfs[document.id] = pdf         # verified; the print renders it
+                return
             preview = blurred = None
             if self._previews:
                 try:
@@ -358,6 +365,7 @@ class SessionEngine(SessionCommands):
             self._go(Screen.DOCUMENTS, Message("documents.none_selected"))
             return
         session.steps = {d.id: StepView(d.id, d.kind, "fetching", "pending") for d in chosen}
+        session.printing.set()
         self._go(Screen.PRINTING)
         self._io(self._print_run.run, session, chosen, self._settings, self._language,
                  PrintHandlers(self._post, self._on_step, self._on_outcome, self._on_prints_done))

@@ -6,8 +6,11 @@ Each printer role is one lane: its documents go one after another, in the citize
 a lane thread of its own, while the other printers' lanes run at the same time (a KK on the
 A4 printer while the KIAs go to the card printer). A lane only waits: the device's own I/O
 stays on its `DeviceWorker` (one job queue per printer), and each print keeps its own journal
-entry, reservation and events (`PrintOrchestrator.print_one`, unchanged per document). A
-cancel stops, on every lane, each document that has not started; the prints on the way end.
+entry, reservation and events (`PrintOrchestrator.stage` then `send`, per document). While a
+document prints, the lane's stager thread stages the next one (fetched, reserved, rendered),
+so two cards follow each other with only the printer's own time between them (measured in
+benchmarks/bench_family_wait.py). A cancel stops, on every lane, each document that has not
+been sent (a staged one is released: its reservation freed); the prints on the way end.
 
 Receipts: one slip per printed document, printed as soon as that document is out, on a
 receipt lane of its own, so the slips come while the other documents still print. Why per
@@ -24,11 +27,9 @@ from datetime import datetime
 from typing import Any, Callable
 
 from .gating import printer_for
-from .orchestrator import Outcome
+from .orchestrator import CANCELLED, SKIPPED, Outcome, StagedPrint
 
 log = logging.getLogger(__name__)
-
-SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,10 @@ class PrintRun:
         receipt_lane = ThreadPoolExecutor(1, thread_name_prefix="print-receipt")
         lane_pool = ThreadPoolExecutor(max(1, len(lanes)), thread_name_prefix="print-lane")
         try:
-            running = [lane_pool.submit(self._lane, session, documents, pdfs, settings, language, handlers,
+            running = [lane_pool.submit(self._lane, role, session, documents, pdfs, settings, handlers,
                                         lambda outcome: receipts.append(receipt_lane.submit(
                                             self._print_receipt, session, outcome, settings, language)))
-                       for documents in lanes.values()]
+                       for role, documents in lanes.items()]
             for lane in running:
                 lane.result()
         finally:
@@ -83,26 +84,65 @@ class PrintRun:
             printed = bool(receipts) and settings.receipt_enabled and all(r.result() for r in receipts)
             handlers.post(handlers.done, session.token, printed)
 
-    def _lane(self, session: Any, documents: list, pdfs: dict, settings, language: str,
+    def _lane(self, role: str, session: Any, documents: list, pdfs: dict, settings,
               handlers: PrintHandlers, on_printed: Callable[[Outcome], None]) -> None:
-        for document in documents:
-            if session.stop_printing.is_set():
-                outcome = Outcome(document.id, document.kind, SKIPPED, "cancelled")
-            else:
-                outcome = self._print_one(session, document, pdfs.pop(document.id, None), settings, handlers)
-            if outcome.printed and settings.receipt_enabled:
-                on_printed(outcome)
-            handlers.post(handlers.outcome, session.token, outcome)
-
-    def _print_one(self, session: Any, document, pdf: bytes | None, settings, handlers: PrintHandlers) -> Outcome:
-        def step(name: str, state: str) -> None:
-            handlers.post(handlers.step, session.token, document.id, document.kind, name, state)
+        stager = ThreadPoolExecutor(1, thread_name_prefix=f"print-stage-{role}")
+        upcoming: Future | None = None          # the next document, staged while this one prints
         try:
-            return self._orchestrator.print_one(session.session_id, document, pdf, settings,
-                                                self._wall_clock(), step, assisted_by=session.assisted_by)
+            for index, document in enumerate(documents):
+                if upcoming is not None:
+                    staged, upcoming = upcoming.result(), None
+                elif session.stop_printing.is_set():
+                    staged = None
+                else:
+                    staged = self._stage(session, document, pdfs.pop(document.id, None), settings, handlers)
+                if staged is None:
+                    outcome = Outcome(document.id, document.kind, SKIPPED, CANCELLED)
+                elif isinstance(staged, Outcome):
+                    outcome = staged                # it ended before it was sent
+                elif session.stop_printing.is_set():
+                    outcome = self._orchestrator.release(staged)
+                else:
+                    if index + 1 < len(documents):
+                        following = documents[index + 1]
+                        upcoming = stager.submit(self._stage, session, following, pdfs.pop(following.id, None),
+                                                 settings, handlers)
+                    outcome = self._send(session, staged, settings, handlers)
+                if outcome.printed and settings.receipt_enabled:
+                    on_printed(outcome)
+                handlers.post(handlers.outcome, session.token, outcome)
+        finally:
+            if upcoming is not None and isinstance(staged := upcoming.result(), StagedPrint):
+                self._orchestrator.release(staged)       # only if the lane itself broke
+            stager.shutdown(wait=True)
+
+    def _stage(self, session: Any, document, pdf: bytes | None, settings, handlers: PrintHandlers
+               ) -> StagedPrint | Outcome | None:
+        """None when the citizen cancelled before it began."""
+        if session.stop_printing.is_set():
+            return None
+        try:
+            return self._orchestrator.stage(session.session_id, document, pdf, settings, self._wall_clock(),
+                                            self._stepper(session, document, handlers))
+        except Exception:  # noqa: BLE001 - a bug in one print must not lose the others
+            log.exception("staging a %s failed unexpectedly", document.kind)
+            return Outcome(document.id, document.kind, "failed", "internal")
+
+    def _send(self, session: Any, staged: StagedPrint, settings, handlers: PrintHandlers) -> Outcome:
+        document = staged.document
+        try:
+            return self._orchestrator.send(staged, settings, self._wall_clock(),
+                                           self._stepper(session, document, handlers),
+                                           assisted_by=session.assisted_by)
         except Exception:  # noqa: BLE001 - a bug in one print must not lose the others
             log.exception("print of a %s failed unexpectedly", document.kind)
-            return Outcome(document.id, document.kind, "failed", "internal")
+            return Outcome(document.id, document.kind, "failed", "internal", staged.job_id)
+
+    @staticmethod
+    def _stepper(session: Any, document, handlers: PrintHandlers) -> Callable[[str, str], None]:
+        def step(name: str, state: str) -> None:
+            handlers.post(handlers.step, session.token, document.id, document.kind, name, state)
+        return step
 
     def _print_receipt(self, session: Any, outcome: Outcome, settings, language: str) -> bool:
         """False means no slip (the done screen then shows the help QR), never a failure."""

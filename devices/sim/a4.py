@@ -230,7 +230,7 @@ class SimulatedA4Printer:
         except pypdfium2.PdfiumError as exc:
             self._end(job, ipp.JOB_ABORTED, "document-format-error", f"not a readable PDF: {exc}")
             return
-        warm_up = self.mechanism.warm_up() * self.mechanism.scale
+        began, warm_up = self.mechanism.clock(), self.mechanism.warm_up() * self.mechanism.scale
         for page in range(job.pages):
             mechanical = A4_PAGE_S * self.mechanism.scale + (warm_up if page == 0 else 0.0)
             if not self._wait(job, self.page_seconds + mechanical):
@@ -254,7 +254,7 @@ class SimulatedA4Printer:
             output = self.out_dir / f"{output.stem}-{job.job_id}.pdf"
         output.write_bytes(job.document)
         job.output = output
-        self.mechanism.finished()
+        self.mechanism.finished(began=began, seconds=job.pages * A4_PAGE_S * self.mechanism.scale + warm_up)
         self._end(job, ipp.JOB_COMPLETED, "job-completed-successfully", "")
 
     def _wait(self, job: SimJob, seconds: float) -> bool:

@@ -342,9 +342,10 @@ class EscPosSimulator(DeviceSimulator):
         started = self._receipt_started if self._receipt_started is not None else now
         previous = self._receipts_out_at[-1] if self._receipts_out_at else started
         begins = max(started, previous)          # one receipt after another through the head
-        out_at = begins + self.mechanism.job_seconds(RECEIPT_S, now=begins)
+        seconds = self.mechanism.job_seconds(RECEIPT_S, now=begins)
+        out_at = begins + seconds
         self._receipts_out_at.append(out_at)
-        self.mechanism.finished(out_at)
+        self.mechanism.finished(out_at, began=begins, seconds=seconds)
         self._receipt_started = None
 
     @property

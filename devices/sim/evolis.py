@@ -350,7 +350,7 @@ class EvolisSimulator(CleaningCycle, DeviceSimulator):
         now = self.mechanism.clock()
         mechanical = self.mechanism.job_seconds(self._card_work(), now=self._card_started)
         self._card_out_at = max(now, self._card_started + mechanical) + self.card_seconds
-        self.mechanism.finished(self._card_out_at)
+        self.mechanism.finished(self._card_out_at, began=self._card_started, seconds=mechanical)
         self._settle_card()
         return "OK"
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
@@ -48,10 +49,23 @@ A4_TIMING = Timing(cold_start_s=12.0, after_idle_s=8.0, idle_after_s=900.0)     
 RECEIPT_TIMING = Timing(cold_start_s=1.0, after_idle_s=0.5, idle_after_s=300.0)
 
 
+@dataclass(frozen=True)
+class MechanicalJob:
+    """One job through the mechanism, on its clock: what a benchmark separates the printer's
+    own time from the host's with (benchmarks/bench_family_wait.py)."""
+
+    began: float        # the job reached the mechanism (a card fed, a page's first byte in)
+    seconds: float      # its mechanical time: work and warm-up, scaled
+    out: float          # out of the printer: later than began + seconds when the host's data came late
+
+
 class Mechanism:
     """One printer's mechanical clock. `job_seconds(work)` is the time a job of `work`
     seconds (at realistic speed) takes now, warm-up included, scaled; a job that ends calls
-    `finished()` so the next one knows how long the printer stood idle."""
+    `finished()` so the next one knows how long the printer stood idle. The last jobs are
+    kept in `jobs` (a bounded few: a soak's simulators run for thousands)."""
+
+    KEPT_JOBS = 32
 
     def __init__(self, timing: Timing, scale: float = 0.0, clock: Callable[[], float] = time.monotonic) -> None:
         if not (math.isfinite(scale) and scale >= 0):
@@ -59,6 +73,7 @@ class Mechanism:
         self.timing, self.scale, self.clock = timing, scale, clock
         self._last_end: float | None = None
         self._lock = threading.Lock()
+        self._jobs: deque[MechanicalJob] = deque(maxlen=self.KEPT_JOBS)
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], timing: Timing, clock: Callable[[], float] = time.monotonic
@@ -90,6 +105,15 @@ class Mechanism:
     def job_seconds(self, work_s: float, now: float | None = None) -> float:
         return (work_s + self.warm_up(now)) * self.scale
 
-    def finished(self, at: float | None = None) -> None:
+    def finished(self, at: float | None = None, began: float | None = None, seconds: float = 0.0) -> None:
+        """The job is out `at` (now when None); given when it `began` and its mechanical
+        `seconds`, it is kept in `jobs`."""
         with self._lock:
             self._last_end = self.clock() if at is None else at
+            if began is not None:
+                self._jobs.append(MechanicalJob(began, seconds, self._last_end))
+
+    @property
+    def jobs(self) -> list[MechanicalJob]:
+        with self._lock:
+            return list(self._jobs)

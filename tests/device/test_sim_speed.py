@@ -51,9 +51,12 @@ def test_the_a4_printer_takes_six_seconds_a_page(tmp_path):
     try:
         cold = timed(lambda: printer.print_document(PrintJob(str(uuid.uuid4()), "KK", a4_pdf(2))))
         warm = timed(lambda: printer.print_document(PrintJob(str(uuid.uuid4()), "KK", a4_pdf(1))))
+        jobs = printer.simulator.mechanism.jobs
     finally:
         printer.close()
     assert cold >= (12 + 2 * 6) * scale and warm >= 6 * scale and cold > warm
+    assert [round(job.seconds / scale, 6) for job in jobs] == [12 + 2 * 6, 6]
+    assert all(job.out >= job.began + job.seconds for job in jobs)
 
 
 def test_the_receipt_comes_out_two_seconds_later():

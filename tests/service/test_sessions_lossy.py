@@ -53,6 +53,6 @@ def test_sessions_over_a_lossy_village_link(reference_server, link, tmp_path):
         assert check.ok, check.report() + f"\nsessions: {ends}"
         printed_kias = sum(1 for _s, _k, documents in ends for kind, result in documents
                            if kind == "KIA" and result == "printed")
-        cards = runtime.devices.printer("card_printer").counters()["cards_inserted"]
+        cards = runtime.devices.counters("card_printer")["cards_inserted"]
         assert cards == printed_kias + sum(1 for j in runtime.journal.jobs() if j.kind == "KIA" and j.state == "failed"
                                            and j.counters_before is not None and j.reason not in ("network",)), ends

@@ -47,7 +47,7 @@ def test_kk_and_kia_by_touch(reference_server, kiosk_ui, artifacts_dir):
     assert "Ambil struk bukti cetak." in texts
     ui.screenshot(artifacts_dir / "ui" / "session-touch-done.png")
     assert list((rig.printed / "a4_printer").glob("*.pdf"))
-    assert rig.runtime.devices.printer("card_printer").counters()["cards_inserted"] == 1
+    assert rig.runtime.devices.counters("card_printer")["cards_inserted"] == 1
     ui.tap("Selesai")
     ui.wait_for_screen("attract")
 

@@ -266,6 +266,32 @@ def test_cancel_during_printing_finishes_the_prints_on_the_way_then_ends(rig):
     r.views.wait_screen(Screen.ATTRACT)
 
 
+def test_print_tapped_at_once_stops_the_prefetch_and_the_lanes_fetch_the_rest(rig):
+    """A citizen who taps Print before the previews are made does not wait for them: the
+    prefetch keeps the document it has and stops; each lane downloads what is left."""
+    r = rig()
+    gate, downloads = threading.Event(), []
+    original = r.dinas.download_document
+
+    def held(session_id, document):
+        downloads.append((threading.current_thread().name, document.kind))
+        if len(downloads) == 1:
+            gate.wait(5)                   # the prefetch's first download, until Print is tapped
+        return original(session_id, document)
+    r.dinas.download_document = held
+    to_documents(r)
+    r.engine.review()
+    r.views.wait_screen(Screen.CONFIRM)
+    r.engine.confirm()
+    r.views.wait_screen(Screen.PRINTING)
+    gate.set()
+    done = r.views.wait_screen(Screen.DONE)
+    assert set(done.outcomes.values()) == {"printed"}
+    assert sorted(kind for _, kind in downloads) == ["KIA", "KK"]        # each once
+    assert downloads[0][0].startswith("session-io") and downloads[1][0].startswith("print-")
+    assert not any(d.preview_png for v in r.views.views for d in v.documents)
+
+
 def test_the_card_printer_goes_on_while_the_a4_printer_is_busy(rig):
     """One printer held mid-print does not hold the other: the KIA is out, its line of
     progress says so, while the KK still prints."""

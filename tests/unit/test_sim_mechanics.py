@@ -59,6 +59,20 @@ def test_card_times_colour_and_mono_sides_with_a_cold_start_and_after_idle():
     feed_card(sim)                                              # a long time on the wire counts too
     clock.now += 100
     assert card_out_after(sim, clock) == 0
+    # Each card's own mechanical time is kept, for the family-wait benchmark.
+    jobs = sim.mechanism.jobs
+    assert [job.seconds for job in jobs] == [43, 28, 8, 34, 28]
+    assert all(job.out == job.began + job.seconds for job in jobs)
+
+
+def test_a_card_whose_data_comes_late_is_out_after_its_mechanical_time():
+    clock = ManualClock()
+    sim = EvolisSimulator(mechanism=Mechanism(CARD_TIMING, 1.0, clock))
+    sim.feed(frame("Pr", "ymcko") + frame("Ss") + frame("Sr"))
+    clock.now += 50                                             # the host sends the panels slowly
+    sim.feed(download_frame("k", 2, WHITE_1BIT, True) + frame("Se"))
+    (job,) = sim.mechanism.jobs
+    assert (job.seconds, job.out - job.began) == (15 + 8, 50)   # the printer's 23 s, the host's 27
 
 
 def test_zero_speed_by_default_and_a_scaled_clock():
@@ -77,6 +91,7 @@ def test_receipts_come_out_one_after_another():
     sim.feed(page)
     sim.feed(page)
     assert sim.receipts_out_at == [clock.now + 1 + 2, clock.now + 1 + 2 + 2]
+    assert [(job.seconds, job.out) for job in sim.mechanism.jobs] == [(3, clock.now + 3), (2, clock.now + 5)]
     assert sim.cuts == 0
     clock.now += 3
     assert sim.cuts == 1
