@@ -251,3 +251,7 @@ def test_staged_rollout_stops_at_the_threshold(reference_server, admin, tmp_path
     status, out, _ = run(capsys, "config", "status", *admin["api"])
     assert f"rollout {group}-v77: v77 to {group}, stopped, 3/4 wave(s) done" in out
     assert "wave 3: 0 applied, 2 failed (100.0%)" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith("R-")}
+    assert rows["R-03"][2:] == ["-", "v77", "rejected", "signature"]            # applied, last report, reason
+    assert rows["R-08"][2:] == ["-", "v77", "rolled_back", "health_check"]
+    assert rows["R-07"][2:] == ["-", "-", "-"] and rows["R-09"][2:] == ["-", "-", "-"]
