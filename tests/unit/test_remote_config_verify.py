@@ -94,3 +94,13 @@ def test_a_signed_payload_that_only_looks_well_formed_is_malformed():
         assert refusal.reason == "malformed" and "deep" in refusal.detail
     else:
         raise AssertionError("a payload nested 50000 deep was accepted")
+
+
+def test_every_reason_of_the_closed_list_is_documented():
+    from tests.conftest import REPO
+
+    assert REASONS == ("signature", "payload_type", "malformed", "rollback", "expired", "not_for_this_kiosk",
+                       "invalid_settings", "health_check")          # the list, no more, no less
+    table = (REPO / "docs" / "REMOTE-CONFIG.md").read_text()
+    for reason in REASONS:
+        assert f"| `{reason}` |" in table, f"{reason} has no row in docs/REMOTE-CONFIG.md"
