@@ -67,6 +67,7 @@ class _Session:
     outcomes: dict[str, str] = field(default_factory=dict)
     assisted_by: str | None = None     # the operator's PIN slot in an assisted session
     receipt_printed: bool = False
+    receipts_printed: int = 0              # slips that came out
     stop_printing: threading.Event = field(default_factory=threading.Event)
     printing: threading.Event = field(default_factory=threading.Event)   # Print tapped: the prefetch stops
 
@@ -389,11 +390,11 @@ class SessionEngine(SessionCommands):
             "done" if outcome.printed else "failed", message)
         self._publish()
 
-    def _on_prints_done(self, token: object, receipt_printed: bool) -> None:
+    def _on_prints_done(self, token: object, receipt_printed: bool, receipts_printed: int = 0) -> None:
         session = self._session
         if session is None or session.token is not token:
             return
-        session.receipt_printed = receipt_printed
+        session.receipt_printed, session.receipts_printed = receipt_printed, receipts_printed
         # Stopped too ("stop after this document"): what was on its way came out, and the
         # done screen says so and what was left for later; Selesai or the idle time-out ends it.
         failed = [r for r in session.outcomes.values() if r != "printed"]
@@ -548,7 +549,8 @@ class SessionEngine(SessionCommands):
                            identified_by=session.identity_kind, documents=tuple(documents),
                            steps=tuple(session.steps.values()), printers=_printer_lines(session),
                            outcomes=dict(session.outcomes),
-                           receipt_printed=session.receipt_printed, assisted=session.assisted_by is not None)
+                           receipt_printed=session.receipt_printed, receipts_printed=session.receipts_printed,
+                           assisted=session.assisted_by is not None)
 
     def _publish(self, only_if_changed: bool = False) -> None:
         view = self._build_view()

@@ -87,7 +87,8 @@ class SessionView:
     steps: tuple[StepView, ...] = ()
     printers: tuple[PrinterProgress, ...] = ()   # while printing: one line per printer in use
     outcomes: Mapping[str, str] = field(default_factory=dict)   # document id -> printed | failed
-    receipt_printed: bool = False
+    receipt_printed: bool = False         # a slip for every printed document
+    receipts_printed: int = 0             # how many slips came out (some, when not all did)
     help_url: str = ""                    # for the on-screen QR when there is no receipt
     idle_deadline: float | None = None    # time.monotonic() at which the session is dropped
     idle_warning: bool = False            # show the countdown

@@ -39,7 +39,7 @@ class PrintHandlers:
     post: Callable[..., None]
     step: Callable[..., None]        # (token, document_id, kind, step, state)
     outcome: Callable[..., None]     # (token, Outcome)
-    done: Callable[..., None]        # (token, receipt_printed)
+    done: Callable[..., None]        # (token, receipt_printed, receipts_printed)
 
 
 def lanes_of(documents: list, parallel: bool = True) -> dict[str, list]:
@@ -81,8 +81,9 @@ class PrintRun:
             lane_pool.shutdown(wait=True)
             pdfs.clear()
             receipt_lane.shutdown(wait=True)
-            printed = bool(receipts) and settings.receipt_enabled and all(r.result() for r in receipts)
-            handlers.post(handlers.done, session.token, printed)
+            slips = [r.result() for r in receipts]
+            printed = bool(slips) and settings.receipt_enabled and all(slips)
+            handlers.post(handlers.done, session.token, printed, sum(slips))
 
     def _lane(self, role: str, session: Any, documents: list, pdfs: dict, settings,
               handlers: PrintHandlers, on_printed: Callable[[Outcome], None]) -> None:

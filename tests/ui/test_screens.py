@@ -578,3 +578,25 @@ def test_a_document_that_can_no_longer_be_printed_is_said_as_its_card_changes(ui
         assert ui.app.guide.said()[-1] == "Kartu Keluarga (KK): Siap dicetak."
     finally:
         ui.app.guide, ui.app._guide_allowed = guide, allowed
+
+
+def test_done_when_only_some_receipts_printed(ui):
+    """The receipt paper ran out after the first slip: 'no receipt' would be untrue."""
+    from tests.ui.speech import HeardGuide
+    view = dataclasses.replace(sample_views(None)["done"], receipt_printed=False, receipts_printed=1)
+    ui.resize(PORTRAIT)
+    guide, allowed = ui.app.guide, ui.app._guide_allowed
+    ui.app.guide, ui.app._guide_allowed = HeardGuide(), True
+    try:
+        ui.engine.publish(view)
+        ui.wait_until(lambda: ui.app.view == view, what="the done view")
+        some, qr = ("Ambil struk yang sudah tercetak. Tidak semua struk tercetak.",
+                    "Untuk dokumen yang tidak ada struknya, pindai kode QR ini dengan HP sebagai bukti cetak.")
+        ui.wait_until(lambda: qr in ui.visible_texts(), what="the help QR's words")
+        assert "•  " + some in "\n".join(ui.visible_texts())
+        assert not [t for t in ui.visible_texts() if "Struk tidak tercetak" in t]
+        ui.tap("Dengar lagi")
+        said = ui.app.guide.said()[-1]
+        assert f"{some} {qr}" in said and "Struk tidak tercetak" not in said
+    finally:
+        ui.app.guide, ui.app._guide_allowed = guide, allowed

@@ -364,3 +364,23 @@ def test_the_idle_warning_comes_30_s_before_the_end_and_each_touch_extends_it(ri
     r.clock[0] = deadline
     r.engine.tick()
     assert r.views.wait_screen(Screen.ATTRACT)
+
+
+def test_the_done_view_counts_the_slips_when_the_receipt_paper_ends_between_them(rig):
+    """Two documents, the receipt printer fails after the first slip: not 'no receipt', but
+    one slip out (the done screen says to take it and shows the help QR for the other)."""
+    r = rig()
+    printer = r.printers["receipt_printer"]
+    original = printer.print_receipt
+
+    def once(receipt):
+        if printer.receipts:
+            raise DeviceError(FaultCode.PAPER_OUT, "paper out")
+        original(receipt)
+    printer.print_receipt = once
+    to_documents(r)
+    r.engine.review()
+    r.engine.confirm()
+    done = r.views.wait_screen(Screen.DONE)
+    assert set(done.outcomes.values()) == {"printed"} and len(done.outcomes) == 2
+    assert not done.receipt_printed and done.receipts_printed == 1

@@ -46,9 +46,15 @@ class DoneScreen(KioskScreen):
                                    contact=contact_text(view.dinas_contact, language)))
         if view.receipt_printed:
             lines.append(_("done.receipt", language))
+        elif view.receipts_printed:
+            lines.append(_("done.receipts_some", language))      # the paper ran out after a slip or two
         elif not view.help_url:
             lines.append(_("done.no_receipt_plain", language))
         return lines
+
+    def no_receipt_text(self, view, language: str) -> str:
+        """Beside the help QR: no slip at all, or one missing for some documents."""
+        return _("done.receipts_some_qr" if view and view.receipts_printed else "done.no_receipt", language)
 
     def take_text(self, view, language: str) -> str:
         return "\n".join("•  " + line for line in self.take_lines(view, language))
@@ -62,7 +68,7 @@ class DoneScreen(KioskScreen):
     def spoken(self, view, language: str) -> str:
         parts = [_(self.title_key(view), language) + ".", *self.take_lines(view, language)]
         if not view.receipt_printed and view.help_url:
-            parts.append(_("done.no_receipt", language))
+            parts.append(self.no_receipt_text(view, language))
         parts += [_("done.thanks", language), self.spoken_guide(view, language)]
         return " ".join(parts)
 
