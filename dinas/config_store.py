@@ -44,16 +44,11 @@ def latest_for(connection: Connection, kiosk_id: str) -> tuple[dict[str, Any], s
     return None if row is None else (json.loads(row["envelope"]), row["etag"])
 
 
-def newer_waits(connection: Connection, kiosk_id: str, kiosk_etag: str | None) -> bool:
-    """Whether the kiosk's latest envelope differs from the one it last fetched (the ETag it
-    sends in its heartbeat): the heartbeat reply's `config_waiting`."""
-    sql, params = latest_etag(kiosk_id)
-    return etag_differs(connection.value(sql, **params), kiosk_etag)
-
-
-def latest_etag(kiosk_id: str) -> tuple[str, dict[str, Any]]:
-    """The statement that reads the ETag of the kiosk's latest envelope (for a batch)."""
-    return f"SELECT etag {_LATEST}", {"k": kiosk_id}
+# The ETag of the kiosk's latest envelope (`latest_for`'s) as an expression over a `kiosks` row,
+# for the heartbeat's UPDATE ... RETURNING: the reply's `config_waiting`, with no statement of its own.
+LATEST_ETAG_OF_ROW = ("(SELECT etag FROM config_envelopes WHERE (target_kind = 'kiosk' AND target_name = "
+                      "kiosks.kiosk_id) OR (target_kind = 'group' AND target_name = kiosks.grp) "
+                      "ORDER BY seq DESC LIMIT 1)")
 
 
 def etag_differs(etag: str | None, kiosk_etag: str | None) -> bool:

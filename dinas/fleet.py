@@ -46,17 +46,18 @@ _KIOSK_ROW = ("UPDATE kiosks SET last_seen = :now, software_version = :sv, confi
               "outbox_depth = :outbox, last_faults = :faults, heartbeat_count = heartbeat_count + 1, "
               "beat_needs = :beat_needs, "
               f"needs_action = {_NEEDS_ACTION.format(beat=':beat_needs', report='config_report')} "
-              "WHERE kiosk_id = :k{token} RETURNING heartbeat_count")
+              "WHERE kiosk_id = :k{token} RETURNING heartbeat_count{returning}")
 # The caller's token, checked by the same statement (no lookup of its own): no row when the
 # token is unknown, revoked, an admin's or another kiosk's.
 _TOKEN_NAMES_KIOSK = " AND EXISTS (SELECT 1 FROM tokens WHERE token_hash = :h AND kind = 'kiosk' AND kiosk_id = :k)"
 
 
-def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any],
-                         token_hash: str | None = None) -> list[tuple[str, dict[str, Any]]]:
+def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any], token_hash: str | None = None,
+                         returning: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
     """What storing a heartbeat writes, for one batch: first the kiosk's row (RETURNING its
-    heartbeat count; with `token_hash`, only when that token is this kiosk's), then the history
-    row and the day's counts. `after_heartbeat` then gets the count."""
+    heartbeat count and each {name: SQL expression over the row} of `returning`; with
+    `token_hash`, only when that token is this kiosk's), then the history row and the day's
+    counts. `after_heartbeat` then gets the count."""
     parts = {"devices": json.dumps(beat["devices"]), "counters": json.dumps(beat["counters"]),
              "last_faults": json.dumps(beat["last_faults"])}
     row = {"now": now, "sv": beat["software_version"], "cv": beat["config_version"],
@@ -66,7 +67,8 @@ def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any],
            "beat_needs": beat_needs(beat["devices"], beat.get("config_stale"))}
     if token_hash is not None:
         row["h"] = token_hash
-    statements = [(_KIOSK_ROW.format(token="" if token_hash is None else _TOKEN_NAMES_KIOSK), row),
+    extra = "".join(f", {expression} AS {name}" for name, expression in (returning or {}).items())
+    statements = [(_KIOSK_ROW.format(token="" if token_hash is None else _TOKEN_NAMES_KIOSK, returning=extra), row),
                   ("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :now, :body)",
                    {"k": kiosk_id, "now": now, "body": beat_json(beat, parts)})]
     totals = day_totals(beat["counters"])

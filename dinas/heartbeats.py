@@ -2,8 +2,9 @@
 path (`heartbeat_wsgi`), which give the same answers.
 
 Storing is one transaction: the kiosk's row (with `token_hash`, the token is checked by that
-same UPDATE: no lookup of its own and no cache, so a revoked token stops at once), the
-rate-limit token, the history row, the day's counts and the configuration ETag, then COMMIT.
+same UPDATE: no lookup of its own and no cache, so a revoked token stops at once; its
+RETURNING also reads the configuration ETag), the rate-limit token, the history row and the
+day's counts, then COMMIT.
 A refused heartbeat (rate limit, another kiosk's token) keeps nothing, not even the token.
 
 On PostgreSQL each heartbeat is its own transaction (one pipelined batch and a COMMIT);
@@ -126,15 +127,15 @@ class HeartbeatStore:
     def _write(self, connection: db.Connection, kiosk_id: str, beat: dict, kiosk_etag: str | None,
                token_hash: str | None) -> dict:
         now = self._clock()
-        kiosk_row, *history = fleet.heartbeat_statements(now, kiosk_id, beat, token_hash)
-        counted, taken, *_, etag = connection.batch(
-            [kiosk_row, self._limiter.take(f"heartbeats:{kiosk_id}"), *history, config_store.latest_etag(kiosk_id)])
+        kiosk_row, *history = fleet.heartbeat_statements(now, kiosk_id, beat, token_hash,
+                                                         returning={"etag": config_store.LATEST_ETAG_OF_ROW})
+        counted, taken, *_ = connection.batch([kiosk_row, self._limiter.take(f"heartbeats:{kiosk_id}"), *history])
         if token_hash is not None and not counted:
             raise NotThisKiosksToken()
         self._limiter.check(taken[0])
         fleet.after_heartbeat(connection, now, kiosk_id, counted[0]["heartbeat_count"] if counted else None)
         return {"server_time": iso(now),
-                "config_waiting": config_store.etag_differs(etag[0]["etag"] if etag else None, kiosk_etag)}
+                "config_waiting": config_store.etag_differs(counted[0]["etag"] if counted else None, kiosk_etag)}
 
     def _group_commit(self, pending: _Pending) -> dict:
         with self._queue_lock:

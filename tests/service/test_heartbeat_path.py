@@ -54,8 +54,8 @@ def test_a_good_heartbeat_is_one_batch_and_a_commit(reference_server, statements
     statements.clear()
     reply = _post(reference_server, body, kiosk["token"])
     assert reply.status_code == 200 and reply.json()["config_waiting"] is False
-    # The kiosk row (token checked), the rate-limit token, history, day counts, config ETag.
-    assert statements == [("batch", 5), ("sql", "COMMIT")]
+    # The kiosk row (token checked, config ETag returned), the rate-limit token, history, day counts.
+    assert statements == [("batch", 4), ("sql", "COMMIT")]
     assert _stored(reference_server, kiosk["kiosk_id"]) == (1, 1, 1)
     assert reference_server.query("SELECT printed, failed FROM kiosk_days WHERE kiosk_id = ?",
                                   kiosk["kiosk_id"]) == [{"printed": 2, "failed": 1}]
@@ -137,7 +137,7 @@ def test_the_hot_path_and_the_flask_route_answer_alike(reference_server, stateme
     body = json.dumps(heartbeat_body(kiosk["kiosk_id"])).encode()
     statements.clear()
     fast = _raw_post(reference_server, body, kiosk["token"], "application/json")
-    assert statements == [("batch", 4), ("sql", "COMMIT")]          # the hot path: no token lookup
+    assert statements == [("batch", 3), ("sql", "COMMIT")]          # the hot path: no token lookup
     statements.clear()
     routed = _raw_post(reference_server, body, kiosk["token"], "application/x-heartbeat+json")
     assert ("sql", "SELECT") in statements                          # the Flask route: authenticate first
@@ -200,3 +200,38 @@ def test_what_the_hot_path_does_not_take_is_answered_by_the_flask_route(referenc
     assert reply.status == expected, payload
     assert json.loads(payload)["error" if expected != 200 else "config_waiting"] is not None
     assert _stored(reference_server, kiosk["kiosk_id"])[:2] == ((1, 1) if expected == 200 else (0, 0))
+
+
+def test_config_waiting_follows_the_group_and_the_kiosk_envelopes_both_ways(reference_server):  # noqa: F811
+    # The reply's config_waiting comes from the kiosk row's UPDATE ... RETURNING: its group's
+    # envelope, then one of its own (the newer wins), and the ETag the kiosk last fetched.
+    import json
+
+    from tests.service.test_dinas_contract import ENVELOPE, KEY, payload, spec_sign
+
+    kiosk, other = reference_server.kiosks[0], reference_server.kiosks[2]      # kota-bandung, kecamatan
+    body = json.dumps(heartbeat_body(kiosk["kiosk_id"])).encode()
+
+    def waiting(etag=None, kiosk_=kiosk, content_type="application/json"):
+        beat = {**heartbeat_body(kiosk_["kiosk_id"]), **({"config_etag": etag} if etag else {})}
+        reply = _raw_post(reference_server, json.dumps(beat).encode(), kiosk_["token"], content_type)
+        assert reply.status_code == 200, reply.text
+        return reply.json()["config_waiting"]
+    assert _raw_post(reference_server, body, kiosk["token"], "application/json").json()["config_waiting"] is False
+
+    def publish(target, envelope):
+        reply = requests.put(f"{reference_server.url}/admin/config", json={"target": target, "envelope": envelope},
+                             headers=reference_server.admin_headers(), timeout=10)
+        assert reply.status_code < 300, reply.text
+        fetched = requests.get(f"{reference_server.url}/kiosk/config", timeout=10,
+                               headers={"Authorization": f"Bearer {kiosk['token']}"})
+        return fetched.headers["ETag"]
+    group_etag = publish({"groups": ["kota-bandung"]}, ENVELOPE)
+    for content_type in ("application/json", "application/x-heartbeat+json"):         # hot path, Flask route
+        assert waiting(content_type=content_type) is True
+        assert waiting(group_etag, content_type=content_type) is False
+        assert waiting(kiosk_=other, content_type=content_type) is False              # not its group
+    own = spec_sign(payload(2, kiosks=[kiosk["kiosk_id"]]), [KEY])
+    own_etag = publish({"kiosks": [kiosk["kiosk_id"]]}, own)
+    assert own_etag != group_etag
+    assert waiting(group_etag) is True and waiting(own_etag) is False
