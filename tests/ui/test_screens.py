@@ -518,7 +518,7 @@ def test_the_attract_and_closed_screens_answer_before_anything_goes_wrong(ui):
         ui.app.guide, ui.app._guide_allowed = guide, allowed
 
 
-def test_stop_while_printing_asks_first_and_the_done_screen_says_what_came_out(ui):
+def test_stop_while_printing_asks_first_and_the_done_screen_says_what_came_out(ui, artifacts_dir):
     """'Hentikan setelah dokumen ini' ends a session with documents on the glass: it asks
     first, and after the stop the done screen says to take what printed and what is left."""
     from tests.ui.speech import HeardGuide
@@ -536,6 +536,7 @@ def test_stop_while_printing_asks_first_and_the_done_screen_says_what_came_out(u
                 "aman: cetak lain kali dengan NIK dan PIN yang sama.")
         ui.wait_until(lambda: body in ui.visible_texts(), what="the question")
         assert ui.app.guide.said()[-1] == "Berhenti sekarang? " + body
+        ui.screenshot(artifacts_dir / "ui" / "portrait-id-printing-stop-question.png")
         ui.tap("Tidak, lanjutkan")
         ui.wait_until(lambda: not ui.open_overlays(), what="the question to close")
         assert ui.engine.commands("cancel") == []
@@ -580,7 +581,7 @@ def test_a_document_that_can_no_longer_be_printed_is_said_as_its_card_changes(ui
         ui.app.guide, ui.app._guide_allowed = guide, allowed
 
 
-def test_done_when_only_some_receipts_printed(ui):
+def test_done_when_only_some_receipts_printed(ui, artifacts_dir):
     """The receipt paper ran out after the first slip: 'no receipt' would be untrue."""
     from tests.ui.speech import HeardGuide
     view = dataclasses.replace(sample_views(None)["done"], receipt_printed=False, receipts_printed=1)
@@ -594,6 +595,7 @@ def test_done_when_only_some_receipts_printed(ui):
                     "Untuk dokumen yang tidak ada struknya, pindai kode QR ini dengan HP sebagai bukti cetak.")
         ui.wait_until(lambda: qr in ui.visible_texts(), what="the help QR's words")
         assert "•  " + some in "\n".join(ui.visible_texts())
+        ui.screenshot(artifacts_dir / "ui" / "portrait-id-done-some-receipts.png")
         assert not [t for t in ui.visible_texts() if "Struk tidak tercetak" in t]
         ui.tap("Dengar lagi")
         said = ui.app.guide.said()[-1]
