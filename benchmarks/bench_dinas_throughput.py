@@ -1,7 +1,7 @@
 """The dinas server's heartbeat throughput: the highest rate held for a minute at p99 <= 100 ms.
 
     python -m benchmarks.bench_dinas_throughput [--duration 60] [--probe 10] [--configs sqlite:1,postgresql:2,postgresql:4]
-        [--rates 50,100,...] [--holds-only]
+        [--rates 50,100,...] [--holds-only] [--profile]
 
 For each configuration (backend:workers), a fresh database with enough kiosks that none passes
 its rate limit (10 heartbeats a minute each at the highest rate tried), `adm-dinas serve
@@ -14,8 +14,9 @@ waited by then. wrk is C: it costs a few hundredths of a millisecond of CPU per 
 where the earlier asyncio client cost 0.2-0.3 ms on the same two cores as the server.
 Rates step up in `--probe`-second runs until p99 passes 100 ms or a reply fails; the best rate
 then runs for `--duration` seconds (stepping down if it no longer holds). A failed probe is
-run once more before the search stops (other work on shared cores). With `--holds-only`, every
-rate of `--rates` runs for `--duration` seconds, up to the first that does not hold.
+run once more before the search stops (other work on shared cores). With `--holds-only` there
+are no probes: every run lasts `--duration` seconds, going up from the first rate of `--rates`
+while they hold, or down from it until one does (`--rates 833,650,1000,1250`).
 PostgreSQL is a throwaway cluster with fsync on (tests/fixtures/postgres.py).
 The goal is 50,000 kiosks a minute (833/s).
 
@@ -47,6 +48,21 @@ RATES = (50, 100, 150, 200, 250, 300, 400, 500, 650, 833, 1000, 1250)
 CONNECTIONS = 64
 PER_KIOSK_PER_MINUTE = 10
 LOAD_SCRIPT = Path(__file__).with_name("heartbeat_load.lua")
+PROFILE_HZ = 200
+# Where a worker's Python time goes (`--profile`): py-spy's samples of the threads holding the
+# GIL, each put in the first bucket whose frame is found walking up from the innermost one.
+PROFILE_BUCKETS = (
+    ("DB driver: the heartbeat's batch", ("Connection.batch ",)),
+    ("heartbeat statements and their JSON", ("heartbeat_statements ",)),
+    ("body: JSON parse and checks", ("HeartbeatFastPath._parse ",)),
+    ("transaction, group commit, pool, COMMIT", ("HeartbeatStore.", "transaction (", "Database.", "Connection.savepoint ",
+                                                 "Connection._plain ", "_ConnectionFairy")),
+    ("Flask (requests off the hot path)", ("Flask.wsgi_app ",)),
+    ("hot path: token hash, reply", ("HeartbeatFastPath.__call__ ",)),
+    ("gunicorn: HTTP parse, environ, response write", ("ThreadWorker.handle ",)),
+    ("gunicorn: event loop, thread hand-over, accept, read-ahead", ("ThreadWorker.run ", "RequestThreads.",
+                                                                   "DeadlineWorker.", "PollableMethodQueue.")),
+)
 
 
 def body_template() -> str:
@@ -104,15 +120,48 @@ def _wrk(port: int, files: tuple[Path, Path], rate: float, seconds: float, out: 
     return latencies, failures, usage.ru_utime + usage.ru_stime
 
 
+def _profile_start(worker_pid: int, seconds: float, out: Path) -> subprocess.Popen | None:
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("  (no py-spy: pip install py-spy, the dev extra has it)", flush=True)
+        return None
+    return subprocess.Popen([spy, "record", "--gil", "--nonblocking", "-r", str(PROFILE_HZ), "-d",
+                             str(max(1, round(seconds))), "-f", "raw", "-o", str(out), "-p", str(worker_pid)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def profile_shares(raw: str) -> tuple[int, dict[str, int]]:
+    """(samples, {bucket: samples}) from py-spy's raw output (one "frame;frame;... count" a line)."""
+    shares: dict[str, int] = {}
+    total = 0
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        total += int(count)
+        frames = stack.split(";")[::-1]
+        bucket = next((name for frame in frames for name, marks in PROFILE_BUCKETS
+                       if any(mark in frame for mark in marks)), "other (stacks py-spy caught half-way, retention thread)")
+        shares[bucket] = shares.get(bucket, 0) + int(count)
+    return total, shares
+
+
 def measure(port: int, files: tuple[Path, Path], rate: float, seconds: float,
-            watch: dict[str, int] | None = None) -> dict:
+            watch: dict[str, int] | None = None, profile_pid: int | None = None) -> dict:
     """One open-loop run; `watch` names process trees ({"server": pid, "db": pid}) whose CPU
-    time per heartbeat is reported with the load generator's own."""
+    time per heartbeat is reported with the load generator's own; with `profile_pid`, where
+    that worker's Python time went."""
     watch = watch or {}
     load_before = os.getloadavg()[0]
     before = {name: process_tree_cpu(pid) for name, pid in watch.items()}
     with tempfile.TemporaryDirectory(prefix="bench-wrk-") as directory:
+        spy = _profile_start(profile_pid, seconds, Path(directory) / "profile.txt") if profile_pid else None
         ms, failures, client_cpu = _wrk(port, files, rate, seconds, Path(directory) / "out.txt")
+        profile = None
+        if spy is not None:
+            spy.wait(timeout=60)
+            if (Path(directory) / "profile.txt").exists():
+                profile = profile_shares((Path(directory) / "profile.txt").read_text())
     answered = max(1, len(ms))
     cpu = {f"{name}_cpu_ms": (process_tree_cpu(pid) - before[name]) * 1000 / answered for name, pid in watch.items()}
     cpu["client_cpu_ms"] = client_cpu * 1000 / answered
@@ -121,7 +170,7 @@ def measure(port: int, files: tuple[Path, Path], rate: float, seconds: float,
     return {"rate": rate, "seconds": seconds, "sent": len(ms), "failures": failures,
             "p50": q[49], "p99": q[98], "max": ms[-1] if ms else 0.0,
             "held": failures == 0 and q[98] <= BUDGET_P99_MS and len(ms) >= 0.98 * rate * seconds, **cpu,
-            "load": (load_before, os.getloadavg()[0])}
+            "load": (load_before, os.getloadavg()[0]), "profile": profile}
 
 
 def _show(config: str, result: dict, label: str) -> None:
@@ -131,6 +180,11 @@ def _show(config: str, result: dict, label: str) -> None:
           f"p99 {result['p99']:7.1f} max {result['max']:7.1f} ms, {result['failures']} failed "
           f"-> {'held' if result['held'] else 'not held'}; CPU ms/heartbeat: {costs}; "
           f"load {result['load'][0]:.1f}->{result['load'][1]:.1f}", flush=True)
+    if result.get("profile"):
+        total, shares = result["profile"]
+        print(f"    one worker's time holding the GIL ({total} samples):", flush=True)
+        for name, count in sorted(shares.items(), key=lambda item: -item[1]):
+            print(f"      {100 * count / total:4.1f}%  {name}", flush=True)
 
 
 def _probe_then_hold(run, config: str, rates: tuple[int, ...], duration: float, probe: float) -> dict | None:
@@ -155,19 +209,42 @@ def _probe_then_hold(run, config: str, rates: tuple[int, ...], duration: float, 
 
 
 def _holds(run, config: str, rates: tuple[int, ...], duration: float, _probe: float) -> dict | None:
-    """Each rate for the whole duration, up to the first that does not hold."""
+    """Each rate for the whole duration: up from the first rate given while they hold, or,
+    when that one does not, down through the lower ones until one does."""
+    ordered = sorted(set(rates))
+    first = ordered.index(rates[0])
     best = None
-    for rate in rates:
+    for rate in ordered[first:]:
         result = run(rate, duration)
         _show(config, result, "hold ")
         if not result["held"]:
             break
         best = result
+    if best is None:
+        for rate in ordered[:first][::-1]:
+            result = run(rate, duration)
+            _show(config, result, "hold ")
+            if result["held"]:
+                return result
     return best
 
 
+def _first_child(pid: int) -> int | None:
+    """The lowest pid whose parent is `pid` (gunicorn's first worker), from /proc."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                children.append(int(entry.name))
+    return min(children) if children else None
+
+
 def run_config(backend: str, workers: int, duration: float, probe: float,
-               rates: tuple[int, ...] = RATES, holds_only: bool = False) -> dict | None:
+               rates: tuple[int, ...] = RATES, holds_only: bool = False, profile: bool = False) -> dict | None:
     kiosk_count = int(max(RATES) * 60 / PER_KIOSK_PER_MINUTE)
     config = f"{backend}:{workers}w"
     with tempfile.TemporaryDirectory(prefix="bench-dinas-") as directory:
@@ -189,7 +266,8 @@ def run_config(backend: str, workers: int, duration: float, probe: float,
             try:
                 measure(port, files, 50, 2)                       # warm the pools
                 search = _holds if holds_only else _probe_then_hold
-                found = search(lambda rate, seconds: measure(port, files, rate, seconds, watch), config, rates,
+                worker = _first_child(server.pid) if profile else None
+                found = search(lambda rate, seconds: measure(port, files, rate, seconds, watch, worker), config, rates,
                                duration, probe)
                 return None if found is None else {"config": config, **found}
             finally:
@@ -208,13 +286,16 @@ def main() -> int:
     parser.add_argument("--rates", default=",".join(map(str, RATES)),
                         help="the rates to step through, heartbeats/s (e.g. 200 for one fixed rate)")
     parser.add_argument("--holds-only", action="store_true",
-                        help="no probes: each rate for --duration s, up to the first that does not hold")
+                        help="no probes: each rate for --duration s, up from the first of --rates while they "
+                             "hold, or down from it until one does")
+    parser.add_argument("--profile", action="store_true",
+                        help="with py-spy, where one worker's Python time goes in each run")
     args = parser.parse_args()
     held = []
     for item in args.configs.split(","):
         backend, workers = item.split(":")
         result = run_config(backend, int(workers), args.duration, args.probe,
-                            tuple(int(r) for r in args.rates.split(",")), args.holds_only)
+                            tuple(int(r) for r in args.rates.split(",")), args.holds_only, args.profile)
         held.append(result)
         if result is None:
             print(f"{item}: no rate held p99 <= {BUDGET_P99_MS:.0f} ms")

@@ -225,6 +225,20 @@ class Database:
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._begin = "BEGIN IMMEDIATE" if self.is_sqlite else "BEGIN"
+        self._kept: list[Connection] = []
+
+    def keep(self) -> Connection:
+        """A connection for one owner to keep between uses (the heartbeat writer's, which would
+        otherwise take one from the pool and give it back for every group); `dispose` closes it."""
+        connection = self.connect()
+        self._kept.append(connection)
+        return connection
+
+    def let_go(self, connection: Connection) -> None:
+        """Closes a kept connection (after a failure: the next use takes a fresh one)."""
+        if connection in self._kept:
+            self._kept.remove(connection)
+        connection.close()
 
     def connect(self) -> Connection:
         try:
@@ -248,6 +262,8 @@ class Database:
             yield connection
 
     def dispose(self) -> None:
+        for connection in list(self._kept):
+            self.let_go(connection)
         self.engine.dispose()
 
 

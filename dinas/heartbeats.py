@@ -110,6 +110,7 @@ class HeartbeatStore:
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
         self._writer = threading.Lock()        # held by the one thread writing a group
+        self._connection: db.Connection | None = None      # the writer's own (Database.keep)
 
     def store(self, connect: Callable[[], db.Connection], kiosk_id: str, beat: dict, kiosk_etag: str | None,
               token_hash: str | None = None) -> dict:
@@ -153,15 +154,29 @@ class HeartbeatStore:
         return pending.reply
 
     def _write_group(self, group: list[_Pending]) -> None:
+        if self._connection is None:
+            self._connection = self._database.keep()
+        connection = self._connection
         try:
-            with self._database.session() as connection, db.transaction(connection):
+            with db.transaction(connection):
+                if len(group) == 1:             # alone: a refusal rolls the whole transaction back
+                    try:
+                        group[0].reply = group[0].write(connection)
+                    except (ApiError, NotThisKiosksToken) as refused:
+                        group[0].error = refused
+                        raise
+                    return
                 for pending in group:
                     try:
                         with connection.savepoint():
                             pending.reply = pending.write(connection)
                     except (ApiError, NotThisKiosksToken) as refused:
                         pending.error = refused
+        except (ApiError, NotThisKiosksToken):
+            pass
         except BaseException as failed:        # BEGIN or COMMIT failed: none of them is stored
+            self._connection = None
+            self._database.let_go(connection)
             for pending in group:
                 pending.reply, pending.error = None, pending.error or failed
             if not isinstance(failed, Exception):
