@@ -117,6 +117,7 @@ class WaitShares:
     dinas: float                       # dinas round trips on the critical path (printer idle)
     dinas_calls: int                   # how many calls those were
     kiosk: float                       # the rest: the kiosk's own share
+    others: float                      # of `kiosk`, other printers' mechanisms busy (one after another)
     segments: tuple[tuple[str, float, float], ...]   # the idle stretches: (where, total, of it dinas)
 
     @property
@@ -130,9 +131,12 @@ class WaitShares:
 
 
 def shares(window: Interval, jobs: dict[str, list], dinas: list[Call],
-           threads_for: Callable[[str], set[str]]) -> WaitShares:
+           threads_for: Callable[[str], set[str]], sends: list[Call] = ()) -> WaitShares:
     """`jobs`: per printer role, its `MechanicalJob`s (began, seconds, out); `dinas`: every dinas
-    call; `threads_for(role)`: the threads that printer's work waits for."""
+    call; `threads_for(role)`: the threads that printer's work waits for; `sends`: the calls
+    that sent each document to its printer, named "… <role>", so that another printer's
+    mechanism counts as on the path only while a thread of the critical one waits for it
+    (one after another), not when it merely runs at the same time."""
     mechanical = {role: sum(job.seconds for job in role_jobs) for role, role_jobs in jobs.items()}
     critical = max(mechanical, key=lambda role: mechanical[role])
     critical_threads = threads_for(critical)
@@ -152,6 +156,11 @@ def shares(window: Interval, jobs: dict[str, list], dinas: list[Call],
         totals[0] += stretch[1] - stretch[0]
         totals[1] += measure(clip(dinas_idle, stretch))
     segments = tuple((where, total, of_it) for where, (total, of_it) in stretches.items())
+    elsewhere = [(job.began, job.began + job.seconds) for role, role_jobs in jobs.items() if role != critical
+                 for job in role_jobs]
+    waited = clip([(c.start, c.end) for c in sends if c.thread in critical_threads
+                   and c.name.split()[-1] != critical], window)
+    others = measure(subtract(subtract(clip(elsewhere, window), subtract([window], waited)), busy + dinas_idle))
     return WaitShares(wait=wait, mechanical=mechanical, critical=critical, busy=measure(busy),
                       dinas=measure(dinas_idle), dinas_calls=len(counted),
-                      kiosk=wait - measure(busy) - measure(dinas_idle), segments=segments)
+                      kiosk=wait - measure(busy) - measure(dinas_idle), others=others, segments=segments)

@@ -22,11 +22,17 @@ def test_a_wait_is_split_into_the_printers_the_dinas_and_the_kiosk():
     page = [MechanicalJob(5, 25, 30)]
     calls = [Call("dinas reserve_job", "print-lane_1", 2, 6), Call("dinas reserve_job", "print-stage_0", 40, 51),
              Call("dinas post_event", "outbox", 60, 70), Call("dinas reserve_job", "print-lane_0", 3, 9)]
+    lanes = {"print-lane_1", "print-stage_0", "session-io_0"}
     split = shares((0, 100), {"card_printer": cards, "a4_printer": page}, calls,
-                   lambda role: {"print-lane_1", "print-stage_0", "session-io_0"} if role == "card_printer" else set())
+                   lambda role: lanes if role == "card_printer" else set(),
+                   [Call("print send KK a4_printer", "print-lane_0", 5, 30)])
     assert split.critical == "card_printer" and split.mechanical == {"card_printer": 80, "a4_printer": 25}
     assert split.busy == 80 and split.dinas == pytest.approx(4 + 1) and split.dinas_calls == 2
     assert split.kiosk == pytest.approx(100 - 80 - 5)
+    assert split.others == 0             # the page printed beside the cards: the card lane never waited for it
+    one_lane = shares((0, 100), {"card_printer": cards, "a4_printer": page}, calls, lambda role: lanes,
+                      [Call("print send KK a4_printer", "print-lane_1", 4, 31)])
+    assert one_lane.others == pytest.approx(4)      # one after another: the page at 6-10 held the first card
     assert split.limit == pytest.approx(1.05 * 80 + 5) and split.wait > split.limit      # 15 of 80: missed
     assert dict((where, (total, of_it)) for where, total, of_it in split.segments) == {
         "before the first job": (10, 4), "between jobs 1 and 2": (2, 1), "after the last job": (8, 0)}
