@@ -66,7 +66,8 @@ def instrument(phases: PhaseTimer) -> None:
     phases.wrap(printer_drivers.receipt, "compose_receipt", "receipt: compose (QR, ESC/POS)")
     phases.wrap(ReceiptPrinter, "print_receipt", "receipt printer: print (device I/O)")
     phases.wrap(ReceiptPrinter, "status", "receipt printer: status polls")
-    phases.wrap(PrintOrchestrator, "print_one", "print lanes: waiting on the device workers")
+    phases.wrap(PrintOrchestrator, "stage", "print lanes: staging (its own part)")
+    phases.wrap(PrintOrchestrator, "send", "print lanes: waiting on the device workers")
     phases.wrap(Outbox, "deliver_next", "outbox (its own part)")
     for name in JOURNAL_WRITES:
         phases.wrap(Journal, name, "journal: writes (sqlite, fsync)")

@@ -126,6 +126,36 @@ def test_a_document_the_gate_refuses_is_neither_fetched_nor_journaled(rig, setti
     assert rig.journal.jobs() == [] and rig.dinas.reserved == []
 
 
+def stage(rig, kind="KIA"):
+    [document] = [d for d in rig.dinas.documents() if d.kind == kind]
+    return rig.orchestrator.stage("session-1", document, rig.dinas.pdfs[document.id], Settings(), NOW,
+                                  lambda step, state: rig.steps.append((step, state)))
+
+
+def test_a_staged_document_released_on_a_cancel_frees_its_reservation_and_is_no_failure(rig):
+    staged = stage(rig)
+    assert rig.journal.job(staged.job_id).state == "reserved" and len(rig.dinas.reserved) == 1
+    outcome = rig.orchestrator.release(staged)
+    assert (outcome.result, outcome.reason, outcome.job_id) == ("skipped", "cancelled", staged.job_id)
+    assert (rig.journal.job(staged.job_id).state, rig.journal.job(staged.job_id).reason) == ("failed", "cancelled")
+    assert rig.events() == [("failed", "cancelled", {"stage": "staged"})]      # the dinas frees the document
+    assert rig.journal.counters() == {"KIA": {"cancelled": 1}}
+    assert rig.printers["card_printer"].printed == []
+
+
+def test_a_staged_document_whose_printer_went_out_meanwhile_is_refused_at_its_turn(rig):
+    staged = stage(rig)
+    rig.printers["card_printer"].state = DeviceState.OFFLINE          # e.g. the card before it jammed
+    rig.board.refresh()
+    rig.steps.clear()
+    outcome = rig.orchestrator.send(staged, Settings(), NOW, lambda step, state: rig.steps.append((step, state)))
+    assert (outcome.result, outcome.reason, outcome.job_id) == ("failed", "printer", staged.job_id)
+    assert rig.steps == [("sending", "active"), ("sending", "failed")]
+    assert rig.journal.job(staged.job_id).state == "failed" and rig.printers["card_printer"].printed == []
+    assert rig.events() == [("failed", "printer", {"stage": "staged"})]
+    assert rig.journal.counters() == {"KIA": {"failed": 1}}
+
+
 @pytest.mark.parametrize("error, reason", [
     (de.DinasUnavailable(detail="down"), "network"),
     (de.SessionExpired(detail="gone", status=410), "session_expired"),
@@ -215,7 +245,8 @@ def test_a_document_that_cannot_be_rendered_fails_before_sending(tmp_path, caplo
         with caplog.at_level(logging.WARNING, logger="kiosk.orchestrator"):
             outcome = rig.print("KK")
         assert (outcome.result, outcome.reason) == ("failed", reason)
-        assert rig.steps == SENDING + [("sending", "failed")]
+        # Rendered while staged, before `send` says "sending": it never got that far.
+        assert rig.steps == RESERVING + [("reserving", "done"), ("sending", "failed")]
         assert rig.events() == [("failed", reason, {"stage": "prepare", "error": detail})]
         assert rig.journal.counters() == {"KK": {"failed": 1}}
     finally:
