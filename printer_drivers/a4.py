@@ -176,8 +176,13 @@ class A4Printer(Printer):
             raise
         # The page is out: journaled before the purge takes the job from the server's
         # history, so a crash between the two still settles it printed, never printed again.
-        tell_sent(job.on_sent, {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri, COMPLETED: True})
-        self._purge(ipp_job_id)
+        # If that mark could not be written (a state folder gone read-only), the completed job
+        # is left in the server's history: recovery after the repair finds it completed,
+        # settles it printed and purges it then (the spool's copy lives until that start).
+        if tell_sent(job.on_sent, {"ipp_job_id": ipp_job_id, "printer_uri": self.printer_uri, COMPLETED: True}):
+            self._purge(ipp_job_id)
+        else:
+            log.warning("a4: IPP job %d completed but could not be journaled; kept for recovery", ipp_job_id)
         return PrintResult(job.job_id, detail={"ipp_job_id": ipp_job_id, "pages": pages,
                                                "printer_uri": self.printer_uri,
                                                "impressions": first(final, "job-impressions-completed", None)})

@@ -60,16 +60,19 @@ def card_whole(ref: Mapping[str, Any] | None) -> bool:
     return bool(ref) and ref.get("card") == CARD_WHOLE["card"]
 
 
-def tell_sent(on_sent: SentCallback | None, ref: Mapping[str, Any]) -> None:
+def tell_sent(on_sent: SentCallback | None, ref: Mapping[str, Any]) -> bool:
     """`on_sent(ref)` where the print is already under way and a failing callback must not
     stop it (a card being printed, a page already out): the failure is logged, and crash
-    recovery falls back on what it can still ask the device."""
+    recovery falls back on what it can still ask the device. False when it failed, so the
+    driver can leave the device what recovery will need to ask it."""
     if on_sent is None:
-        return
+        return True
     try:
         on_sent(dict(ref))
     except Exception:  # noqa: BLE001 - a mark for recovery, not part of the print
         logging.getLogger(__name__).exception("the device's reference for a job could not be recorded")
+        return False
+    return True
 
 
 class DocumentUnprintable(ValueError):

@@ -262,3 +262,31 @@ def test_a_printer_reporting_reasons_we_do_not_know_still_prints(tmp_path):
         assert list(tmp_path.glob("KK-*.pdf"))
     finally:
         driver.close()
+
+
+def test_a_page_out_whose_completed_mark_cannot_be_journaled_is_left_for_recovery(printer, tmp_path):
+    """The state folder turned read-only as the page came out: the job id was journaled, the
+    completed mark was not. The driver keeps the completed job in the server's history instead
+    of purging it, so recovery after the repair settles it printed (not `interrupted`)."""
+    job, journaled = kk_job(1), []
+
+    def journal(ref):
+        if ref.get("completed"):
+            raise OSError(30, "Read-only file system")
+        journaled.append(dict(ref))
+
+    job = PrintJob(job.job_id, job.kind, job.pdf, title=job.title, on_sent=journal)
+    printer.print_document(job)
+    [ref] = journaled
+    assert list(printer.simulator.jobs) == [ref["ipp_job_id"]]      # kept: not purged
+
+    settled = printer.settle_interrupted(job, ref)
+    assert settled.outcome == "completed"
+    assert printer.simulator.jobs == {}                              # purged now
+
+
+def test_a_page_out_whose_completed_mark_is_journaled_is_purged_at_once(printer, tmp_path):
+    job, journaled = kk_job(1), []
+    job = PrintJob(job.job_id, job.kind, job.pdf, title=job.title, on_sent=journaled.append)
+    printer.print_document(job)
+    assert journaled[-1].get("completed") is True and printer.simulator.jobs == {}
