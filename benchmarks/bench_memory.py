@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import collections
 import dataclasses
-import gc
 import json
 import logging
 import secrets
@@ -221,17 +220,6 @@ def leave_documents(engine, planned: Planned) -> tuple[bool, str]:
 
 
 # --- measuring ------------------------------------------------------------------------------
-
-def memory_kb() -> dict[str, int]:
-    """VmRSS and VmHWM of this process, in kB, after a full collection."""
-    gc.collect()
-    figures = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM"):
-            figures[name] = int(value.split()[0])
-    return figures
-
 
 class Runner:
     def __init__(self, engine, runtime, planned: list[Planned]) -> None:
