@@ -19,6 +19,7 @@ docs/MUTATION.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import fnmatch
 import json
@@ -186,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, default=int(os.environ.get("MUTATE_CHILDREN", "1")))
     parser.add_argument("--report", action="store_true", help="summarise the last run again, without running")
     parser.add_argument("--resume", action="store_true", help="go on with a run that was stopped")
+    parser.add_argument("--only", action="append", default=[], metavar="GLOB",
+                        help="mutate only these mutant-name globs (repeatable), e.g. the functions a "
+                             "stopped run never reached: 'kiosk.journal.xǁJournalǁprune__mutmut_*'")
     options = parser.parse_args(argv)
     if options.list:
         for target in TARGETS:
@@ -195,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown target(s) {', '.join(unknown)}; --list shows them")
     chosen = [BY_NAME[name] for name in options.targets] or list(TARGETS)
+    if options.only:
+        chosen = [dataclasses.replace(target, mutants=tuple(options.only)) for target in chosen]
     summaries = [report(target) if options.report else run(target, options.children, options.resume)
                  for target in chosen]
     print("\n| target | mutants | killed | survived | of them SQL case | other | score | score without SQL case | time |")

@@ -281,6 +281,7 @@ def test_counters_that_cannot_be_read_fail_the_print_before_sending(tmp_path, er
     try:
         outcome = rig.print("KIA")
         assert (outcome.result, outcome.reason) == ("failed", reason)
+        assert outcome.job_id == rig.journal.jobs()[0].job_id
         assert rig.steps == SENDING + [("sending", "failed")]
         assert rig.events() == [("failed", reason, {"stage": "counters"})]
         assert rig.printers["card_printer"].printed == []
@@ -293,8 +294,9 @@ def test_a_sending_state_the_journal_cannot_record_sends_nothing(rig):
     printer.counters = lambda: (rig.read_only(), {"cards_inserted": 0})[1]
     outcome = rig.print("KIA")
     assert (outcome.result, outcome.reason) == ("failed", "storage")
+    assert outcome.job_id == rig.journal.jobs()[0].job_id
     assert rig.steps == SENDING + [("sending", "failed")]
-    assert [e.state for e in rig.held] == ["printing", "failed"]
+    assert [(e.job_id, e.state) for e in rig.held] == [(outcome.job_id, "printing"), (outcome.job_id, "failed")]
     assert (rig.held[1].reason, rig.held[1].detail) == ("storage", {"stage": "journal"})
     assert printer.printed == [] and printer.cards_inserted == 0
 
@@ -317,6 +319,7 @@ def test_a_driver_bug_is_a_failed_print_logged_with_its_traceback(rig, caplog):
     with caplog.at_level(logging.ERROR, logger="kiosk.orchestrator"):
         outcome = rig.print("KIA")
     assert (outcome.result, outcome.reason) == ("failed", "hardware")
+    assert rig.steps == SENDING + [("printing", "active"), ("sending", "failed")]
     assert rig.events()[-1] == ("failed", "hardware", {"error": "ZeroDivisionError"})
     assert rig.journal.counters() == {"KIA": {"failed": 1, "cards_spoiled": 1}}
     [record] = [r for r in caplog.records if r.name == "kiosk.orchestrator"]
@@ -335,10 +338,13 @@ def test_no_card_is_counted_spoiled_when_the_counters_cannot_be_read_after_a_fau
         rig.close()
 
 
-def test_a_job_the_print_server_may_still_hold_is_kept_open_not_released(rig):
+def test_a_job_the_print_server_may_still_hold_is_kept_open_not_released(rig, caplog):
     rig.printers["a4_printer"].fail_with = JobMayStillPrint(FaultCode.OFFLINE, "no answer to cancel")
-    outcome = rig.print("KK")
+    with caplog.at_level(logging.WARNING, logger="kiosk.orchestrator"):
+        outcome = rig.print("KK")
     assert (outcome.result, outcome.reason) == ("failed", "offline")
+    assert rig.steps == SENDING + [("printing", "active"), ("sending", "failed")]
+    assert caplog.messages == [f"job {outcome.job_id}: no answer to cancel; kept open until its print server answers"]
     assert rig.kept_open == [outcome.job_id]
     assert rig.journal.job(outcome.job_id).state == "sending"
     assert [state for state, _, _ in rig.events()] == ["printing"]
@@ -369,6 +375,25 @@ def test_a_card_print_past_its_deadline_is_failed_for_review(tmp_path):
         assert rig.journal.counters() == {"KIA": {"failed": 1}}
     finally:
         printer.release.set()
+        rig.close()
+
+
+def test_a_driver_without_a_deadline_of_its_own_leaves_the_kiosks(tmp_path):
+    printer = Held("card_printer")                    # deadline_s None
+    rig = Rig(tmp_path, {"card_printer": printer}, deadlines={"card_printer": 0.1})
+    try:
+        threading.Timer(0.6, printer.release.set).start()
+        assert rig.print("KIA").reason == "timeout"
+    finally:
+        printer.release.set()
+        rig.close()
+
+
+def test_a_role_the_deadlines_leave_out_gets_the_registrys(tmp_path):
+    rig = Rig(tmp_path, deadlines={"a4_printer": 5.0})
+    try:
+        assert rig.print("KIA").printed
+    finally:
         rig.close()
 
 
@@ -523,3 +548,69 @@ def test_a_dinas_error_becomes_the_reason_the_citizen_is_given():
     assert _dinas_reason(de.DinasUnavailable(detail="down")) == "network"
     assert _dinas_reason(de.PinUsed(detail="used", status=410)) == "pin_used"
     assert _dinas_reason(ValueError("no code")) == "error"
+
+
+def test_the_download_is_asked_for_in_the_citizens_session(rig):
+    asked = []
+    download = rig.dinas.download_document
+    rig.dinas.download_document = lambda session_id, document: (asked.append(session_id),
+                                                                 download(session_id, document))[1]
+    assert rig.print("KK", fetch=True).printed and asked == ["session-1"]
+
+
+class QueuedCard(Held):
+    """A card printer behind a queue (QueuedJobs), so a late print is settled, not failed."""
+
+    def settle_interrupted(self, job, ref):
+        raise AssertionError("not asked here")
+
+
+def test_a_print_that_ends_after_its_deadline_is_journaled_printed_late_with_its_counters(tmp_path, caplog):
+    printer = QueuedCard("card_printer")
+    rig = Rig(tmp_path, {"card_printer": printer}, deadlines={"card_printer": 0.1})
+    try:
+        with caplog.at_level(logging.WARNING, logger="kiosk.orchestrator"):
+            outcome = rig.print("KIA")
+            assert outcome.reason == "timeout"
+            printer.release.set()
+            wait_for(lambda: rig.journal.job(outcome.job_id).state == "printed")
+        job = rig.journal.job(outcome.job_id)
+        assert (job.reason, job.review, job.counters_after) == ("late", True, {"cards_inserted": 1})
+        assert rig.journal.counters() == {"KIA": {"printed": 1}}
+        assert rig.events()[-1] == ("printed", None, {"late": True, "review": True})
+    finally:
+        printer.release.set()
+        rig.close()
+    assert f"job {outcome.job_id}: printed after its deadline" in caplog.messages
+
+
+class SlowReceipts(MemoryPrinter):
+    def __init__(self):
+        super().__init__("receipt_printer")
+        self.release = threading.Event()
+
+    def print_receipt(self, receipt):
+        self.release.wait(5)
+        super().print_receipt(receipt)
+
+
+def test_a_receipt_slower_than_its_deadline_is_given_up(tmp_path, caplog):
+    printer = SlowReceipts()
+    rig = Rig(tmp_path, {"receipt_printer": printer}, deadlines={"receipt_printer": 0.2})
+    try:
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="kiosk.orchestrator"):
+            assert rig.orchestrator.print_receipt(RECEIPT) is False
+        assert time.monotonic() - started < 2.0
+        assert "receipt not printed: TimeoutError" in caplog.messages
+    finally:
+        printer.release.set()
+        rig.close()
+
+
+def test_the_reservation_names_the_session_the_job_and_the_document(rig):
+    asked = []
+    reserve = rig.dinas.reserve_job
+    rig.dinas.reserve_job = lambda *args: (asked.append(args), reserve(*args))[1]
+    outcome = rig.print("KK")
+    assert asked == [("session-1", outcome.job_id, "doc-KK")]

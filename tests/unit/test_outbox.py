@@ -235,6 +235,7 @@ def test_a_held_event_backs_off_from_one_base_delay_doubling_and_honours_retry_a
     assert 0 < outbox.deliver_next() <= 0.5 and dinas.received == []      # inside its backoff
     dinas.down = True
     assert outbox.deliver_next(honour_backoff=False) == 1.0                # doubled
+    assert outbox.deliver_next(honour_backoff=False) == 2.0                # and again
     dinas.down = False
     dinas.refuse["job-held"] = Refused("rate_limited", retry_after=30)
     assert outbox.deliver_next(honour_backoff=False) == 30
