@@ -178,3 +178,22 @@ def test_last_audit_finds_the_latest_row_with_the_detail_asked(tmp_path):
         assert str(refused) == "audit detail keys are plain names, got [\"printer') OR 1=1 --\"]"
     else:
         raise AssertionError("a detail key that is not a plain name must be refused")
+
+
+def test_the_devices_reference_for_a_job_is_kept_on_disk(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KK", "a4_printer")
+    journal.create_job("job-2", "doc-2", "KK", "a4_printer")
+    journal.note_device_job("job-1", {"ipp_job_id": 42})
+    journal.close()
+    reopened = Journal(tmp_path / "j.sqlite")
+    assert reopened.job("job-1").device_job == {"ipp_job_id": 42}
+    assert reopened.job("job-2").device_job is None
+
+
+def test_a_stand_in_journal_is_in_memory_and_says_why(tmp_path):
+    path = tmp_path / "state" / "journal.sqlite"
+    stand_in = Journal.stand_in(path, "state folder read-only")
+    assert (stand_in.path, stand_in.unavailable) == (path, "state folder read-only")
+    stand_in.create_job("job-1", "doc-1", "KK", "a4_printer")
+    assert stand_in.job("job-1").state == "created" and not path.parent.exists()

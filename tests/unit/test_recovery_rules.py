@@ -12,7 +12,7 @@ import pytest
 
 from devices.status import DeviceError, FaultCode
 from kiosk.devices_runtime import DeviceBoard
-from kiosk.recovery import CARD_REJECTING, Settlement, recover
+from kiosk.recovery import CARD_REJECTING, Settlement, left_open, recover, retry_left_open
 from printer_drivers.base import CARD_WHOLE, InterruptedJob
 from tests.fixtures.kiosk import MemoryPrinter
 from tests.unit.test_session_recovery import journal_with
@@ -261,3 +261,51 @@ def test_a_print_server_that_does_not_answer_leaves_the_job_open_for_review(tmp_
     assert result == Settlement("job", "KK", "sending", "sending", True,
                                 "the a4_printer did not answer (DeviceError); kept open: its queue may still hold the job")
     assert journal.job("job").state == "sending" and sent(journal) == [] and journal.counters() == {}
+
+
+class Kicks:
+    """Counts the outbox kicks (a settlement's event is ready to go)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def kick(self):
+        self.count += 1
+
+
+def test_a_retry_settles_only_the_jobs_it_is_given_and_kicks_the_outbox(tmp_path):
+    printer = QueuedPrinter(DeviceError(FaultCode.OFFLINE))
+    journal = journal_with(tmp_path, "sending", role="a4_printer", kind="KK")
+    journal.create_job("other", "doc-2", "KK", "a4_printer")
+    journal.transition("other", "reserved")
+    journal.transition("other", "sending")
+    board = DeviceBoard({"a4_printer": printer}).start()
+    try:
+        kicks = Kicks()
+        assert left_open(recover(journal, board)) == ["job", "other"]
+        printer.answer = InterruptedJob("not_found")
+        assert retry_left_open(journal, board, kicks, ["job"]) == []
+        assert kicks.count == 1
+        assert (journal.job("job").state, journal.job("other").state) == ("failed", "sending")
+        assert retry_left_open(journal, board, kicks, []) == [] and kicks.count == 1
+    finally:
+        board.stop()
+
+
+def test_each_settlement_is_logged_in_one_line(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="kiosk.recovery"):
+        settle(tmp_path / "a", CardPrinter(), state="created")
+        settle(tmp_path / "b", MemoryPrinter("a4_printer"), before={})
+    assert caplog.messages == [
+        "recovered job job (KIA) left in created: failed (not sent to the printer)",
+        "recovered job job (KK) left in sending: failed for review (printer keeps no counters; a page may have come out)"]
+
+
+def test_the_card_grace_has_a_default(tmp_path):
+    journal = journal_with(tmp_path, "sending", before=BEFORE)
+    board = DeviceBoard({"card_printer": CardPrinter(inside=(False,))}).start()
+    try:
+        [result] = recover(journal, board)
+    finally:
+        board.stop()
+    assert result.now == "printed"
