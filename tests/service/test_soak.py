@@ -38,6 +38,7 @@ READ_EVERY = 100
 # session the allocator's dynamic threshold cost (kiosk/malloc_tuning.py).
 GROWTH_MB_PER_500 = 1.0
 GROWTH_FLOOR_MB = 6.0
+LONG_RUN = 500                        # measured sessions from which resident memory is checked
 # What a leak makes grow session by session even where resident memory hides it (the arenas'
 # free space absorbs a few kB a session): threads, open files and database connections, gc's
 # objects (these wander by about 250 from one reading to the next), SQLite's memory (the
@@ -151,7 +152,13 @@ def test_soak(reference_server, tmp_path):
         assert printed <= spent <= printed + spoiled_or_refused, (spent, printed, spoiled_or_refused)
         ended = [what for what in outcomes if what != "stuck"]
         assert len(ended) == SESSIONS, outcomes
-        assert growth_mb <= max(GROWTH_FLOOR_MB, GROWTH_MB_PER_500 * measured / 500), growth_mb
+        # Resident memory answers the budget over a long run (make soak). A short one, in make
+        # test's process after the rest of the suite, moves with the arenas' free space and
+        # pytest's log capture more than with any leak (+8.2 MB once in CI, +2.7 MB alone): it
+        # checks what the program holds (malloc's in-use bytes) instead.
+        held_mb = (end.malloc_used_kb - warm.malloc_used_kb) / 1024
+        grown = growth_mb if measured >= LONG_RUN else held_mb
+        assert grown <= max(GROWTH_FLOOR_MB, GROWTH_MB_PER_500 * measured / 500), (growth_mb, held_mb)
         assert end.python_threads <= warm.python_threads + THREADS_SLACK, (warm, end)
         assert end.db_files == warm.db_files and end.fds <= warm.fds + FDS_SLACK, (warm, end)
         assert end.gc_objects <= warm.gc_objects + OBJECTS_SLACK, (warm, end)
