@@ -26,6 +26,7 @@ from .recovery import Settlement, left_open, recover, retry_left_open
 from .scanner_runtime import ScannerInput
 from .remote_config.runtime import config_sync_for
 from .session import SessionEngine
+from .settings import unset_for_citizens
 from .session_model import Screen
 from .storage import StorageGuard
 from .supplies import SupplyCount
@@ -98,6 +99,8 @@ class KioskRuntime:
         then deliver events, then accept citizens, then poll for remote configuration
         (`config_worker=False`: the caller runs `config_sync.sync_once()` itself)."""
         self.storage.check()
+        for name in unset_for_citizens(self.config_sync.settings):
+            log.warning("settings: %s is empty; citizens' 'call the dinas' messages give no number", name)
         self.devices.start()
         if self.scanner is not None:
             self.scanner.start()    # its codes reach the engine once there is one

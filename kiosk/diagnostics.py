@@ -31,6 +31,7 @@ from printer_drivers.base import CARDS_INSERTED, CLEANINGS_DONE
 
 from . import supplies as supply_rules
 from .journal import Journal, local_day, utc_iso
+from .settings import unset_for_citizens
 
 # What the technician does about each fault: (Bahasa Indonesia, English). Closed like the
 # catalogue itself: tests/unit/test_diagnostics.py checks every code has its line.
@@ -264,6 +265,7 @@ class Diagnostics:
             "last_faults": last_faults if last_faults is not None else current_faults(devices),
             "dinas": dinas,
             "config": config,
+            "settings_unset": list(unset_for_citizens(self._settings())),
         }
 
 

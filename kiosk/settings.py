@@ -315,3 +315,12 @@ def read_settings(table: Table) -> Settings:
         table.problem("pin_slowdown_cap_s", f"must not be below pin_slowdown_base_s ({base}), got {cap}")
     table.finish()
     return Settings(**{k: v for k, v in values.items() if v is not None or k.endswith("_pin_hash")})
+
+
+def unset_for_citizens(settings: Settings) -> tuple[str, ...]:
+    """The settings still at a default that a deployment must fill in, because a citizen
+    misses them: `diag` names them and the kiosk logs them at start. Only `dinas_contact`
+    today: without it every message whose next step is to call says "hubungi Dinas
+    Dukcapil" with no number (issue 14)."""
+    return () if settings.dinas_contact.strip() else ("dinas_contact",)
+

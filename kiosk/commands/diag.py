@@ -150,4 +150,7 @@ def format_report(report: Mapping[str, Any]) -> str:
     lines.append(f"konfigurasi / config: {config['source']}"
                  + (f" v{config['version']}" if config["version"] is not None else "")
                  + (f"; last v{last['version']} {last['result']}" if last else ""))
+    for name in report["settings_unset"]:
+        lines.append(f"PERHATIAN / NOTE: [settings] {name} kosong / is empty: pesan 'hubungi dinas' tanpa nomor"
+                     f" / 'call the dinas' messages give no number")
     return "\n".join(lines)

@@ -223,3 +223,21 @@ def test_a_refill_of_a_supply_no_printer_takes_is_refused(tmp_path, capsys, monk
     assert exited.value.code == 2 and "invalid choice: 'cards'" in capsys.readouterr().err
     journal = Journal(journal_path(tmp_path / "state"))
     assert journal.audit_trail() == [] and journal.stock("receipt_paper")["loaded"] is None
+
+
+def test_an_empty_dinas_contact_is_named_until_it_is_set(tmp_path, capsys):
+    """Without `dinas_contact` every 'call the dinas' message has no number (issue 14):
+    diag says so, in JSON and in words, until the deployment sets it."""
+    config = kiosk_toml(tmp_path)
+    _, report = diag(capsys, config)
+    assert report["settings_unset"] == ["dinas_contact"]
+    main(["--config", config, "diag"])
+    out, _ = capsys.readouterr()
+    assert "dinas_contact kosong / is empty" in out
+
+    config = kiosk_toml(tmp_path, extra='[settings]\n        dinas_contact = "Disdukcapil Kab. Bogor, (021) 555-0100"')
+    _, report = diag(capsys, config)
+    assert report["settings_unset"] == []
+    main(["--config", config, "diag"])
+    out, _ = capsys.readouterr()
+    assert "dinas_contact" not in out
