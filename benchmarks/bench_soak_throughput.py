@@ -36,7 +36,7 @@ JOURNAL_READS = ("job", "open_jobs", "next_event", "next_attempt_at", "outbox_de
 
 
 def instrument(phases: PhaseTimer) -> None:
-    import kiosk.session
+    import kiosk.session_steps
     import printer_drivers.receipt
     from kiosk.dinas_client import DinasClient
     from kiosk.journal import Journal
@@ -52,8 +52,8 @@ def instrument(phases: PhaseTimer) -> None:
                         ("post_event", "dinas: job events (outbox)"), ("heartbeat", "dinas: heartbeat"),
                         ("fetch_config", "dinas: remote configuration")):
         phases.wrap(DinasClient, name, phase)
-    phases.wrap(kiosk.session, "render_preview", "previews: render")
-    phases.wrap(kiosk.session, "blur_preview", "previews: blur")
+    phases.wrap(kiosk.session_steps, "render_preview", "previews: render")
+    phases.wrap(kiosk.session_steps, "blur_preview", "previews: blur")
     phases.wrap(EvolisPrinter, "prepare", "card imaging (rasterise, separate, encode)")
     phases.wrap(EvolisPrinter, "print_prepared", "card printer: commands (device I/O)")
     phases.wrap(EvolisLink, "download", "card printer: sending the panels")
