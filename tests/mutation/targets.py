@@ -49,7 +49,7 @@ TARGETS: tuple[Target, ...] = (
             "tests/service/test_dinas_hardening.py"), pytest_args=SQLITE_ONLY),
     Target("journal", ("kiosk/journal.py", "kiosk/journal_tx.py"),
            ("tests/unit/test_journal.py", "tests/unit/test_outbox.py", "tests/unit/test_journal_years.py",
-            "tests/unit/test_storage_guard.py", "tests/unit/test_staff_access.py",
+            "tests/unit/test_storage_guard.py", "tests/unit/test_staff_access.py", "tests/unit/test_supplies.py",
             "tests/service/test_card_count.py", "tests/service/test_staff_audit.py")),
     Target("outbox", ("kiosk/outbox.py",), ("tests/unit/test_outbox.py",)),
     # Queued A4 jobs are settled in test_print_deadlines; the card-counter crash tests run the

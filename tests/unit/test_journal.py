@@ -3,6 +3,9 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
+
+import pytest
 
 from kiosk.journal import CRASH_ENV, Event, Journal, JournalWriteError, local_day
 
@@ -197,3 +200,36 @@ def test_a_stand_in_journal_is_in_memory_and_says_why(tmp_path):
     assert (stand_in.path, stand_in.unavailable) == (path, "state folder read-only")
     stand_in.create_job("job-1", "doc-1", "KK", "a4_printer")
     assert stand_in.job("job-1").state == "created" and not path.parent.exists()
+
+
+def test_the_audit_trail_and_the_heartbeats_batch_have_their_default_lengths(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    for n in range(102):
+        journal.audit("slot-1", "replenish_cards", {"n": n})
+    trail = journal.audit_trail()
+    assert len(trail) == 100 and set(trail[0]) == {"at", "actor", "action", "detail"}
+    assert trail[0]["detail"] == {"n": 101}
+    assert [len(journal.audit_since(None)), len(journal.audit_since(0))] == [50, 50]
+
+
+def test_an_audit_row_keeps_the_time_it_was_written(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.sqlite")
+    with monkeypatch.context() as patched:
+        patched.setattr(time, "time", lambda: 1_700_000_000.0)
+        journal.audit("slot-1", "maintenance_entered")
+    [entry] = journal.audit_since(None)
+    assert entry["at"] == "2023-11-14T22:13:20Z"
+
+
+@pytest.mark.parametrize("supply, loaded, message", [
+    ("cards", -1, "cards loaded is a whole number of at least 0, got -1"),
+    ("cards", True, "cards loaded is a whole number of at least 0, got True"),
+    ("cards", 2.5, "cards loaded is a whole number of at least 0, got 2.5"),
+    ("cards", "5", "cards loaded is a whole number of at least 0, got '5'"),
+    ("ribbon", 5, "ribbon is sensed by its printer, not counted: record the refill without a number"),
+])
+def test_a_refill_with_a_wrong_count_is_refused_with_the_reason(tmp_path, supply, loaded, message):
+    journal = Journal(tmp_path / "j.sqlite")
+    with pytest.raises(ValueError) as refused:
+        journal.replenish(supply, loaded, "slot-1")
+    assert str(refused.value) == message and journal.audit_trail() == []

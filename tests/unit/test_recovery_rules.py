@@ -259,7 +259,8 @@ def test_a_queued_job_is_settled_by_what_its_print_server_says(tmp_path, answer,
 def test_a_print_server_that_does_not_answer_leaves_the_job_open_for_review(tmp_path):
     journal, result = settle(tmp_path, QueuedPrinter(DeviceError(FaultCode.OFFLINE)), before=None)
     assert result == Settlement("job", "KK", "sending", "sending", True,
-                                "the a4_printer did not answer (DeviceError); kept open: its queue may still hold the job")
+                                "the a4_printer did not answer (DeviceError); kept open: "
+                                "its queue may still hold the job")
     assert journal.job("job").state == "sending" and sent(journal) == [] and journal.counters() == {}
 
 
@@ -298,7 +299,8 @@ def test_each_settlement_is_logged_in_one_line(tmp_path, caplog):
         settle(tmp_path / "b", MemoryPrinter("a4_printer"), before={})
     assert caplog.messages == [
         "recovered job job (KIA) left in created: failed (not sent to the printer)",
-        "recovered job job (KK) left in sending: failed for review (printer keeps no counters; a page may have come out)"]
+        "recovered job job (KK) left in sending: failed for review "
+        "(printer keeps no counters; a page may have come out)"]
 
 
 def test_the_card_grace_has_a_default(tmp_path):
