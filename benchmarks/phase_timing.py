@@ -20,6 +20,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 
+from benchmarks.method_patches import MethodPatches
+
 
 @dataclass
 class PhaseTotal:
@@ -33,7 +35,7 @@ class PhaseTimer:
         self.totals: dict[str, PhaseTotal] = defaultdict(PhaseTotal)
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._originals: list[tuple[object, str, object]] = []
+        self._patches = MethodPatches()
 
     def wrap(self, owner: object, name: str, phase: str) -> None:
         """Time `owner.name` (a class's method or a module's function) as `phase`."""
@@ -60,13 +62,10 @@ class PhaseTimer:
                     total.wall_s += wall - frame[2]
                     total.cpu_s += cpu - frame[3]
 
-        self._originals.append((owner, name, original))
-        setattr(owner, name, timed)
+        self._patches.patch(owner, name, timed)
 
     def unwrap(self) -> None:
-        for owner, name, original in reversed(self._originals):
-            setattr(owner, name, original)
-        self._originals.clear()
+        self._patches.unwrap()
 
     def reset(self) -> None:
         with self._lock:

@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from benchmarks.method_patches import MethodPatches
+
 Interval = tuple[float, float]
 
 
@@ -75,7 +77,7 @@ class CallRecorder:
 
     calls: list[Call] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _originals: list = field(default_factory=list)
+    _patches: MethodPatches = field(default_factory=MethodPatches)
 
     def wrap(self, owner: object, method: str, name: str, label=None) -> None:
         """`label(args)` adds to the call's name (e.g. the document's kind)."""
@@ -93,13 +95,10 @@ class CallRecorder:
                 with recorder._lock:
                     recorder.calls.append(call)
 
-        self._originals.append((owner, method, original))
-        setattr(owner, method, recorded)
+        self._patches.patch(owner, method, recorded)
 
     def unwrap(self) -> None:
-        for owner, method, original in reversed(self._originals):
-            setattr(owner, method, original)
-        self._originals.clear()
+        self._patches.unwrap()
 
     def named(self, prefix: str) -> list[Call]:
         with self._lock:

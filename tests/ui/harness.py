@@ -184,6 +184,18 @@ class KioskDriver:
         for digit in digits:
             self.tap(digit)
 
+    def log_in(self, nik: str, pin: str, *, start: str = "Mulai", next_label: str = "Lanjut") -> None:
+        """The citizen's way in from the attract screen: start, the NIK, next, the PIN, next
+        (the labels of the language on the glass)."""
+        self.wait_for_screen("attract")
+        self.tap(start)
+        self.wait_for_screen("identify")
+        self.tap_digits(nik)
+        self.tap(next_label)
+        self.wait_for_screen("pin")
+        self.tap_digits(pin)
+        self.tap(next_label)
+
     def press(self, key: int, codepoint: str | None = None) -> None:
         Window.dispatch("on_key_down", key, 0, codepoint, [])
         Window.dispatch("on_key_up", key, 0)

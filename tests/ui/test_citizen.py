@@ -45,23 +45,12 @@ def no_full_nik(ui, guide) -> None:
         assert "******" not in text and not re.search(r"\d{6}", text), f"digits read aloud: {text!r}"
 
 
-def log_in(ui, nik: str, pin: str) -> None:
-    ui.wait_for_screen("attract")
-    ui.tap("Mulai")
-    ui.wait_for_screen("identify")
-    ui.tap_digits(nik)
-    ui.tap("Lanjut")
-    ui.wait_for_screen("pin")
-    ui.tap_digits(pin)
-    ui.tap("Lanjut")
-
-
 def test_wrong_nik_shows_it_masked_and_lets_the_citizen_correct_it(reference_server, kiosk_ui, artifacts_dir):
     citizen = citizen_with(reference_server, "KK")
     rig = kiosk_ui(settings=CONTACT_SETTING)
     ui, guide = rig.driver, rig.guide
     typo = citizen["nik"][:12] + "9999"                   # a valid NIK, not the one the PIN was sent for
-    log_in(ui, typo, citizen["pin"])
+    ui.log_in(typo, citizen["pin"])
     expected = (f"NIK {masked(typo)} atau PIN tidak cocok. Periksa NIK di atas: kalau salah, tekan Ubah NIK. "
                 "Kalau NIK benar, ketik lagi PIN dari WhatsApp. Sisa percobaan: 4.")
     ui.wait_until(lambda: expected in ui.visible_texts(), what="the no-match message")
@@ -90,7 +79,7 @@ def test_wrong_pin_is_said_with_the_tries_left(reference_server, kiosk_ui):
     rig = kiosk_ui(settings=CONTACT_SETTING, size=LANDSCAPE)
     ui, guide = rig.driver, rig.guide
     wrong = "000000" if citizen["pin"] != "000000" else "111111"
-    log_in(ui, citizen["nik"], wrong)
+    ui.log_in(citizen["nik"], wrong)
     expected = (f"NIK {masked(citizen['nik'])} atau PIN tidak cocok. Periksa NIK di atas: kalau salah, tekan "
                 "Ubah NIK. Kalau NIK benar, ketik lagi PIN dari WhatsApp. Sisa percobaan: 4.")
     ui.wait_until(lambda: expected in ui.visible_texts(), what="the no-match message")
@@ -112,7 +101,7 @@ def test_network_down_says_documents_and_pin_are_safe(reference_server, kiosk_ui
         port = probe.getsockname()[1]
     rig = kiosk_ui(settings=CONTACT_SETTING, dinas_url=f"http://127.0.0.1:{port}")
     ui, guide = rig.driver, rig.guide
-    log_in(ui, citizen["nik"], citizen["pin"])
+    ui.log_in(citizen["nik"], citizen["pin"])
     ui.wait_for_screen("error", timeout=60)
     expected = ("ADM ini tidak bisa tersambung ke Dinas Dukcapil sekarang. Dokumen dan PIN Anda aman: PIN belum "
                 "terpakai. Coba lagi beberapa menit lagi.")
@@ -156,7 +145,7 @@ def test_each_refusal_says_what_to_do_next(case, tmp_path):
     guide = HeardGuide()
     ui = KioskDriver(rig.engine, guide=guide, notifier=SystemdNotifier(None), size=LANDSCAPE)
     try:
-        log_in(ui, NIK, PIN)
+        ui.log_in(NIK, PIN)
         ui.wait_for_screen("error")
         assert message_on_glass(ui) == expected
         assert guide.said()[-1] == f"Maaf, ada masalah. {spoken or expected} Tekan Ke layar awal."
@@ -197,7 +186,7 @@ def test_done_says_what_really_came_out_of_a_partial_print(reference_server, kio
     citizen = citizen_with(reference_server, "KK", "KIA")
     rig = kiosk_ui(card="faults=ribbon_out", receipt="none")
     ui, guide = rig.driver, rig.guide
-    log_in(ui, citizen["nik"], citizen["pin"])
+    ui.log_in(citizen["nik"], citizen["pin"])
     ui.wait_for_screen("documents")
     ui.tap("Lanjut")
     ui.wait_for_screen("confirm")
