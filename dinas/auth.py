@@ -3,8 +3,8 @@
 Every request looks its token up in the database (nothing is cached), so a revoked or
 rotated token stops working at once, on every worker and machine. A per-worker cache, even
 for a few seconds, would let a revoked kiosk go on for that long on the workers that cached
-it: the heartbeat instead checks its token inside the statement that updates the kiosk's row
-(`fleet.heartbeat_statements`), which costs no round trip of its own.
+it: the heartbeat instead checks its token inside the statements that store it
+(`heartbeats.HeartbeatStore`), which costs no round trip of its own.
 """
 
 from __future__ import annotations

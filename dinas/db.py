@@ -14,8 +14,8 @@ so on PostgreSQL it costs no round trip of its own when that statement is a `bat
 
 `batch()` runs several statements whose parameters do not depend on each other's results: on
 PostgreSQL in one round trip (psycopg 3's pipeline mode, each statement prepared on the
-server), on SQLite one after the other through the driver. The hot path (a heartbeat) is one
-batch and a COMMIT.
+server), on SQLite one after the other through the driver; a batch of one statement outside
+a transaction goes straight to the driver, prepared (a PostgreSQL heartbeat is that).
 
 Durability: SQLite runs `synchronous = FULL` (a commit is on disk before the reply); on
 PostgreSQL `synchronous_commit = on`, so an acknowledged request is a committed one.
@@ -123,6 +123,13 @@ class Connection:
                 cursor.close()
         driver = self._raw.connection.driver_connection
         dialect = self.database.engine.dialect
+        if len(statements) == 1 and not self._pending_begin:
+            # One statement needs no pipeline (whose machinery costs more than the statement).
+            sql, params = statements[0]
+            with driver.cursor() as cursor:
+                cursor.execute(_driver_sql(sql, dialect), params, prepare=True)
+                names = [column.name for column in cursor.description or ()]
+                return [[dict(zip(names, row)) for row in cursor.fetchall()] if names else []]
         cursors = []
         with driver.pipeline():
             if self._pending_begin:

@@ -49,15 +49,17 @@ _KIOSK_ROW = ("UPDATE kiosks SET last_seen = :now, software_version = :sv, confi
               "WHERE kiosk_id = :k{token} RETURNING heartbeat_count{returning}")
 # The caller's token, checked by the same statement (no lookup of its own): no row when the
 # token is unknown, revoked, an admin's or another kiosk's.
-_TOKEN_NAMES_KIOSK = " AND EXISTS (SELECT 1 FROM tokens WHERE token_hash = :h AND kind = 'kiosk' AND kiosk_id = :k)"
+TOKEN_NAMES_KIOSK = "EXISTS (SELECT 1 FROM tokens WHERE token_hash = :h AND kind = 'kiosk' AND kiosk_id = :k)"
 
 
 def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any], token_hash: str | None = None,
-                         returning: dict[str, str] | None = None) -> list[tuple[str, dict[str, Any]]]:
+                         returning: dict[str, str] | None = None,
+                         gate: str | None = None) -> list[tuple[str, dict[str, Any]]]:
     """What storing a heartbeat writes, for one batch: first the kiosk's row (RETURNING its
     heartbeat count and each {name: SQL expression over the row} of `returning`; with
     `token_hash`, only when that token is this kiosk's), then the history row and the day's
-    counts. `after_heartbeat` then gets the count."""
+    counts. `after_heartbeat` then gets the count. With `gate` (an SQL condition, in place of
+    the token check), every one of them writes only when it holds: the parts of one statement."""
     parts = {"devices": json.dumps(beat["devices"]), "counters": json.dumps(beat["counters"]),
              "last_faults": json.dumps(beat["last_faults"])}
     row = {"now": now, "sv": beat["software_version"], "cv": beat["config_version"],
@@ -68,15 +70,17 @@ def heartbeat_statements(now: float, kiosk_id: str, beat: dict[str, Any], token_
     if token_hash is not None:
         row["h"] = token_hash
     extra = "".join(f", {expression} AS {name}" for name, expression in (returning or {}).items())
-    statements = [(_KIOSK_ROW.format(token="" if token_hash is None else _TOKEN_NAMES_KIOSK, returning=extra), row),
-                  ("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :now, :body)",
+    check = f" AND {gate}" if gate is not None else f" AND {TOKEN_NAMES_KIOSK}" if token_hash is not None else ""
+    rows = "VALUES ({})" if gate is None else f"SELECT {{}} WHERE {gate}"
+    statements = [(_KIOSK_ROW.format(token=check, returning=extra), row),
+                  (f"INSERT INTO heartbeats (kiosk_id, received_at, body) {rows.format(':k, :now, :body')}",
                    {"k": kiosk_id, "now": now, "body": beat_json(beat, parts)})]
     totals = day_totals(beat["counters"])
     # A kiosk's local day is within a day of UTC's: anything else is a wrong clock, and would
     # let one kiosk grow the table without bound.
     if totals is not None and abs((date.fromisoformat(totals[0]) - _utc_day(now)).days) <= 1:
         statements.append(("INSERT INTO kiosk_days (kiosk_id, day, printed, failed) "
-                           "VALUES (:k, :day, :printed, :failed) ON CONFLICT (kiosk_id, day) DO UPDATE SET "
+                           f"{rows.format(':k, :day, :printed, :failed')} ON CONFLICT (kiosk_id, day) DO UPDATE SET "
                            "printed = excluded.printed, failed = excluded.failed",
                            {"k": kiosk_id, "day": totals[0], "printed": totals[1], "failed": totals[2]}))
     return statements

@@ -17,7 +17,7 @@ from .errors import ApiError
 
 _REFILL = "(rate_limits.tokens + (:now - rate_limits.updated_at) * :rate)"
 _CAPPED = f"(CASE WHEN {_REFILL} > :cap THEN :cap ELSE {_REFILL} END)"
-_TAKE = ("INSERT INTO rate_limits (bucket, tokens, updated_at, admitted) VALUES (:bucket, :cap - 1, :now, 1) "
+_TAKE = ("INSERT INTO rate_limits (bucket, tokens, updated_at, admitted) {rows} "
          "ON CONFLICT (bucket) DO UPDATE SET "
          f"tokens = CASE WHEN {_CAPPED} >= 1 THEN {_CAPPED} - 1 ELSE {_CAPPED} END, "
          f"admitted = CASE WHEN {_CAPPED} >= 1 THEN 1 ELSE 0 END, "
@@ -41,11 +41,13 @@ class RateLimiter:
         sql, params = self.take(bucket)
         self.check(connection.one(sql, **params))
 
-    def take(self, bucket: str) -> tuple[str, dict]:
+    def take(self, bucket: str, now: float | None = None, only_if: str | None = None) -> tuple[str, dict]:
         """The statement that takes a token, for a caller that runs it in a batch with others;
-        its row goes to `check`."""
-        return _TAKE, {"bucket": bucket, "now": float(self._clock()), "rate": self.limit / self.window,
-                       "cap": float(self.limit)}
+        its row goes to `check`. With `only_if` (an SQL condition), it takes one, and returns a
+        row, only when that holds (a caller's token check, in one statement with the rest)."""
+        rows = "VALUES (:bucket, :cap - 1, :now, 1)" if only_if is None else f"SELECT :bucket, :cap - 1, :now, 1 WHERE {only_if}"
+        return _TAKE.format(rows=rows), {"bucket": bucket, "now": float(self._clock() if now is None else now),
+                                         "rate": self.limit / self.window, "cap": float(self.limit)}
 
     def check(self, row: Any) -> None:
         """Raises 429 unless `take`'s row says the call was admitted."""

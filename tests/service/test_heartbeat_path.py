@@ -1,6 +1,6 @@
-"""The heartbeat's hot path on both backends: one batch and a COMMIT for a good heartbeat,
-with the token checked inside it, and every other case answered as the checked path does
-(the error, and nothing stored)."""
+"""The heartbeat's hot path on both backends: for a good heartbeat one batch and a COMMIT on
+SQLite, one statement outside a transaction on PostgreSQL, with the token checked inside it,
+and every other case answered as the checked path does (the error, and nothing stored)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def _stored(server, kiosk_id):
     return row["n"], history["n"], buckets["n"]
 
 
+def _hot_path(server, parts: int) -> list[tuple[str, object]]:
+    """What a good heartbeat of `parts` writes sends: on SQLite a batch of them and a COMMIT
+    (the group commit's), on PostgreSQL the same parts as one statement (one round trip)."""
+    return [("batch", parts), ("sql", "COMMIT")] if server.backend == "sqlite" else [("batch", 1)]
+
+
 @pytest.fixture
 def statements(reference_server, monkeypatch):  # noqa: F811
     """What the server sends: ("batch", n statements) and each statement outside a batch."""
@@ -47,7 +53,7 @@ def statements(reference_server, monkeypatch):  # noqa: F811
     sa.event.remove(engine, "before_cursor_execute", on_execute)
 
 
-def test_a_good_heartbeat_is_one_batch_and_a_commit(reference_server, statements):  # noqa: F811
+def test_a_good_heartbeat_is_one_transaction_with_its_token_checked_inside(reference_server, statements):  # noqa: F811
     kiosk = reference_server.kiosks[0]
     today = time.strftime("%Y-%m-%d", time.gmtime(reference_server.clock()))
     body = {**heartbeat_body(kiosk["kiosk_id"]), "counters": {"day": today, "today": {"KK": {"printed": 2, "failed": 1}}}}
@@ -55,10 +61,31 @@ def test_a_good_heartbeat_is_one_batch_and_a_commit(reference_server, statements
     reply = _post(reference_server, body, kiosk["token"])
     assert reply.status_code == 200 and reply.json()["config_waiting"] is False
     # The kiosk row (token checked, config ETag returned), the rate-limit token, history, day counts.
-    assert statements == [("batch", 4), ("sql", "COMMIT")]
+    assert statements == _hot_path(reference_server, 4)
     assert _stored(reference_server, kiosk["kiosk_id"]) == (1, 1, 1)
     assert reference_server.query("SELECT printed, failed FROM kiosk_days WHERE kiosk_id = ?",
                                   kiosk["kiosk_id"]) == [{"printed": 2, "failed": 1}]
+
+
+def test_every_prune_every_th_heartbeat_prunes_the_kiosks_history(reference_server, monkeypatch):  # noqa: F811
+    # On PostgreSQL the pruning follows the heartbeat's one statement, as statements of its own.
+    from dinas import fleet
+
+    monkeypatch.setattr(fleet, "PRUNE_EVERY", 2)
+    kiosk, other = reference_server.kiosks[0], reference_server.kiosks[1]
+    old = reference_server.clock() - fleet.HISTORY_SECONDS - 60
+    with reference_server.writing() as connection:
+        for kiosk_id in (kiosk["kiosk_id"], other["kiosk_id"]):
+            connection.run("INSERT INTO heartbeats (kiosk_id, received_at, body) VALUES (:k, :old, '{}')",
+                           k=kiosk_id, old=old)
+    body = heartbeat_body(kiosk["kiosk_id"])
+    assert _post(reference_server, body, kiosk["token"]).status_code == 200
+    assert _stored(reference_server, kiosk["kiosk_id"])[:2] == (1, 2)          # the first: not yet
+    assert _post(reference_server, body, kiosk["token"]).status_code == 200
+    assert _stored(reference_server, kiosk["kiosk_id"])[:2] == (2, 2)          # the second: the old row went
+    assert reference_server.query("SELECT MIN(received_at) AS t FROM heartbeats WHERE kiosk_id = ?",
+                                  kiosk["kiosk_id"])[0]["t"] > old
+    assert _stored(reference_server, other["kiosk_id"])[1] == 1               # not another kiosk's
 
 
 def test_another_kiosks_token_stores_nothing_on_either_kiosk(reference_server):  # noqa: F811
@@ -137,7 +164,7 @@ def test_the_hot_path_and_the_flask_route_answer_alike(reference_server, stateme
     body = json.dumps(heartbeat_body(kiosk["kiosk_id"])).encode()
     statements.clear()
     fast = _raw_post(reference_server, body, kiosk["token"], "application/json")
-    assert statements == [("batch", 3), ("sql", "COMMIT")]          # the hot path: no token lookup
+    assert statements == _hot_path(reference_server, 3)             # the hot path: no token lookup
     statements.clear()
     routed = _raw_post(reference_server, body, kiosk["token"], "application/x-heartbeat+json")
     assert ("sql", "SELECT") in statements                          # the Flask route: authenticate first
