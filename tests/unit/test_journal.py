@@ -1,6 +1,8 @@
 import os
+import resource
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -194,12 +196,13 @@ def test_the_devices_reference_for_a_job_is_kept_on_disk(tmp_path):
     assert reopened.job("job-2").device_job is None
 
 
-def test_a_stand_in_journal_is_in_memory_and_says_why(tmp_path):
+def test_a_stand_in_journal_is_in_memory_and_says_why(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)                # a file opened by a wrong name would land here
     path = tmp_path / "state" / "journal.sqlite"
     stand_in = Journal.stand_in(path, "state folder read-only")
     assert (stand_in.path, stand_in.unavailable) == (path, "state folder read-only")
     stand_in.create_job("job-1", "doc-1", "KK", "a4_printer")
-    assert stand_in.job("job-1").state == "created" and not path.parent.exists()
+    assert stand_in.job("job-1").state == "created" and list(tmp_path.iterdir()) == []
 
 
 def test_the_audit_trail_and_the_heartbeats_batch_have_their_default_lengths(tmp_path):
@@ -233,3 +236,79 @@ def test_a_refill_with_a_wrong_count_is_refused_with_the_reason(tmp_path, supply
     with pytest.raises(ValueError) as refused:
         journal.replenish(supply, loaded, "slot-1")
     assert str(refused.value) == message and journal.audit_trail() == []
+
+
+# --- opening the file and failed writes: survivors of the journal's last run (docs/MUTATION.md)
+
+def test_the_journal_makes_its_folders_and_is_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "var" / "lib" / "adm-kiosk" / "journal.sqlite"
+    Journal(path).create_job("job-1", "doc-1", "KK", "a4_printer")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_detail_is_stored_as_one_text_whatever_the_order_of_its_keys(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.audit("slot-1", "replenish_cards", {"loaded": 100, "before": 3})
+    journal.audit("slot-1", "replenish_cards", {"before": 3, "loaded": 100})
+    journal.enqueue(Event.new("job-1", "failed", detail={"printer": "card_printer", "fault": "card_jam"}))
+    audit = [row[0] for row in journal._db.execute("SELECT detail FROM audit")]
+    outbox = journal._db.execute("SELECT detail FROM outbox").fetchone()[0]
+    assert audit == ['{"before": 3, "loaded": 100}'] * 2
+    assert outbox == '{"fault": "card_jam", "printer": "card_printer"}'
+
+
+def test_a_write_waits_ten_seconds_for_another_writer_then_fails_naming_the_lock(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KIA", "card_printer")
+    assert journal._db.execute("PRAGMA busy_timeout").fetchone()[0] == 10_000     # ms
+    failures, unwritten = [], []
+    journal.on_write_failed, journal.on_unwritten_event = failures.append, unwritten.append
+    other = sqlite3.connect(tmp_path / "j.sqlite", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")                 # another process writing, e.g. a technician's tool
+    journal._db.execute("PRAGMA busy_timeout = 50")  # not to wait the 10 s out here
+    printed = Event.new("job-1", "printed")
+    with pytest.raises(JournalWriteError) as refused:
+        journal.transition("job-1", "printed", event=printed)
+    assert str(refused.value) == "journal j.sqlite: database is locked"
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
+    assert failures == [refused.value] and unwritten == [printed]
+    other.execute("COMMIT")
+    other.close()
+    journal.transition("job-1", "printed", event=printed)
+    assert journal.job("job-1").state == "printed" and journal.outbox_depth() == 1
+
+
+def test_a_write_refused_at_its_commit_is_not_taken_for_written(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KIA", "card_printer")
+    unwritten = []
+    journal.on_unwritten_event = unwritten.append
+    printed = Event.new("job-1", "printed")
+    wal = tmp_path / "j.sqlite-wal"
+    # The disk fills up as the commit appends the transaction to the write-ahead log: the
+    # file may not grow past its size now (EFBIG, as ENOSPC would be), so the COMMIT fails.
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (wal.stat().st_size, hard))
+    try:
+        with pytest.raises(JournalWriteError) as refused:
+            journal.transition("job-1", "printed", event=printed, count={"printed": 1})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    assert str(refused.value) == "journal j.sqlite: disk I/O error" and unwritten == [printed]
+    assert journal.job("job-1").state == "created" and journal.outbox_depth() == 0 and journal.counters() == {}
+
+
+def test_a_write_that_fails_midway_leaves_nothing_of_it_and_the_next_one_lands(tmp_path):
+    journal = Journal(tmp_path / "j.sqlite")
+    journal.create_job("job-1", "doc-1", "KIA", "card_printer")
+    printed = Event.new("job-1", "printed")
+    journal.enqueue(printed)
+    # The job's state and history are written before the event, whose id is already queued.
+    with pytest.raises(sqlite3.IntegrityError):
+        journal.transition("job-1", "printed", event=printed, count={"printed": 1})
+    assert journal.job("job-1").state == "created" and journal.history("job-1") == ["created"]
+    assert journal.outbox_depth() == 1 and journal.counters() == {}
+    journal.transition("job-1", "failed", reason="card_jam")
+    assert journal.history("job-1") == ["created", "failed"]
