@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, abort, g, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from .clock import Clock, system_clock
@@ -57,7 +57,14 @@ def create_app(db: str, *, notifier: Notifier | None = None, clock: Clock | None
     register_fleet_page(app)
 
     @app.before_request
-    def limit_body() -> None:
+    def check_request() -> None:
+        # A NUL is valid in a URL and in JSON, but PostgreSQL's text cannot hold one: no id
+        # has one (404, as for any unknown id) and a filter with one is a bad request, not a
+        # crash. Text fields of a body: validation.text.
+        if "\x00" in request.path:
+            abort(404, "no such resource: an id cannot contain NUL characters")
+        if any("\x00" in value for value in request.args.values()):
+            abort(400, "the address must not contain NUL characters")
         if request.path == f"{API}/kiosk/heartbeat":
             request.max_content_length = MAX_HEARTBEAT_BYTES
         elif request.path != f"{API}/admin/applications":

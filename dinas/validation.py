@@ -61,6 +61,8 @@ def text(body: dict[str, Any], key: str, *, pattern: re.Pattern | None = None, m
         raise invalid_request(f"{key} must be a string")
     if not value or len(value) > max_len:
         raise invalid_request(f"{key} must be 1 to {max_len} characters")
+    if "\x00" in value:                 # valid JSON, but PostgreSQL's text cannot hold it
+        raise invalid_request(f"{key} must not contain NUL characters")
     if pattern is not None and not pattern.fullmatch(value):
         raise invalid_request(f"{key} must be {what or pattern.pattern}")
     return value

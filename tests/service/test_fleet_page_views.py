@@ -28,6 +28,8 @@ def _get(admin, path: str, **options) -> requests.Response:
     ("/admin/?page=abc", 400, "Permintaan tidak valid"),
     ("/admin/?page=%D9%A3", 400, "Permintaan tidak valid"),            # an Arabic-Indic 3
     ("/admin/?group=" + "g" * 65, 400, "Permintaan tidak valid"),
+    ("/admin/?group=g%00", 400, "Permintaan tidak valid"),             # a NUL: PostgreSQL's text has none
+    ("/admin/kiosks/ADM-BDG-01%00", 404, "tidak ada"),
     ("/admin/kiosks/ADM-NOPE-99", 404, "tidak ada"),
     ("/admin/kiosks/ADM-NOPE-99/chart.svg", 404, "tidak ada"),
     ("/admin/kiosks/ADM-BDG-01?beats=5", 400, "Permintaan tidak valid"),
