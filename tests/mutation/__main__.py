@@ -90,7 +90,7 @@ def results(folder: Path, target: Target) -> dict[str, str]:
 
 # Upper case in the original, as the project writes its SQL: English words ("from") do not count.
 SQL_WORD = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|VALUES|FROM|JOIN|SET|CASE|WHEN|ORDER BY|GROUP BY|COALESCE|LIMIT|AND|OR|"
-                      r"CREATE|PRAGMA|ON CONFLICT)\b")
+                      r"CREATE|PRAGMA|ON CONFLICT|BEGIN|COMMIT|ROLLBACK)\b")
 SQL_LITERAL = re.compile(r"'[^']*'")
 
 
