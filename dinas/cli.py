@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, "run the dinas API server (gunicorn, N worker processes)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (about 2 per core)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (about 1 per core; docs/DEPLOYMENT.md)")
     serve.add_argument("--webhook-url", help="send WhatsApp messages to this gateway instead of recording them")
     serve.add_argument("--webhook-timeout", type=float, default=10.0)
     seed_demo = command("seed-demo", cmd_seed_demo, "fill a new database with demo families, kiosks and tokens")
