@@ -16,7 +16,7 @@ from datetime import date
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 
-from .documents import Family, Person, _canvas, _date, _qr, _specimen
+from .documents import Family, Person, _canvas, _date, _finished, _qr, _signatory, _specimen, _tte_notice
 
 MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
           "Oktober", "November", "Desember")
@@ -68,15 +68,12 @@ def _certificate(title: str, subtitle: str, number: str, rows: list[tuple[str, s
     pdf.drawCentredString(signer_x, 62 * mm, f"{family.kabupaten.title()}, {_spelled(family.issued)}")
     pdf.drawCentredString(signer_x, 57 * mm, "KEPALA DINAS")
     pdf.drawImage(_qr(verify), signer_x - 12 * mm, 31 * mm, 24 * mm, 24 * mm)
-    pdf.drawCentredString(signer_x, 26 * mm, family.official_name)
-    pdf.drawCentredString(signer_x, 21.5 * mm, f"NIP. {family.official_nip}")
-    pdf.setFont("Helvetica-Oblique", 7)
-    pdf.drawString(22 * mm, 14 * mm, "Dokumen ini telah ditandatangani secara elektronik (TTE); pindai kode QR untuk")
-    pdf.drawString(22 * mm, 10.5 * mm, "memeriksa keasliannya. Data pada dokumen ini fiktif.")
+    _signatory(pdf, family, signer_x, 26 * mm, 21.5 * mm)
+    _tte_notice(pdf, 22 * mm, 7, (
+        (14 * mm, "Dokumen ini telah ditandatangani secara elektronik (TTE); pindai kode QR untuk"),
+        (10.5 * mm, "memeriksa keasliannya. Data pada dokumen ini fiktif.")))
     _specimen(pdf, width / 2, height / 2 - 10 * mm, 44)
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return _finished(pdf, buffer)
 
 
 def akta_lahir_pdf(family: Family, child: Person, dinas_name: str) -> bytes:

@@ -91,6 +91,27 @@ def _specimen(pdf: canvas.Canvas, x: float, y: float, size: float) -> None:
     pdf.restoreState()
 
 
+def _signatory(pdf: canvas.Canvas, family: Family, x: float, name_y: float, nip_y: float) -> None:
+    """The signing official's name and NIP, centred under the TTE QR code."""
+    pdf.drawCentredString(x, name_y, family.official_name)
+    pdf.drawCentredString(x, nip_y, f"NIP. {family.official_nip}")
+
+
+def _tte_notice(pdf: canvas.Canvas, x: float, size: float, lines: tuple[tuple[float, str], ...]) -> None:
+    """The small print that says the page is signed electronically (and fictitious); each
+    page breaks the sentence where its width needs, so the lines come as (y, text)."""
+    pdf.setFont("Helvetica-Oblique", size)
+    for y, text in lines:
+        pdf.drawString(x, y, text)
+
+
+def _finished(pdf: canvas.Canvas, buffer: io.BytesIO) -> bytes:
+    """Ends the last page and returns the whole PDF."""
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def kk_pdf(family: Family, dinas_name: str) -> bytes:
     """The Kartu Keluarga on A4 landscape, as a citizen knows it since 2020 (TTE, no wet stamp)."""
     buffer = io.BytesIO()
@@ -140,15 +161,12 @@ def kk_pdf(family: Family, dinas_name: str) -> bytes:
     pdf.drawImage(_qr(f"https://tte.dukcapil.invalid/verifikasi?kk={family.kk_no}"),
                   signer_x - 11 * mm, 14.5 * mm, 22 * mm, 22 * mm)
     pdf.line(signer_x - 35 * mm, 13 * mm, signer_x + 35 * mm, 13 * mm)
-    pdf.drawCentredString(signer_x, 9.5 * mm, family.official_name)
-    pdf.drawCentredString(signer_x, 6 * mm, f"NIP. {family.official_nip}")
-    pdf.setFont("Helvetica-Oblique", 6.5)
-    pdf.drawString(15 * mm, 10 * mm, "Dokumen ini telah ditandatangani secara elektronik (TTE);")
-    pdf.drawString(15 * mm, 7 * mm, "pindai kode QR untuk memeriksa keasliannya. Data pada dokumen ini fiktif.")
+    _signatory(pdf, family, signer_x, 9.5 * mm, 6 * mm)
+    _tte_notice(pdf, 15 * mm, 6.5, (
+        (10 * mm, "Dokumen ini telah ditandatangani secara elektronik (TTE);"),
+        (7 * mm, "pindai kode QR untuk memeriksa keasliannya. Data pada dokumen ini fiktif.")))
     _specimen(pdf, width / 2, height / 2 - 20 * mm, 40)
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return _finished(pdf, buffer)
 
 
 def _silhouette(pdf: canvas.Canvas, x: float, y: float, w: float, h: float) -> None:
@@ -230,6 +248,4 @@ def kia_pdf(family: Family, child: Person, dinas_name: str) -> bytes:
     pdf.drawString(4 * mm, 1.5 * mm, family.official_name)
     pdf.drawImage(_qr(f"https://tte.dukcapil.invalid/verifikasi?kia={child.nik}"),
                   width - 18 * mm, 2.5 * mm, 15 * mm, 15 * mm)
-    pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+    return _finished(pdf, buffer)
