@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from functools import partial
 from pathlib import Path
 from typing import Callable
 
@@ -69,10 +70,24 @@ def _read_pdfs(args: argparse.Namespace) -> list[NewDocument]:
     return documents
 
 
-def _report_issue(issued: applications.IssuedApplication, verb: str) -> None:
-    print(f"request {issued.request_no}: PIN {verb}, valid until {iso(issued.pin_expires_at)}")
-    print(f"WhatsApp message handed to the notifier for {mask_phone(issued.message.to)} "
-          f"(QR {issued.message.qr_payload}); the PIN is only in that message")
+def _hand_out_pin(args: argparse.Namespace, verb: str,
+                  hand_out: Callable[..., applications.IssuedApplication]) -> int:
+    """Runs `hand_out` (applications.issue or .reissue, its own arguments bound) with the
+    store's vault, the notifier and --valid-days, then says what became of the PIN."""
+    if not 1 <= args.valid_days <= applications.MAX_VALID_DAYS:
+        raise CliError(f"--valid-days must be 1 to {applications.MAX_VALID_DAYS}")
+
+    def work(store: Store, connection: db.Connection) -> int:
+        try:
+            issued = hand_out(connection, store.vault, _notifier(args, store), time.time(),
+                              valid_days=args.valid_days)
+        except ApiError as exc:
+            raise CliError(exc.detail) from None
+        print(f"request {issued.request_no}: PIN {verb}, valid until {iso(issued.pin_expires_at)}")
+        print(f"WhatsApp message handed to the notifier for {mask_phone(issued.message.to)} "
+              f"(QR {issued.message.qr_payload}); the PIN is only in that message")
+        return 0
+    return _with_store(args, work)
 
 
 def cmd_application_create(args: argparse.Namespace) -> int:
@@ -83,37 +98,16 @@ def cmd_application_create(args: argparse.Namespace) -> int:
     documents = _read_pdfs(args)
     if not documents:
         raise CliError("give at least one document: " + ", ".join(f"{k.cli_option} FILE.pdf" for k in kinds.KINDS))
-    if not 1 <= args.valid_days <= applications.MAX_VALID_DAYS:
-        raise CliError(f"--valid-days must be 1 to {applications.MAX_VALID_DAYS}")
-
-    def work(store: Store, connection: db.Connection) -> int:
-        try:
-            issued = applications.issue(connection, store.vault, _notifier(args, store), time.time(), nik=args.nik,
-                                        name=args.name, phone=args.phone, documents=documents,
-                                        valid_days=args.valid_days)
-        except ApiError as exc:
-            raise CliError(exc.detail) from None
-        _report_issue(issued, "issued")
-        return 0
-    return _with_store(args, work)
+    return _hand_out_pin(args, "issued", partial(applications.issue, nik=args.nik, name=args.name,
+                                                 phone=args.phone, documents=documents))
 
 
 def cmd_application_reissue(args: argparse.Namespace) -> int:
     if not validation.REQUEST_NO.fullmatch(args.request_no):
         raise CliError("--request-no must be a request number like REQ-20261122-AB12CD")
-    if not 1 <= args.valid_days <= applications.MAX_VALID_DAYS:
-        raise CliError(f"--valid-days must be 1 to {applications.MAX_VALID_DAYS}")
-
-    def work(store: Store, connection: db.Connection) -> int:
-        try:
-            issued = applications.reissue(connection, store.vault, _notifier(args, store), time.time(),
-                                          request_no=args.request_no, name=args.name, phone=args.phone,
-                                          valid_days=args.valid_days)
-        except ApiError as exc:
-            raise CliError(exc.detail) from None
-        _report_issue(issued, "re-issued (the old PIN no longer works; lockouts cleared)")
-        return 0
-    return _with_store(args, work)
+    return _hand_out_pin(args, "re-issued (the old PIN no longer works; lockouts cleared)",
+                         partial(applications.reissue, request_no=args.request_no, name=args.name,
+                                 phone=args.phone))
 
 
 def cmd_messages(args: argparse.Namespace) -> int:
