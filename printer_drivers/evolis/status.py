@@ -90,25 +90,27 @@ def build_status(answers: Mapping[str, Answer], capabilities: Mapping[str, objec
             faults.append(answer.fault)
         return None
 
-    cover = read("cover")
-    if cover is not None:
-        state, why = read_sensor("cover", cover, thresholds)
-        sensors["cover"] = state
+    def sensor(key: str) -> str | None:
+        """The sensor's state (sensors.py), `unknown` noted with why; None when `read` gave none."""
+        text = read(key)
+        if text is None:
+            return None
+        state, why = read_sensor(key, text, thresholds)
+        sensors[key] = state
         if why:
-            cannot_read("cover", why)
-        elif state == "open":
-            faults.append(Fault(FaultCode.COVER_OPEN, f"Rse;o {answers['cover'].text}"))
-    feeder = read("feeder")
+            cannot_read(key, why)
+        return state
+
+    cover = sensor("cover")
+    if cover == "open":
+        faults.append(Fault(FaultCode.COVER_OPEN, f"Rse;o {answers['cover'].text}"))
+    feeder = sensor("feeder")
+    if feeder == "empty":
+        faults.append(Fault(FaultCode.FEEDER_EMPTY, f"Rse;m {answers['feeder'].text}"))
+    elif feeder == "low":
+        faults.append(Fault(FaultCode.FEEDER_LOW, f"Rse;m {answers['feeder'].text}"))
     if feeder is not None:
-        state, why = read_sensor("feeder", feeder, thresholds)
-        sensors["feeder"] = state
-        if why:
-            cannot_read("feeder", why)
-        elif state == "empty":
-            faults.append(Fault(FaultCode.FEEDER_EMPTY, f"Rse;m {answers['feeder'].text}"))
-        elif state == "low":
-            faults.append(Fault(FaultCode.FEEDER_LOW, f"Rse;m {answers['feeder'].text}"))
-        supplies.append(Supply(Consumable.CARDS, _FEEDER_LEVELS[state]))
+        supplies.append(Supply(Consumable.CARDS, _FEEDER_LEVELS[feeder]))
     elif sensors.get("feeder") == UNKNOWN:
         supplies.append(Supply(Consumable.CARDS, SupplyLevel.UNKNOWN))
     card = read("card")
