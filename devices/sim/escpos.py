@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Mapping
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -236,11 +237,9 @@ class EscPosSimulator(DeviceSimulator):
             _need(buf, size)
             self.printed.append(PrintedImage(Image.new("1", (width, 24 if m in (32, 33) else 8), 1)))
             return size
-        if code not in _ESC_ARGS:
-            self.unknown_commands.append(buf[:2])
+        args = self._fixed_args(buf, _ESC_ARGS)
+        if args is None:
             return 2
-        size = 2 + _ESC_ARGS[code]
-        args = _need(buf, size)[2:size]
         if code == ord("@"):
             self._align, self._bold, self._codepage = "left", False, "cp437"
             self._wide = self._tall = False
@@ -256,7 +255,7 @@ class EscPosSimulator(DeviceSimulator):
             self._end_line()
             for _ in range(max(args[0] - 1, 0)):
                 self._end_line()
-        return size
+        return 2 + len(args)
 
     def _gs(self, buf: bytes) -> int:
         code = buf[1]
@@ -289,14 +288,12 @@ class EscPosSimulator(DeviceSimulator):
                     raise _Incomplete
                 return end + 1
             return 4 + _need(buf, 4)[3]
-        if code not in _GS_ARGS:
-            self.unknown_commands.append(buf[:2])
+        args = self._fixed_args(buf, _GS_ARGS)
+        if args is None:
             return 2
-        size = 2 + _GS_ARGS[code]
-        args = _need(buf, size)[2:size]
         if code == ord("!"):
             self._wide, self._tall = bool(args[0] & 0xF0), bool(args[0] & 0x0F)
-        return size
+        return 2 + len(args)
 
     def _extended(self, fn: int, payload: bytes) -> None:
         if fn == ord("L") and len(payload) >= 2:
@@ -311,13 +308,19 @@ class EscPosSimulator(DeviceSimulator):
         # GS ( k (native 2D codes) and other GS ( functions are accepted and not drawn.
 
     def _fs(self, buf: bytes) -> int:
+        args = self._fixed_args(buf, _FS_ARGS)
+        return 2 if args is None else 2 + len(args)
+
+    def _fixed_args(self, buf: bytes, table: Mapping[int, int]) -> bytes | None:
+        """The arguments of a fixed-length command of `table` (its second byte -> how many),
+        `_Incomplete` until they have all come; None for a command not in it, noted as
+        unknown (the caller skips its two bytes)."""
         code = buf[1]
-        if code not in _FS_ARGS:
+        if code not in table:
             self.unknown_commands.append(buf[:2])
-            return 2
-        size = 2 + _FS_ARGS[code]
-        _need(buf, size)
-        return size
+            return None
+        size = 2 + table[code]
+        return _need(buf, size)[2:size]
 
     def _end_line(self, only_if_text: bool = False) -> None:
         if only_if_text and not self._line:
