@@ -39,7 +39,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchmarks.bench_heartbeats import free_port, heartbeat, register, start_server
+from benchmarks.bench_heartbeats import bench_database, heartbeat, register, serving
 from benchmarks.support import process_tree_cpu
 
 BUDGET_P99_MS = 100.0
@@ -249,33 +249,18 @@ def run_config(backend: str, workers: int, duration: float, probe: float,
     config = f"{backend}:{workers}w"
     with tempfile.TemporaryDirectory(prefix="bench-dinas-") as directory:
         key = str(Path(directory) / "dinas.key")
-        cluster = None
-        if backend == "postgresql":
-            from tests.fixtures.postgres import PostgresCluster
-            cluster = PostgresCluster(durable=True)
-            db = cluster.new_database()
-        else:
-            db = str(Path(directory) / "dinas.db")
-        try:
+        with bench_database(backend, Path(directory)) as (db, cluster):
             files = write_load_files(Path(directory), register(db, kiosk_count, key))
-            port = free_port()
-            server = start_server(db, port, workers=workers, key=key)
-            watch = {"server": server.pid}
-            if cluster is not None:
-                watch["db"] = int((cluster.data / "postmaster.pid").read_text().split()[0])
-            try:
+            with serving(db, workers=workers, key=key) as (server, port):
+                watch = {"server": server.pid}
+                if cluster is not None:
+                    watch["db"] = int((cluster.data / "postmaster.pid").read_text().split()[0])
                 measure(port, files, 50, 2)                       # warm the pools
                 search = _holds if holds_only else _probe_then_hold
                 worker = _first_child(server.pid) if profile else None
-                found = search(lambda rate, seconds: measure(port, files, rate, seconds, watch, worker), config, rates,
-                               duration, probe)
+                found = search(lambda rate, seconds: measure(port, files, rate, seconds, watch, worker), config,
+                               rates, duration, probe)
                 return None if found is None else {"config": config, **found}
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-        finally:
-            if cluster is not None:
-                cluster.stop()
 
 
 def main() -> int:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.bench_heartbeats import free_port, register, start_server
+from benchmarks.bench_heartbeats import admin_token, free_port, register, start_server
 
 PROVINCE_KIOSKS = 1000
 
@@ -107,12 +107,7 @@ def run(count: int, repeat: int) -> float:
     with tempfile.TemporaryDirectory() as directory:
         db_path = str(Path(directory) / "dinas.db")
         kiosks = register(db_path, count)
-        from dinas import auth
-        from dinas.storage import open_store
-        store = open_store(db_path)
-        with store.database.write() as connection:
-            admin_token = auth.issue_admin_token(connection, store.vault, time.time())
-        store.close()
+        token = admin_token(db_path)
         port = free_port()
         server = start_server(db_path, port)
         base = f"http://127.0.0.1:{port}"
@@ -120,7 +115,7 @@ def run(count: int, repeat: int) -> float:
             started = time.perf_counter()
             send_heartbeats(base, kiosks)
             print(f"{count} kiosks: heartbeats sent in {time.perf_counter() - started:.1f} s")
-            timings = time_pages(base, admin_session(base, admin_token), kiosks[1][0], repeat)
+            timings = time_pages(base, admin_session(base, token), kiosks[1][0], repeat)
         finally:
             server.terminate()
             server.wait(10)

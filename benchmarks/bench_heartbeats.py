@@ -22,7 +22,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import requests
 
@@ -79,6 +81,45 @@ def start_server(db_path: str, port: int, *, workers: int = 1, key: str | None =
             time.sleep(0.1)
     process.kill()
     raise RuntimeError("adm-dinas serve did not start within 30 s")
+
+
+def admin_token(db_path: str, key: str | None = None) -> str:
+    """A new admin token, written straight into the database (before the server runs)."""
+    store = open_store(db_path, key_path=key)
+    with store.database.write() as connection:
+        token = auth.issue_admin_token(connection, store.vault, time.time())
+    store.close()
+    return token
+
+
+@contextmanager
+def bench_database(backend: str, directory: Path) -> Iterator[tuple[str, Any]]:
+    """(the database, its PostgresCluster or None): a SQLite file in `directory`, or a database
+    in a throwaway PostgreSQL cluster with fsync on (tests/fixtures/postgres.py), stopped after."""
+    cluster = None
+    if backend == "postgresql":
+        from tests.fixtures.postgres import PostgresCluster
+        cluster = PostgresCluster(durable=True)
+        db = cluster.new_database()
+    else:
+        db = str(directory / "dinas.db")
+    try:
+        yield db, cluster
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@contextmanager
+def serving(db_path: str, *, workers: int = 1, key: str | None = None) -> Iterator[tuple[subprocess.Popen, int]]:
+    """(the server, its port): `start_server` on a free port, terminated after."""
+    port = free_port()
+    server = start_server(db_path, port, workers=workers, key=key)
+    try:
+        yield server, port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def run(url: str, kiosks: list[tuple[str, str]], threads: int, rate: float) -> tuple[list[float], int, float]:

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import requests
 
-from benchmarks.bench_heartbeats import free_port, register, start_server
+from benchmarks.bench_heartbeats import admin_token, bench_database, register, serving
 from dinas.documents import kk_pdf
 from dinas.seed import demo_families
+from dinas.storage import open_store
 
 CALLS = ("open_session", "download", "reserve", "printing", "printed", "end_session")
 
@@ -109,26 +110,12 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-rush-") as directory:
         key = str(Path(directory) / "dinas.key")
-        cluster = None
-        if args.backend == "postgresql":
-            from tests.fixtures.postgres import PostgresCluster
-            cluster = PostgresCluster(durable=True)
-            db = cluster.new_database()
-        else:
-            db = str(Path(directory) / "dinas.db")
-        try:
+        with bench_database(args.backend, Path(directory)) as (db, _cluster):
             kiosks = register(db, args.kiosks, key)
-            from dinas import auth
-            from dinas.storage import open_store
-            store = open_store(db, key_path=key)
-            with store.database.write() as connection:
-                admin_token = auth.issue_admin_token(connection, store.vault, time.time())
-            store.close()
-            port = free_port()
-            server = start_server(db, port, workers=args.workers, key=key)
-            url = f"http://127.0.0.1:{port}/api/v1"
-            try:
-                request_nos = issue_all(url, admin_token, args.kiosks)
+            token = admin_token(db, key)
+            with serving(db, workers=args.workers, key=key) as (_server, port):
+                url = f"http://127.0.0.1:{port}/api/v1"
+                request_nos = issue_all(url, token, args.kiosks)
                 by_request = pins(db, key)
                 timings: dict[str, list[float]] = defaultdict(list)
                 errors: list[str] = []
@@ -147,12 +134,6 @@ def main() -> int:
                 with store.database.session() as connection:
                     printed = connection.value("SELECT COUNT(*) FROM documents WHERE status = 'printed'")
                 store.close()
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-        finally:
-            if cluster is not None:
-                cluster.stop()
     print(f"morning rush: {args.kiosks} kiosks at once on {args.backend}, {args.workers} workers, {wall:.1f} s; "
           f"{printed} documents printed, {len(errors)} errors")
     for name in CALLS:
