@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from types import SimpleNamespace
@@ -25,13 +22,12 @@ from types import SimpleNamespace
 import pytest
 
 from devices import ipp
-from kiosk.app import KioskRuntime
-from kiosk.config import load_config
 from kiosk.devices_runtime import DeviceBoard
 from kiosk.journal import Journal
 from kiosk.recovery import recover
 from printer_drivers.a4 import A4Printer
 from printer_drivers.ipp import IppClient
+from tests.fixtures.crash import dinas_record, document_id, kiosk_session, restart, session_command, sigkill_when
 from tests.fixtures.cups import _private_bus, a4_pdf, cups_server, free_port, wait_for_port  # noqa: F401
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
@@ -84,47 +80,17 @@ def journaled_device_job(config_dir):
 
 def kill_while_held(config, citizen, queue, timeout=60.0):
     """Run a KK session; SIGKILL it once CUPS holds its job and the journal has the job's id."""
-    command = [sys.executable, "-m", "kiosk.cli", "--config", str(config), "session", "--nik", citizen["nik"],
-               "--pin", citizen["pin"], "--documents", "KK", "--json"]
-    proc = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "CUPS never held the kiosk's job"
-            ref = journaled_device_job(config.parent)
-            held = queue_jobs(queue)
-            if ref and ref["ipp_job_id"] in held and held[ref["ipp_job_id"]]["job-state"][0] == ipp.JOB_HELD:
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stderr.close()
-    return ref["ipp_job_id"]
+    held_id = []
 
-
-def restart(config):
-    runtime = KioskRuntime.from_config(load_config(config), outbox_base_delay=0.05)
-    runtime.start()
-    try:
-        assert runtime.outbox.flush(20), runtime.journal.outbox_rows()
-        journal = runtime.journal
-        return SimpleNamespace(recovered=runtime.recovered, jobs=journal.jobs(),
-                               history={j.job_id: journal.history(j.job_id) for j in journal.jobs()})
-    finally:
-        runtime.stop()
-
-
-def dinas_view(server, document_id):
-    jobs = server.query("SELECT job_id, state FROM jobs WHERE document_id = ? ORDER BY created_at", document_id)
-    status = server.query("SELECT status FROM documents WHERE id = ?", document_id)[0]["status"]
-    events = server.query("SELECT e.state, e.reason, e.detail FROM job_events e JOIN jobs j USING (job_id)"
-                          " WHERE j.document_id = ? ORDER BY e.received_at", document_id)
-    return [j["state"] for j in jobs], status, events
+    def held() -> bool:
+        ref = journaled_device_job(config.parent)
+        jobs = queue_jobs(queue)
+        if ref and ref["ipp_job_id"] in jobs and jobs[ref["ipp_job_id"]]["job-state"][0] == ipp.JOB_HELD:
+            held_id.append(ref["ipp_job_id"])
+        return bool(held_id)
+    command, env = session_command(config, citizen, "KK")
+    sigkill_when(command, env, held, "CUPS to hold the kiosk's job", timeout=timeout, interval=0.05)
+    return held_id[0]
 
 
 def outputs(queue):
@@ -135,20 +101,20 @@ def outputs(queue):
 def test_a_job_cups_still_holds_is_cancelled_before_the_kk_is_released(reference_server, cups_server,
                                                                         holding_queue, tmp_path):
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kk = next(d["id"] for d in citizen["documents"] if d["kind"] == "KK")
+    kk = document_id(citizen, "KK")
     config = kiosk_config(reference_server, tmp_path, holding_queue)
     printed_before = outputs(holding_queue)
 
     ipp_job_id = kill_while_held(config, citizen, holding_queue)
     assert job_state(holding_queue, ipp_job_id) == ipp.JOB_HELD          # CUPS outlived the kiosk
-    assert dinas_view(reference_server, kk)[:2] == (["printing"], "reserved")
+    assert dinas_record(reference_server, kk)[:2] == (["printing"], "reserved")
 
     after = restart(config)
     assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "failed", False)]
     # cancelled and purged: CUPS no longer has the job, so it can never print
     assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND
     assert cups_server.spool_files(ipp_job_id) == []
-    jobs, status, events = dinas_view(reference_server, kk)
+    jobs, status, events = dinas_record(reference_server, kk)
     assert (jobs, status) == (["failed"], "ready")
     assert [(e["state"], e["reason"]) for e in events] == [("printing", None), ("failed", "interrupted")]
     detail = json.loads(events[-1]["detail"])
@@ -156,18 +122,16 @@ def test_a_job_cups_still_holds_is_cancelled_before_the_kk_is_released(reference
 
     # released for another try: the next session prints it, and exactly one copy comes out
     cups_server.run("lpadmin", "-p", holding_queue.name, "-o", "job-hold-until-default=no-hold")
-    again = subprocess.run([sys.executable, "-m", "kiosk.cli", "--config", str(config), "session", "--nik",
-                            citizen["nik"], "--pin", citizen["pin"], "--documents", "KK", "--json"],
-                           capture_output=True, text=True, timeout=90)
+    again = kiosk_session(config, citizen, "KK")
     assert again.returncode == 0, again.stdout + again.stderr[-2000:]
-    assert dinas_view(reference_server, kk)[:2] == (["failed", "printed"], "printed")
+    assert dinas_record(reference_server, kk)[:2] == (["failed", "printed"], "printed")
     assert len(set(outputs(holding_queue)) - set(printed_before)) == 1
 
 
 def test_a_job_cups_completed_while_the_kiosk_was_down_is_settled_printed(reference_server, cups_server,
                                                                           holding_queue, tmp_path):
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kk = next(d["id"] for d in citizen["documents"] if d["kind"] == "KK")
+    kk = document_id(citizen, "KK")
     config = kiosk_config(reference_server, tmp_path, holding_queue)
 
     printed_before = outputs(holding_queue)
@@ -185,7 +149,7 @@ def test_a_job_cups_completed_while_the_kiosk_was_down_is_settled_printed(refere
     assert (job.state, job.review, job.device_job["ipp_job_id"]) == ("printed", True, ipp_job_id)
     assert job_state(holding_queue, ipp_job_id) == ipp.NOT_FOUND          # purged: no copy left in the spool
     assert cups_server.spool_files(ipp_job_id) == []
-    jobs, status, events = dinas_view(reference_server, kk)
+    jobs, status, events = dinas_record(reference_server, kk)
     assert (jobs, status) == (["printed"], "printed")                     # never offered again
     assert json.loads(events[-1]["detail"])["print_server"] == "completed"
 

@@ -11,21 +11,14 @@ recovery reads the counters, and where the card is, over the same socket.
 """
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from types import SimpleNamespace
 
 import pytest
 
 from devices.sim.evolis import EvolisSimulator
 from devices.sim.serve import serve_socket
-from kiosk.app import KioskRuntime
-from kiosk.config import load_config
 from kiosk import recovery
-from kiosk.journal import CRASH_ENV
+from tests.fixtures.crash import (crashed_session, dinas_record, document_id, kiosk_session, restart,
+                                  session_command, sigkill_when)
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
 
@@ -45,43 +38,6 @@ def kiosk_config(server, directory, card_url):
     return path
 
 
-def session_command(config, citizen, crash_at=None):
-    env = {k: v for k, v in os.environ.items() if k != CRASH_ENV}
-    if crash_at:
-        env[CRASH_ENV] = crash_at
-    command = [sys.executable, "-m", "kiosk.cli", "--config", str(config), "session",
-               "--nik", citizen["nik"], "--pin", citizen["pin"], "--documents", "KIA", "--json"]
-    return command, env
-
-
-def session(config, citizen, *, crash_at=None):
-    command, env = session_command(config, citizen, crash_at)
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
-
-
-def restart(config):
-    """Start the kiosk again (recovery runs), let the outbox drain, stop it."""
-    runtime = KioskRuntime.from_config(load_config(config), outbox_base_delay=0.05)
-    runtime.start()
-    try:
-        journal = runtime.journal
-        assert runtime.outbox.flush(20), journal.outbox_rows()
-        return SimpleNamespace(recovered=runtime.recovered, jobs=journal.jobs(), outbox=journal.outbox_rows(),
-                               history={job.job_id: journal.history(job.job_id) for job in journal.jobs()},
-                               counters=journal.counters(), audit=journal.audit_trail(),
-                               card_status=runtime.devices.statuses()["card_printer"])
-    finally:
-        runtime.stop()
-
-
-def dinas_view(server, document_id):
-    jobs = server.query("SELECT job_id, state FROM jobs WHERE document_id = ? ORDER BY created_at", document_id)
-    status = server.query("SELECT status FROM documents WHERE id = ?", document_id)[0]["status"]
-    events = server.query("SELECT e.state, e.reason, e.detail FROM job_events e JOIN jobs j USING (job_id)"
-                          " WHERE j.document_id = ? ORDER BY e.received_at", document_id)
-    return jobs, status, events
-
-
 def kia_outcome(proc):
     [outcome] = [d for d in json.loads(proc.stdout)["documents"] if d["kind"] == "KIA"]
     return outcome
@@ -94,11 +50,10 @@ def card_count(simulator):
 def test_killed_before_the_card_is_sent_releases_the_document(reference_server, tmp_path, card_printer):
     simulator, url = card_printer
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
-    crashed = session(config, citizen, crash_at="sending")
-    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    crashed_session(config, citizen, "KIA", "sending")
     assert card_count(simulator) == 0 and "Ss" not in simulator.log     # the printer never saw the card
 
     after = restart(config)
@@ -109,28 +64,26 @@ def test_killed_before_the_card_is_sent_releases_the_document(reference_server, 
     assert job.counters_before["cards_inserted"] == 0
     assert history[job.job_id] == ["created", "reserved", "sending", "failed"]
     assert [(r["state"], r["outcome"]) for r in outbox] == [("printing", "accepted"), ("failed", "accepted")]
-    dinas_jobs, status, events = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["failed"] and status == "ready"
+    dinas_jobs, status, events = dinas_record(reference_server, kia)
+    assert dinas_jobs == ["failed"] and status == "ready"
     assert [(e["state"], e["reason"]) for e in events] == [("printing", None), ("failed", "interrupted")]
     assert json.loads(events[-1]["detail"]) == {"recovered": True, "review": False, "stage": "sending"}
 
     # printable again: the next session prints it, with exactly one card
-    again = session(config, citizen)
+    again = kiosk_session(config, citizen, "KIA")
     assert again.returncode == 0, again.stdout + again.stderr[-2000:]
     assert kia_outcome(again)["result"] == "printed"
     assert card_count(simulator) == 1 and simulator.snapshot()["rejected"] == 0
-    dinas_jobs, status, _ = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["failed", "printed"] and status == "printed"
+    assert dinas_record(reference_server, kia)[:2] == (["failed", "printed"], "printed")
 
 
 def test_killed_after_the_card_went_through_settles_it_printed(reference_server, tmp_path, card_printer):
     simulator, url = card_printer
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
-    crashed = session(config, citizen, crash_at="sent")
-    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    crashed_session(config, citizen, "KIA", "sent")
     assert card_count(simulator) == 1 and simulator.snapshot()["card"] is None   # the card is out
     assert len(simulator.decoded) == 1 and simulator.written                    # and it was printed
 
@@ -142,21 +95,20 @@ def test_killed_after_the_card_went_through_settles_it_printed(reference_server,
     assert (job.counters_before["cards_inserted"], job.counters_after["cards_inserted"]) == (0, 1)
     assert history[job.job_id] == ["created", "reserved", "sending", "printed"]
     assert [(r["state"], r["outcome"]) for r in outbox] == [("printing", "accepted"), ("printed", "accepted")]
-    dinas_jobs, status, events = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["printed"] and status == "printed"
+    dinas_jobs, status, events = dinas_record(reference_server, kia)
+    assert dinas_jobs == ["printed"] and status == "printed"
     assert [e["state"] for e in events] == ["printing", "printed"]
     detail = json.loads(events[-1]["detail"])
     assert detail["recovered"] is True and detail["review"] is True
     assert (detail["counters_before"]["cards_inserted"], detail["counters_now"]["cards_inserted"]) == (0, 1)
 
     # already printed: the next session is not offered it, and no second card is fed
-    again = session(config, citizen)
+    again = kiosk_session(config, citizen, "KIA")
     assert again.returncode == 1, again.stdout + again.stderr[-2000:]
     outcome = kia_outcome(again)
     assert (outcome["result"], outcome["reason"]) == ("unavailable", "document.unavailable.already_printed")
     assert card_count(simulator) == 1 and simulator.log.count("Ss") == 1
-    dinas_jobs, status, _ = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["printed"] and status == "printed"
+    assert dinas_record(reference_server, kia)[:2] == (["printed"], "printed")
 
 
 @pytest.fixture
@@ -170,21 +122,9 @@ def slow_card_printer(tmp_path):
 
 def kill_mid_card(config, citizen, simulator, panels=2, timeout=60.0):
     """Run a session and SIGKILL it once the printer has taken `panels` of the card."""
-    command, env = session_command(config, citizen)
-    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + timeout
-    try:
-        while simulator.snapshot()["panels"] < panels:
-            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "the card printer never got the card's panels"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(10) == -signal.SIGKILL
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
-        proc.stderr.close()
+    command, env = session_command(config, citizen, "KIA")
+    sigkill_when(command, env, lambda: simulator.snapshot()["panels"] >= panels,
+                 "the card printer to get the card's panels", timeout=timeout)
 
 
 def finished_cards(tmp_path):
@@ -196,7 +136,7 @@ def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_se
     simulator, url = slow_card_printer
     monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)     # the card is not moving: no need to wait 6 s
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
     kill_mid_card(config, citizen, simulator)
@@ -208,7 +148,7 @@ def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_se
     assert [(r.was, r.now, r.review) for r in after.recovered] == [("sending", "failed", True)]
     snapshot = simulator.snapshot()
     assert snapshot["rejected"] == 1 and snapshot["card"] is None and simulator.log.count("Ser") == 1
-    assert after.card_status.usable                       # the printer is free for the next card
+    assert after.statuses["card_printer"].usable          # the printer is free for the next card
     [job] = after.jobs
     assert (job.state, job.reason, job.review) == ("failed", "interrupted", True)
     assert after.history[job.job_id] == ["created", "reserved", "sending", "failed"]
@@ -217,23 +157,22 @@ def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_se
     assert (audit["actor"], audit["action"]) == ("kiosk", "card_rejected")
     assert audit["detail"]["job_id"] == job.job_id and audit["detail"]["outcome"] == "rejected"
     assert [(r["state"], r["outcome"]) for r in after.outbox] == [("printing", "accepted"), ("failed", "accepted")]
-    dinas_jobs, status, events = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["failed"] and status == "ready"     # printable again
+    dinas_jobs, status, events = dinas_record(reference_server, kia)
+    assert dinas_jobs == ["failed"] and status == "ready"     # printable again
     assert [(e["state"], e["reason"]) for e in events] == [("printing", None), ("failed", "interrupted")]
     detail = json.loads(events[-1]["detail"])
     assert (detail["recovered"], detail["review"], detail["card"]) == (True, True, "rejected")
     assert finished_cards(tmp_path) == []                 # no finished card came out
 
     # the next session prints the KIA with exactly one more card, and nothing twice
-    again = session(config, citizen)
+    again = kiosk_session(config, citizen, "KIA")
     assert again.returncode == 0, again.stdout + again.stderr[-2000:]
     assert kia_outcome(again)["result"] == "printed"
     snapshot = simulator.snapshot()
     assert (snapshot["cards"], snapshot["rejected"], snapshot["card"]) == (2, 1, None)
     assert simulator.log.count("Ss") == 2 and simulator.log.count("Se") == 1
     assert finished_cards(tmp_path) == ["card-0002-front.png"]
-    dinas_jobs, status, _ = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["failed", "printed"] and status == "printed"
+    assert dinas_record(reference_server, kia)[:2] == (["failed", "printed"], "printed")
 
 
 @pytest.fixture
@@ -253,11 +192,10 @@ def test_killed_once_the_printer_has_the_whole_card_waits_for_it(reference_serve
     simulator, url = long_card_printer
     monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
-    crashed = session(config, citizen, crash_at="device_job")
-    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    crashed_session(config, citizen, "KIA", "device_job")
     assert simulator.snapshot()["card"] == "out_pending"           # still printing, on its own
 
     after = restart(config)
@@ -268,5 +206,4 @@ def test_killed_once_the_printer_has_the_whole_card_waits_for_it(reference_serve
     assert (snapshot["cards"], snapshot["rejected"], snapshot["card"]) == (1, 0, None) and "Ser" not in simulator.log
     assert finished_cards(tmp_path) == ["card-0001-front.png"]
     assert after.counters["KIA"] == {"printed": 1}
-    dinas_jobs, status, _ = dinas_view(reference_server, kia)
-    assert [j["state"] for j in dinas_jobs] == ["printed"] and status == "printed"
+    assert dinas_record(reference_server, kia)[:2] == (["printed"], "printed")

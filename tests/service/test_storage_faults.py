@@ -31,6 +31,7 @@ from kiosk.config import load_config
 from kiosk.session_headless import run_headless_session
 from kiosk.session_model import Screen
 from kiosk.storage import RESERVE_FILE
+from tests.fixtures.crash import dinas_record, document_id
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
 
@@ -135,9 +136,15 @@ def session_in_thread(runtime, citizen, kinds=("KIA",)):
 
 
 def dinas_document(server, document_id):
-    jobs = server.query("SELECT state FROM jobs WHERE document_id = ? ORDER BY created_at", document_id)
-    status = server.query("SELECT status FROM documents WHERE id = ?", document_id)[0]["status"]
-    return [j["state"] for j in jobs], status
+    """The document at the dinas: its jobs' states and its status."""
+    return dinas_record(server, document_id)[:2]
+
+
+def turn_read_only(mount: Path, trigger: Path) -> None:
+    """The kernel remounts the ext4 folder read-only, as on a disk error; no write gets through."""
+    trigger.write_text("1")
+    with pytest.raises(OSError):
+        (mount / "probe").write_bytes(b"x")
 
 
 def storage_fault(runtime) -> str | None:
@@ -178,7 +185,7 @@ def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_
         reference_server, small_tmpfs, card_printer, tmp_path):
     simulator, url = card_printer
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, small_tmpfs, url, min_free_mb=8)
     runtime = start(config)
     try:
@@ -210,7 +217,7 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
     mount, image, trigger = ext4_loop
     simulator, url = card_printer
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
     runtime = start(config)
     try:
@@ -218,9 +225,7 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
         wait_until(lambda: simulator.snapshot()["panels"] >= 2 and runtime.outbox.depth() == 0,
                    what="the card inside and `printing` delivered")
         assert simulator.snapshot()["panels"] < 7, "the card finished before the folder failed"
-        trigger.write_text("1")             # the kernel remounts the folder read-only
-        with pytest.raises(OSError):
-            (mount / "probe").write_bytes(b"x")
+        turn_read_only(mount, trigger)
         thread.join(60)
 
         [kia_outcome] = [d for d in box["result"].documents if d.kind == "KIA"]
@@ -265,9 +270,7 @@ def test_turning_read_only_while_a_page_prints_never_says_failed_for_the_page_th
         thread, box = session_in_thread(runtime, citizen, kinds=("KK",))
         wait_until(lambda: a4.jobs_received == 1 and runtime.outbox.depth() == 0
                    and runtime.journal.jobs()[0].device_job, what="the page printing, its job id journaled")
-        trigger.write_text("1")             # the kernel remounts the folder read-only
-        with pytest.raises(OSError):
-            (mount / "probe").write_bytes(b"x")
+        turn_read_only(mount, trigger)
         assert not list((tmp_path / "printed" / "a4_printer").glob("*.pdf")), "the page came out too soon"
         thread.join(60)
 
@@ -288,7 +291,7 @@ def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
     mount, _, trigger = ext4_loop
     simulator, url = card_printer
     citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = next(d["id"] for d in citizen["documents"] if d["kind"] == "KIA")
+    kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
     runtime = start(config)
     try:
