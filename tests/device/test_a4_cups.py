@@ -10,18 +10,15 @@ import pypdfium2
 import pytest
 
 from devices import ipp
-from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState,
+from devices.status import (Consumable, DeviceError, DeviceState,
                             DeviceTimeout, FaultCode, SupplyLevel)
 from printer_drivers.a4 import A4Printer, DocumentRejected
 from printer_drivers.base import STEP_PRINTING, STEP_SENDING, PrintJob
 from printer_drivers.ipp import IppClient
+from tests.fixtures.a4 import assert_printer_not_found, assert_unreachable_within, kk_job
 from tests.fixtures.cups import a4_pdf, cups_server, free_port, ippeveprinter, _private_bus  # noqa: F401
 
 pytestmark = pytest.mark.cups
-
-
-def kk_job(pages: int = 2) -> PrintJob:
-    return PrintJob(str(uuid.uuid4()), "KK", a4_pdf(pages))
 
 
 @pytest.fixture
@@ -142,12 +139,7 @@ def test_queue_whose_printer_is_unreachable_times_out_and_is_purged(cups_server)
 def test_cups_not_running_is_no_device_within_the_timeout():
     driver = A4Printer(f"ipp://127.0.0.1:{free_port()}/printers/KK-A4", timeout=2)
     try:
-        started = time.monotonic()
-        status = driver.status()
-        assert status.state == DeviceState.NO_DEVICE and status.has_fault(FaultCode.DISCONNECTED)
-        with pytest.raises(DeviceDisconnected):
-            driver.print_document(kk_job(1))
-        assert time.monotonic() - started < 5
+        assert_unreachable_within(driver, 5)
     finally:
         driver.close()
 
@@ -155,9 +147,7 @@ def test_cups_not_running_is_no_device_within_the_timeout():
 def test_unknown_queue_is_no_device(cups_server):
     driver = A4Printer(cups_server.queue_url("NO-SUCH-QUEUE"), timeout=5)
     try:
-        status = driver.status()
-        assert status.state == DeviceState.NO_DEVICE
-        assert "not-found" in status.faults[0].detail
+        assert_printer_not_found(driver)
     finally:
         driver.close()
 

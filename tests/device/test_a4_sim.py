@@ -12,12 +12,12 @@ import pytest
 from devices import ipp
 from devices.sim.a4 import SimulatedA4Printer, start_simulator
 from devices.worker import DeviceWorker
-from devices.status import (Consumable, DeviceDisconnected, DeviceError, DeviceState, DeviceTimeout,
+from devices.status import (Consumable, DeviceError, DeviceState, DeviceTimeout,
                             FaultCode, Severity, SupplyLevel)
 from printer_drivers.a4 import A4Printer, DocumentRejected
 from printer_drivers.base import STEP_PRINTING, STEP_SENDING, PrintJob
 from printer_drivers.ipp import IppClient
-from tests.fixtures.cups import a4_pdf
+from tests.fixtures.a4 import assert_printer_not_found, assert_unreachable_within, kk_job
 
 
 @pytest.fixture
@@ -25,10 +25,6 @@ def printer(tmp_path):
     driver = A4Printer(f"sim:a4_printer?out={tmp_path}", poll_interval=0.01, timeout=2, job_timeout=5)
     yield driver
     driver.close()
-
-
-def kk_job(pages: int = 2) -> PrintJob:
-    return PrintJob(str(uuid.uuid4()), "KK", a4_pdf(pages), title="Kartu Keluarga")
 
 
 def test_prints_a_pdf_into_the_out_folder_and_purges_the_job(printer, tmp_path):
@@ -171,12 +167,7 @@ def test_slow_printer_is_canceled_at_the_job_deadline(tmp_path):
 def test_unreachable_printer_is_no_device_within_the_timeout(tmp_path):
     driver = A4Printer(f"sim:a4_printer?out={tmp_path}", timeout=1)
     driver.simulator.stop()                      # the printer is switched off
-    started = time.monotonic()
-    status = driver.status()
-    assert status.state == DeviceState.NO_DEVICE and status.has_fault(FaultCode.DISCONNECTED)
-    with pytest.raises(DeviceDisconnected):
-        driver.print_document(kk_job(1))
-    assert time.monotonic() - started < 3
+    assert_unreachable_within(driver, 3)
     driver.close()
 
 
@@ -184,9 +175,7 @@ def test_wrong_printer_path_is_no_device(tmp_path):
     sim = SimulatedA4Printer(tmp_path)
     try:
         driver = A4Printer(sim.printer_uri.replace("sim-a4", "KK-A4"), timeout=2)
-        status = driver.status()
-        assert status.state == DeviceState.NO_DEVICE
-        assert "not-found" in status.faults[0].detail
+        assert_printer_not_found(driver)
         driver.close()
     finally:
         sim.stop()
@@ -214,12 +203,7 @@ def test_printer_that_never_answers_is_offline_within_the_timeout():
     with socket.create_server(("127.0.0.1", 0)) as silent:
         driver = A4Printer(f"ipp://127.0.0.1:{silent.getsockname()[1]}/printers/KK-A4", timeout=0.5)
         try:
-            started = time.monotonic()
-            status = driver.status()
-            assert status.state == DeviceState.OFFLINE and status.has_fault(FaultCode.TIMEOUT)
-            with pytest.raises(DeviceTimeout):
-                driver.print_document(kk_job(1))
-            assert time.monotonic() - started < 3
+            assert_unreachable_within(driver, 3, DeviceState.OFFLINE, FaultCode.TIMEOUT, DeviceTimeout)
         finally:
             driver.close()
 
