@@ -29,6 +29,18 @@ def lock_once(server, citizen) -> None:
     server.clock.advance(LOCK_SECONDS + 1)
 
 
+def reserved_first_document(server) -> tuple[str, str, requests.Response]:
+    """Kiosk 0 opens the first citizen's session and reserves its first document under a new
+    job id: (the document's id, the job id, the reservation's reply)."""
+    session = open_session(server).json()
+    document, job = session["documents"][0]["id"], str(uuid.uuid4())
+    return document, job, reserve(server, session["session_id"], document, job)
+
+
+def document_outcome(server, document) -> list[dict]:
+    return server.query("SELECT status, review_reason FROM documents WHERE id = ?", document)
+
+
 # --- lockout escalation ------------------------------------------------------------------------
 
 def test_three_lock_periods_block_the_pin_until_the_dinas_reissues_it(reference_server, capsys):
@@ -82,9 +94,7 @@ def test_heartbeats_are_bounded_in_size_and_rate_per_kiosk(reference_server):
 
 
 def test_printing_events_are_bounded_in_number_and_size(reference_server):
-    session = open_session(reference_server).json()
-    job_id = str(uuid.uuid4())
-    reserve(reference_server, session["session_id"], session["documents"][0]["id"], job_id)
+    _, job_id, _ = reserved_first_document(reference_server)
     too_big = event(reference_server, job_id, "printing", detail={"log": "x" * 5000})
     assert too_big.status_code == 400 and "detail" in too_big.json()["detail"]
     for _ in range(MAX_PRINTING_EVENTS):
@@ -174,10 +184,8 @@ def beat(server, kiosk, outbox_depth):
 
 def test_a_kiosk_offline_between_reserving_and_printing_keeps_its_reservation(reference_server):
     server = reference_server
-    session = open_session(server).json()
-    document = session["documents"][0]["id"]
-    job = str(uuid.uuid4())
-    assert reserve(server, session["session_id"], document, job).status_code == 201
+    document, job, reserved = reserved_first_document(server)
+    assert reserved.status_code == 201
     # The link drops; the kiosk prints and queues its events. Hours later, another kiosk:
     server.clock.advance(RESERVATION_LAPSE_SECONDS + 3600)
     elsewhere = open_session(server, kiosk=1).json()
@@ -188,16 +196,12 @@ def test_a_kiosk_offline_between_reserving_and_printing_keeps_its_reservation(re
     assert reserve(server, again["session_id"], document, kiosk=1).json()["error"] == "reserved_elsewhere"
     event(server, job, "printing")
     assert event(server, job, "printed").status_code == 200
-    assert server.query("SELECT status, review_reason FROM documents WHERE id = ?", document) == \
-        [{"status": "printed", "review_reason": None}]
+    assert document_outcome(server, document) == [{"status": "printed", "review_reason": None}]
 
 
 def test_a_lapse_needs_the_kiosk_heard_from_with_nothing_queued_and_a_late_print_is_flagged(reference_server):
     server = reference_server
-    session = open_session(server).json()
-    document = session["documents"][0]["id"]
-    job = str(uuid.uuid4())
-    reserve(server, session["session_id"], document, job)
+    document, job, _ = reserved_first_document(server)
     server.clock.advance(RESERVATION_LAPSE_SECONDS + 60)
     beat(server, 0, outbox_depth=0)                       # up, nothing queued: it never started
     elsewhere = open_session(server, kiosk=1).json()
@@ -208,16 +212,12 @@ def test_a_lapse_needs_the_kiosk_heard_from_with_nothing_queued_and_a_late_print
     # The first kiosk's journal says otherwise after all: accepted, and flagged for the dinas.
     late = event(server, job, "printed")
     assert late.status_code == 200 and late.json()["duplicate"] is False
-    assert server.query("SELECT status, review_reason FROM documents WHERE id = ?", document) == \
-        [{"status": "printed", "review_reason": "printed_twice"}]
+    assert document_outcome(server, document) == [{"status": "printed", "review_reason": "printed_twice"}]
 
 
 def test_a_reservation_abandoned_for_the_long_window_lapses_and_a_late_print_is_flagged(reference_server):
     server = reference_server
-    session = open_session(server).json()
-    document = session["documents"][0]["id"]
-    job = str(uuid.uuid4())
-    reserve(server, session["session_id"], document, job)
+    document, job, _ = reserved_first_document(server)
     server.clock.advance(RESERVATION_ABANDON_SECONDS - 3600)
     assert reserve(server, open_session(server, kiosk=1).json()["session_id"], document,
                    kiosk=1).json()["error"] == "reserved_elsewhere"
@@ -225,18 +225,14 @@ def test_a_reservation_abandoned_for_the_long_window_lapses_and_a_late_print_is_
     open_session(server, kiosk=1)                          # a session lapses what is stale
     assert server.query("SELECT status FROM documents WHERE id = ?", document) == [{"status": "ready"}]
     assert event(server, job, "printed").status_code == 200
-    assert server.query("SELECT status, review_reason FROM documents WHERE id = ?", document) == \
-        [{"status": "printed", "review_reason": "printed_after_lapse"}]
+    assert document_outcome(server, document) == [{"status": "printed", "review_reason": "printed_after_lapse"}]
 
 
 # --- retention ---------------------------------------------------------------------------------
 
 def test_daily_purge_deletes_old_documents_and_messages_once_a_day(reference_server):
     server = reference_server
-    session = open_session(server).json()
-    printed = session["documents"][0]["id"]
-    job = str(uuid.uuid4())
-    reserve(server, session["session_id"], printed, job)
+    printed, job, _ = reserved_first_document(server)
     event(server, job, "printed")
     database = Database(server.db, pool_size=1)
     purger = DailyPurge(database, server.clock)
