@@ -6,27 +6,7 @@ from devices.status import DeviceError, DeviceState, FaultCode, SupplyLevel
 from kiosk import dinas_errors as de
 from kiosk.session_model import Message, Screen
 from printer_drivers import registry
-from tests.fixtures.kiosk import NIK, PIN, FakeDinas, engine_rig, settings_with
-
-
-@pytest.fixture
-def rig(tmp_path):
-    made = []
-
-    def make(**kwargs):
-        made.append(engine_rig(tmp_path, **kwargs))
-        return made[-1]
-    yield make
-    for r in made:
-        r.close()
-
-
-def to_documents(r):
-    r.engine.start()
-    r.engine.submit_nik(NIK)
-    r.views.wait_screen(Screen.PIN)
-    r.engine.submit_pin(PIN)
-    return r.views.wait_screen(Screen.DOCUMENTS)
+from tests.fixtures.kiosk import NIK, PIN, FakeDinas, rig, settings_with, to_documents  # noqa: F401
 
 
 def test_attract_lists_what_can_be_printed(rig):

@@ -10,19 +10,7 @@ import pytest
 from kiosk.config import ConfigError, Settings
 from kiosk.session_model import Screen
 from kiosk.session_support import PinSlowdown
-from tests.fixtures.kiosk import NIK, PIN, engine_rig, settings_with
-
-
-@pytest.fixture
-def rig(tmp_path):
-    made = []
-
-    def make(**kwargs):
-        made.append(engine_rig(tmp_path, **kwargs))
-        return made[-1]
-    yield make
-    for r in made:
-        r.close()
+from tests.fixtures.kiosk import NIK, rig, settings_with, to_documents  # noqa: F401
 
 
 @pytest.mark.parametrize("settings, key", [
@@ -74,11 +62,7 @@ def test_the_announcement_follows_the_language(rig):
 
 
 def _print_kk(r):
-    r.engine.start()
-    r.engine.submit_nik(NIK)
-    r.views.wait_screen(Screen.PIN)
-    r.engine.submit_pin(PIN)
-    r.views.wait_screen(Screen.DOCUMENTS)
+    to_documents(r)
     r.engine.review()
     r.views.wait_screen(Screen.CONFIRM)
     r.engine.confirm()
