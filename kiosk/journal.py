@@ -1,6 +1,8 @@
 """The kiosk's durable record: print jobs and their states, the outbox of events for the
-dinas, daily counters, the technician audit trail and the supplies' refills with the kiosk's
-own count of those it counts (`replenish`, `stock`: kiosk/supplies.py), in one SQLite file.
+dinas and daily counters, in one SQLite file. The same file holds the staff's ledger, the
+technician audit trail and the supplies' refills (`audit`, `replenish`, `stock`): that half
+is kiosk/journal_ledger.py, which Journal inherits. The records it hands out (Event,
+JobRecord, `utc_iso`) are kiosk/journal_records.py's; import them from here, as before.
 
 WAL with synchronous=FULL: each transition is on disk before the next step starts, so a
 power cut leaves the journal saying exactly how far a print got. A job's state change, its
@@ -18,25 +20,22 @@ inert otherwise.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
 import sqlite3
 import threading
 import time
-import uuid
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
-from devices.status import Consumable
-
+from .journal_ledger import MAINTENANCE_KIND, StaffLedger  # noqa: F401 - MAINTENANCE_KIND is part of this API
+from .journal_records import Event, JobRecord, dump_json, load_json, utc_iso  # noqa: F401 - utc_iso is part of this API
 from .journal_schema import DELIVERED_CLAUSE, FINISHED_CLAUSE, OPEN_CLAUSE, PENDING_CLAUSE, upgrade
 from .journal_tx import JournalWriteError, WriteTransaction  # noqa: F401 - JournalWriteError is part of this API
 from .storage import RESERVE_FILE, Reserve
-from .supplies import CARDS_SPOILED, TEST_CARDS, CountedSupply, counted  # noqa: F401 - the counters' names, as before
+from .supplies import CARDS_SPOILED, TEST_CARDS  # noqa: F401 - the counters' names, as before
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +55,6 @@ PRUNE_BATCH = 5000                          # rows per retention transaction
 # working set and fills within the first couple of hundred sessions.
 PAGE_CACHE_KIB = 256
 
-MAINTENANCE_KIND = "maintenance"            # the counters' kind for technician actions
-
-
-def _used_sql(counted_supply: CountedSupply) -> tuple[str, tuple]:
-    """The lifetime total used of a counted supply, from the day counters (kept for good)."""
-    kinds = counted_supply.printed_kinds
-    sql = (f"SELECT COALESCE(SUM(value), 0) FROM counters WHERE counter IN ({','.join('?' * len(counted_supply.used_by))})"
-           + (f" OR (counter = 'printed' AND kind IN ({','.join('?' * len(kinds))}))" if kinds else ""))
-    return sql, (*counted_supply.used_by, *kinds)
-
 
 def journal_path(state_dir: str | Path) -> Path:
     return Path(state_dir) / JOURNAL_FILE
@@ -76,59 +65,21 @@ def local_day() -> str:
     return datetime.now().strftime("%Y-%m-%d")
 
 
-def utc_iso(timestamp: float | None = None) -> str:
-    moment = datetime.fromtimestamp(time.time() if timestamp is None else timestamp, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def crash_point(transition: str) -> None:
     """The crash-test hook: die at once, as a power cut would, right after `transition`."""
     if os.environ.get(CRASH_ENV) == transition:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-@dataclass(frozen=True)
-class Event:
-    """One event for the dinas (`POST /kiosk/jobs/{job_id}/events`)."""
-
-    job_id: str
-    state: str                      # printing, printed, failed
-    at: str
-    reason: str | None = None
-    detail: Mapping[str, Any] | None = None
-    event_id: str = ""
-    seq: int = 0
-    attempts: int = 0
-
-    @staticmethod
-    def new(job_id: str, state: str, reason: str | None = None,
-            detail: Mapping[str, Any] | None = None) -> Event:
-        return Event(job_id=job_id, state=state, at=utc_iso(), reason=reason,
-                     detail=dict(detail) if detail else None, event_id=str(uuid.uuid4()))
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    job_id: str
-    document_id: str
-    kind: str
-    role: str
-    state: str
-    reason: str | None
-    review: bool
-    counters_before: Mapping[str, int] | None
-    counters_after: Mapping[str, int] | None
-    device_job: Mapping[str, Any] | None = None    # the print server's id for it, once it took it
-
-
-class Journal:
+class Journal(StaffLedger):
     """Thread-safe: one connection behind a lock (the writes are small and few).
 
     When a write fails it raises JournalWriteError, after calling `on_write_failed(error)`
     and, for a write that carried an event for the dinas, `on_unwritten_event(event)`: the
     runtime delivers such an event from memory (kiosk.outbox.Outbox.hold) so that no dinas
     job is left without it. Before each write, the reserve (kiosk.storage.Reserve) gives its
-    space back if the folder is nearly full, so that the writes in progress still fit."""
+    space back if the folder is nearly full, so that the writes in progress still fit.
+    The audit trail and the supply stock are StaffLedger's (kiosk.journal_ledger)."""
 
     on_write_failed: Callable[[Exception], None] | None = None
     on_unwritten_event: Callable[[Event], None] | None = None
@@ -197,7 +148,7 @@ class Journal:
                 "UPDATE jobs SET state = ?, reason = ?, review = MAX(review, ?),"
                 " counters_before = COALESCE(?, counters_before),"
                 " counters_after = COALESCE(?, counters_after), updated_at = ? WHERE job_id = ?",
-                (state, reason, int(review), _dump(counters_before), _dump(counters_after), now, job_id))
+                (state, reason, int(review), dump_json(counters_before), dump_json(counters_after), now, job_id))
             db.execute("INSERT INTO job_history (job_id, state, reason, at) VALUES (?, ?, ?, ?)",
                        (job_id, state, reason, now))
             if event is not None:
@@ -210,7 +161,7 @@ class Journal:
         """The print server accepted the job and gave it an id of its own (`ref`, JSON-able):
         on disk before the kiosk waits for the print, so recovery can ask about that job."""
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET device_job = ? WHERE job_id = ?", (_dump(ref), job_id))
+            db.execute("UPDATE jobs SET device_job = ? WHERE job_id = ?", (dump_json(ref), job_id))
         crash_point("device_job")
 
     def enqueue(self, event: Event) -> None:
@@ -221,46 +172,10 @@ class Journal:
         with self._transaction() as db:
             self._count(db, kind, name, amount)
 
-    def audit(self, actor: str, action: str, detail: Mapping[str, Any] | None = None, *,
-              kind: str = MAINTENANCE_KIND, count: Mapping[str, int] | None = None) -> None:
-        """A technician action (replenish, clean, test print …); never personal data. `count`
-        adds to today's counters of `kind` in the same transaction (a test card used …)."""
-        with self._transaction() as db:
-            self._audit(db, actor, action, detail)
-            for name, amount in (count or {}).items():
-                self._count(db, kind, name, amount)
-
-    def replenish(self, supply: Consumable | str, loaded: int | None, actor: str,
-                  detail: Mapping[str, Any] | None = None) -> dict[str, Any]:
-        """The technician refilled `supply`. A counted one (cards, receipt paper) takes how many
-        are in it now, and the kiosk's count restarts there; one the printer senses (ribbon,
-        A4 paper) takes None and is only recorded. Audited in the same transaction (action
-        `replenish_<supply>` or `refilled_<supply>`); returns the new `stock(supply)`."""
-        supply = _supply(supply)
-        counted_supply = counted(supply)
-        if counted_supply is not None and (isinstance(loaded, bool) or not isinstance(loaded, int) or loaded < 0):
-            raise ValueError(f"{supply.value} loaded is a whole number of at least 0, got {loaded!r}")
-        if counted_supply is None and loaded is not None:
-            raise ValueError(f"{supply.value} is sensed by its printer, not counted: record the refill without a number")
-        with self._transaction() as db:
-            used = self._used(db, counted_supply) if counted_supply is not None else None
-            db.execute("INSERT INTO supply_stock (supply, at, loaded, used_before, actor) VALUES (?, ?, ?, ?, ?)",
-                       (supply.value, time.time(), loaded, used, actor))
-            action = f"replenish_{supply.value}" if counted_supply is not None else f"refilled_{supply.value}"
-            self._audit(db, actor, action, {"supply": supply.value,
-                                            **({"loaded": loaded} if counted_supply is not None else {}),
-                                            **(detail or {})})
-        return self.stock(supply)
-
-    @staticmethod
-    def _audit(db: sqlite3.Connection, actor: str, action: str, detail: Mapping[str, Any] | None) -> None:
-        db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-                   (time.time(), actor, action, _dump(detail)))
-
     @staticmethod
     def _enqueue(db: sqlite3.Connection, event: Event) -> None:
         db.execute("INSERT INTO outbox (event_id, job_id, state, at, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-                   (event.event_id, event.job_id, event.state, event.at, event.reason, _dump(event.detail)))
+                   (event.event_id, event.job_id, event.state, event.at, event.reason, dump_json(event.detail)))
 
     @staticmethod
     def _count(db: sqlite3.Connection, kind: str, name: str, amount: int) -> None:
@@ -279,7 +194,7 @@ class Journal:
         if row is None:
             return None
         return Event(seq=row[0], event_id=row[1], job_id=row[2], state=row[3], at=row[4],
-                     reason=row[5], detail=_load(row[6]), attempts=row[7])
+                     reason=row[5], detail=load_json(row[6]), attempts=row[7])
 
     def next_attempt_at(self, seq: int) -> float:
         with self._lock:
@@ -382,60 +297,6 @@ class Journal:
             result.setdefault(day, {}).setdefault(kind, {})[name] = value
         return result
 
-    def audit_trail(self, limit: int = 100) -> list[dict[str, Any]]:
-        with self._lock:
-            rows = self._db.execute("SELECT at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
-                                    (limit,)).fetchall()
-        return [{"at": at, "actor": actor, "action": action, "detail": _load(detail)}
-                for at, actor, action, detail in rows]
-
-    def audit_since(self, after_id: int | None, limit: int = 50) -> list[dict[str, Any]]:
-        """Audit rows after row `after_id` (None: the last `limit`), oldest first, each with
-        its `id`: what the next heartbeat tells the dinas technicians and operators did."""
-        with self._lock:
-            if after_id is None:
-                rows = self._db.execute("SELECT id, at, actor, action, detail FROM audit ORDER BY id DESC LIMIT ?",
-                                        (limit,)).fetchall()[::-1]
-            else:
-                rows = self._db.execute("SELECT id, at, actor, action, detail FROM audit WHERE id > ?"
-                                        " ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
-        return [{"id": row_id, "at": utc_iso(at), "actor": actor, "action": action, "detail": _load(detail)}
-                for row_id, at, actor, action, detail in rows]
-
-    def last_audit(self, action: str, **detail: str) -> dict[str, Any] | None:
-        """The latest audit row of `action` whose detail holds these values (a printer's last
-        cleaning: kiosk.diagnostics), or None. The audit trail is never pruned."""
-        if not all(key.isidentifier() for key in detail):
-            raise ValueError(f"audit detail keys are plain names, got {sorted(detail)}")
-        where = "".join(f" AND json_extract(detail, '$.{key}') = ?" for key in detail)
-        with self._lock:
-            row = self._db.execute(f"SELECT at, actor, detail FROM audit WHERE action = ?{where}"
-                                   " ORDER BY id DESC LIMIT 1", (action, *detail.values())).fetchone()
-        return None if row is None else {"at": row[0], "actor": row[1], "detail": _load(row[2]) or {}}
-
-    def stock(self, supply: Consumable | str) -> dict[str, Any]:
-        """A supply's record since its last refill: `since` (UTC) and `by` (the PIN slot), None
-        before any. A counted supply adds the kiosk's count: {loaded, used, remaining} since
-        then; before any replenish all None but `used` (lifetime)."""
-        supply = _supply(supply)
-        counted_supply = counted(supply)
-        with self._lock:
-            used = self._used(self._db, counted_supply) if counted_supply is not None else None
-            row = self._db.execute("SELECT at, loaded, used_before, actor FROM supply_stock WHERE supply = ?"
-                                   " ORDER BY id DESC LIMIT 1", (supply.value,)).fetchone()
-        at, loaded, used_before, actor = row if row is not None else (None, None, None, None)
-        record = {"since": utc_iso(at) if at is not None else None, "by": actor}
-        if counted_supply is None:
-            return record
-        if loaded is None:
-            return {"loaded": None, "used": used, "remaining": None, **record}
-        used_since = used - (used_before or 0)
-        return {"loaded": loaded, "used": used_since, "remaining": max(loaded - used_since, 0), **record}
-
-    @staticmethod
-    def _used(db: sqlite3.Connection, counted_supply: CountedSupply) -> int:
-        return db.execute(*_used_sql(counted_supply)).fetchone()[0]
-
     def _jobs(self, where: str, args: tuple) -> Iterator[JobRecord]:
         with self._lock:
             rows = self._db.execute(
@@ -443,20 +304,5 @@ class Journal:
                 f" counters_after, device_job FROM jobs {where}", args).fetchall()
         for r in rows:
             yield JobRecord(job_id=r[0], document_id=r[1], kind=r[2], role=r[3], state=r[4], reason=r[5],
-                            review=bool(r[6]), counters_before=_load(r[7]), counters_after=_load(r[8]),
-                            device_job=_load(r[9]))
-
-
-def _supply(supply: Consumable | str) -> Consumable:
-    try:
-        return Consumable(supply)
-    except ValueError:
-        raise ValueError(f"unknown supply {supply!r}; one of {', '.join(c.value for c in Consumable)}") from None
-
-
-def _dump(value: Mapping[str, Any] | None) -> str | None:
-    return None if value is None else json.dumps(dict(value), sort_keys=True)
-
-
-def _load(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+                            review=bool(r[6]), counters_before=load_json(r[7]), counters_after=load_json(r[8]),
+                            device_job=load_json(r[9]))
