@@ -4,7 +4,6 @@ real CLI entry point and real transports (CUPS over IPP, ESC/POS and Evolis over
 from __future__ import annotations
 
 import re
-import textwrap
 from datetime import datetime, timezone
 
 import numpy as np
@@ -14,33 +13,12 @@ import pytest
 from devices.sim.escpos import EscPosSimulator
 from devices.sim.evolis import EvolisSimulator
 from devices.sim.serve import serve_socket
-from kiosk.cli import main
 from printer_drivers.a4 import render_test_page
 from printer_drivers.factory import driver_class, open_printer
 from tests.fixtures.cups import cups_server  # noqa: F401
+from tests.fixtures.kiosk import offline_kiosk_config, run_cli
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-
-
-def write_config(folder, devices: str) -> str:
-    (folder / "token").write_text("kiosk-token\n")
-    path = folder / "kiosk.toml"
-    path.write_text(textwrap.dedent("""\
-        [kiosk]
-        id = "KIOSK-TEST-07"
-        state_dir = "state"
-
-        [dinas]
-        url = "http://127.0.0.1:9/api/v1"
-        token_file = "token"
-        """) + textwrap.dedent(devices))
-    return str(path)
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
-    code = main(list(argv))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_test_page_is_one_a4_page_with_a_grey_ramp():
@@ -77,7 +55,7 @@ def test_a4_test_page_through_real_cups(cups_server, capsys):
 
 def test_a4_test_page_on_the_configured_printer(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    config = write_config(tmp_path, f"""
+    config = offline_kiosk_config(tmp_path, f"""
         [devices.a4_printer]
         url = "sim:a4_printer?out={out_dir}"
         """)
@@ -96,7 +74,7 @@ def test_printer_fault_fails_with_one_clear_line(tmp_path, capsys):
 
 
 def test_unconfigured_printer_is_a_usage_error(tmp_path, capsys):
-    config = write_config(tmp_path, "")
+    config = offline_kiosk_config(tmp_path, "")
     code, out, err = run_cli(capsys, "--config", config, "test-print", "card")
     assert code == 2
     assert "no [devices.card_printer] configured; give --url" in err
