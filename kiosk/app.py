@@ -6,7 +6,9 @@
     runtime.engine           # the SessionEngine the UI (or the headless command) drives
     runtime.stop()
 
-Used by `adm-kiosk session`, the demo and the UI, so all three run the same core.
+Used by `adm-kiosk session`, `config sync --once`, the demo and the UI, so all of them run the
+same core. `from_config` first takes the device lock (kiosk/device_lock.py): one owner of the
+kiosk's devices at a time.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from .device_lock import DeviceLock
 from .devices_runtime import DeviceBoard
 from .housekeeping import Housekeeping
 from .journal import Journal, journal_path
@@ -76,23 +79,34 @@ class KioskRuntime:
         self.left_open: list[str] = []           # jobs to settle from their print server, retried
         self._left_open_lock = threading.Lock()
         self.final_outbox_depth: int | None = None
+        self.device_lock: DeviceLock | None = None     # from_config's, released last by stop()
         self._stopped = False
 
     @classmethod
-    def from_config(cls, cfg, **options) -> KioskRuntime:
+    def from_config(cls, cfg, *, owner: str = "kiosk", **options) -> KioskRuntime:
+        """`owner` names the command in the device lock (kiosk/device_lock.py), taken first:
+        another owner raises DevicesInUse before a device or the journal is opened. The
+        runtime holds it until `stop()`."""
         from .dinas_client import DinasClient
 
-        fix_malloc_thresholds()       # before the first document: see kiosk/malloc_tuning.py
         state_dir = Path(cfg.kiosk.state_dir)
+        device_lock = DeviceLock(state_dir, owner).acquire()
         try:
-            state_dir.mkdir(parents=True, exist_ok=True)
-            journal = Journal(journal_path(state_dir))
-        except (sqlite3.OperationalError, OSError) as exc:
-            # Start anyway, out of service: the screen and the heartbeat say why.
-            log.error("the journal in %s cannot be opened: %s", state_dir, exc)
-            journal = Journal.stand_in(journal_path(state_dir), f"{type(exc).__name__}: {exc}")
-        return cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal,
-                   scanner=ScannerInput.from_config(cfg), **options)
+            fix_malloc_thresholds()       # before the first document: see kiosk/malloc_tuning.py
+            try:
+                state_dir.mkdir(parents=True, exist_ok=True)
+                journal = Journal(journal_path(state_dir))
+            except (sqlite3.OperationalError, OSError) as exc:
+                # Start anyway, out of service: the screen and the heartbeat say why.
+                log.error("the journal in %s cannot be opened: %s", state_dir, exc)
+                journal = Journal.stand_in(journal_path(state_dir), f"{type(exc).__name__}: {exc}")
+            runtime = cls(cfg, DinasClient.from_config(cfg), DeviceBoard.from_config(cfg), journal,
+                          scanner=ScannerInput.from_config(cfg), **options)
+        except BaseException:
+            device_lock.release()
+            raise
+        runtime.device_lock = device_lock
+        return runtime
 
     def start(self, *, device_timeout: float = 15.0, config_worker: bool = True) -> SessionEngine:
         """Devices first (recovery needs the card counters), then settle what a crash left,
@@ -165,3 +179,5 @@ class KioskRuntime:
         if close is not None:
             close()
         self.journal.close()
+        if self.device_lock is not None:
+            self.device_lock.release()

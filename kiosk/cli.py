@@ -14,6 +14,7 @@ import pkgutil
 import sys
 
 from . import commands
+from .device_lock import DeviceLockError
 from .logging_setup import configure_logging
 
 
@@ -31,7 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(logging.DEBUG if args.verbose else logging.INFO)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except DeviceLockError as exc:
+        # Every command that owns the devices takes the lock before it opens one: refused here,
+        # it has changed nothing (kiosk/device_lock.py).
+        words = " ".join(str(w) for w in (args.command, getattr(args, "action", None)) if w)
+        print(f"adm-kiosk {words}: {exc}", file=sys.stderr)
+        return exc.exit_status
 
 
 if __name__ == "__main__":

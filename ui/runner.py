@@ -48,6 +48,7 @@ def run_window(engine, *, windowed: bool = False, size: tuple[int, int] | None =
 def run_kiosk(config_path: str | None, *, windowed: bool = False, size: tuple[int, int] | None = None) -> int:
     from kiosk.app import KioskRuntime
     from kiosk.config import ConfigError, load_config
+    from kiosk.device_lock import SERVICE, DeviceLockError
     from kiosk.staff_desk import StaffDesk
 
     try:
@@ -55,7 +56,11 @@ def run_kiosk(config_path: str | None, *, windowed: bool = False, size: tuple[in
     except ConfigError as exc:
         print(f"adm-kiosk run: {exc}", file=sys.stderr)
         return 2
-    runtime = KioskRuntime.from_config(cfg)
+    try:
+        runtime = KioskRuntime.from_config(cfg, owner=SERVICE)
+    except DeviceLockError as exc:           # before the window and any device: nothing opened
+        print(f"adm-kiosk run: {exc}", file=sys.stderr)
+        return exc.exit_status
     try:
         engine = runtime.start()
         run_window(engine, windowed=windowed, size=size, staff_desk=StaffDesk(runtime))

@@ -6,8 +6,12 @@
 `sync --once` starts the kiosk core (devices, engine, heartbeat) so that the health check
 after applying is the real one, runs one sync, reports to the dinas and stops. Exit 0 when
 the envelope was applied or nothing is new, 1 when it was refused or rolled back, 2 when the
-dinas could not be asked or the configuration does not load. The running kiosk polls on its
-own; this command is for checking a push now (docs/REMOTE-CONFIG.md).
+dinas could not be asked or the configuration does not load, 75 when another process owns
+the kiosk's devices (the running kiosk service: `sudo systemctl stop adm-kiosk` first). That
+last is decided by the device lock (kiosk/device_lock.py) before anything is opened: no
+device, no envelope fetched or applied, no report sent. The running kiosk polls on its
+own; this command is for checking a push now (docs/REMOTE-CONFIG.md). `show` opens no
+device and works beside the running kiosk.
 
 `show --json` prints `{"applied_version": int|null, "settings": {…}, "last": {"version": int,
 "result": "applied"|"rejected"|"rolled_back", "reason": str|null}}` (`last` is null before
@@ -50,7 +54,7 @@ def run_sync(args) -> int:
     cfg = _config(args)
     if cfg is None:
         return 2
-    runtime = KioskRuntime.from_config(cfg)
+    runtime = KioskRuntime.from_config(cfg, owner="config sync")   # DevicesInUse: kiosk/cli.py
     try:
         runtime.start(device_timeout=args.device_timeout, config_worker=False)
         result = runtime.config_sync.sync_once()

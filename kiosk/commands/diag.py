@@ -9,8 +9,10 @@ the supplies (last refilled, by whom; the card and receipt counts), today's coun
 the dinas (reachable, latency, TLS) and the configuration (version, last result).
 
 Exit 0 when every required device is ready, 1 when one is not, 2 when the configuration
-does not load. It reads only: it talks to the devices directly, like `maintenance status`,
-so run it while the kiosk service is stopped; it audits nothing and needs no PIN.
+does not load, 75 when another process owns the devices (the kiosk service: stop it first).
+It reads only, but it talks to the devices directly, like `maintenance status`, so it takes
+the device lock (kiosk/device_lock.py) and is refused while the kiosk service runs, before it
+opens anything; it audits nothing and needs no PIN.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Mapping
 from devices.status import DeviceStatus
 
 from ..config import ConfigError, KioskConfig, load_config
+from ..device_lock import DeviceLock
 from ..diagnostics import Diagnostics, config_figures, probe_dinas
 from ..journal import Journal, journal_path
 from ..remote_config.store import with_running_settings
@@ -89,15 +92,17 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"diag: gagal / failed: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    try:
-        journal = Journal(journal_path(config.kiosk.state_dir))
-    except (OSError, sqlite3.Error) as exc:
-        print(f"diag: gagal / failed: {config.kiosk.state_dir}: journal cannot be opened ({exc})", file=sys.stderr)
-        return EXIT_BAD_CONFIG
-    try:
-        report = build_report(config, journal)
-    finally:
-        journal.close()
+    with DeviceLock(config.kiosk.state_dir, "diag"):      # it opens every device: kiosk/device_lock.py
+        try:
+            journal = Journal(journal_path(config.kiosk.state_dir))
+        except (OSError, sqlite3.Error) as exc:
+            print(f"diag: gagal / failed: {config.kiosk.state_dir}: journal cannot be opened ({exc})",
+                  file=sys.stderr)
+            return EXIT_BAD_CONFIG
+        try:
+            report = build_report(config, journal)
+        finally:
+            journal.close()
     print(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) if args.json else format_report(report))
     return EXIT_READY if report["ready"] else EXIT_NOT_READY
 

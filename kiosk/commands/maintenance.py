@@ -19,14 +19,18 @@ from the registry (kiosk/supplies.py); a supply no configured printer takes is r
 `settings.technician_pin_hash` (or kiosk.emergency_technician_pin_hash) is set they need the
 technician PIN, from ADM_TECHNICIAN_PIN or typed at a terminal; a wrong PIN is audited as a
 refused attempt (never the PIN itself). With no PIN configured they need root.
-The commands talk to the devices directly, like `test-print`: run them while the kiosk
-service is stopped. Exit 0 done, 1 the device failed, 2 bad arguments or configuration,
-3 refused (technician PIN missing or wrong). Failures are one line on standard error.
+`status` and `reject-card` talk to the devices directly, like `test-print`, so they take the
+device lock (kiosk/device_lock.py) and are refused while the kiosk service runs (stop it
+first), before the PIN is asked or anything is opened; the others only use the journal and
+work beside the running kiosk. Exit 0 done, 1 the device failed, 2 bad arguments or
+configuration, 3 refused (technician PIN missing or wrong), 75 another process owns the
+devices. Failures are one line on standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import os
@@ -45,6 +49,7 @@ from printer_drivers.base import CardHandling
 from printer_drivers.factory import open_device, open_printer
 
 from ..config import ConfigError, KioskConfig, load_config
+from ..device_lock import DeviceLock
 from ..remote_config.store import with_running_settings
 from ..settings import pin_matches
 from ..devices_runtime import DeviceBoard
@@ -77,7 +82,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     status = actions.add_parser("status", help="each device's state, supplies and faults; counters; supply stock")
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    status.set_defaults(func=_with_kiosk(run_status, acts=False))
+    status.set_defaults(func=_with_kiosk(run_status, acts=False, opens_devices=True))
     replenish = actions.add_parser("replenish", help="record a counted supply loaded (cards, receipt paper):"
                                                      " the kiosk's count restarts there")
     replenish.add_argument("supply", choices=[c.value for c in supply_rules.COUNTED], help="what was loaded")
@@ -88,7 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     refilled.add_argument("supply", choices=[c.value for c in supply_rules.sensed_only()], help="what was replaced")
     refilled.set_defaults(func=_with_kiosk(run_refilled, acts=True))
     reject = actions.add_parser("reject-card", help="send a card left inside the card printer to the reject box")
-    reject.set_defaults(func=_with_kiosk(run_reject_card, acts=True))
+    reject.set_defaults(func=_with_kiosk(run_reject_card, acts=True, opens_devices=True))
     audit = actions.add_parser("audit", help="the audit trail, newest first")
     audit.add_argument("--last", type=_positive_int, default=20, metavar="N", help="how many entries (default 20)")
     audit.add_argument("--json", action="store_true", help="machine-readable output")
@@ -104,26 +109,34 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def _with_kiosk(action, *, acts: bool):
-    """Load the configuration, open the journal, check the PIN for an action, run it."""
+def _with_kiosk(action, *, acts: bool, opens_devices: bool = False):
+    """Load the configuration, take the device lock when the action opens a device (refused
+    before the PIN is asked while another process owns them), open the journal, check the
+    PIN for an action, run it."""
     def run(args: argparse.Namespace) -> int:
         try:
             config = with_running_settings(load_config(args.config))   # a pushed PIN hash counts
         except ConfigError as exc:
             return fail(args.action, str(exc).splitlines()[0], EXIT_USAGE)
-        try:
-            journal = Journal(journal_path(config.kiosk.state_dir))
-        except (OSError, sqlite3.Error) as exc:
-            return fail(args.action, f"{config.kiosk.state_dir}: journal cannot be opened ({exc})", EXIT_FAILED)
-        try:
-            if acts:
-                authorise(config, journal, args.action)
-            return action(args, config, journal)
-        except Refused as exc:
-            return fail(args.action, str(exc), EXIT_REFUSED)
-        finally:
-            journal.close()
+        owning = DeviceLock(config.kiosk.state_dir, f"maintenance {args.action}") if opens_devices else None
+        with owning or contextlib.nullcontext():
+            return _run_audited(action, args, config, acts)
     return run
+
+
+def _run_audited(action, args: argparse.Namespace, config: KioskConfig, acts: bool) -> int:
+    try:
+        journal = Journal(journal_path(config.kiosk.state_dir))
+    except (OSError, sqlite3.Error) as exc:
+        return fail(args.action, f"{config.kiosk.state_dir}: journal cannot be opened ({exc})", EXIT_FAILED)
+    try:
+        if acts:
+            authorise(config, journal, args.action)
+        return action(args, config, journal)
+    except Refused as exc:
+        return fail(args.action, str(exc), EXIT_REFUSED)
+    finally:
+        journal.close()
 
 
 def fail(action: str, message: str, code: int) -> int:

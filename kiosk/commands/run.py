@@ -5,7 +5,10 @@
 
 The window lives in `ui/`, which sits above the core: the core never imports it. This
 command replaces itself with `python -m ui` (exec, so the process id stays the same and
-systemd's notify and watchdog messages come from the process it started).
+systemd's notify and watchdog messages come from the process it started). That process
+takes the device lock (kiosk/device_lock.py) before it opens a device or the window: while
+another process owns the devices it exits 75 at once, and systemd's `Restart=always` tries
+again a few seconds later.
 """
 
 from __future__ import annotations

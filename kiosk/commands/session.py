@@ -5,8 +5,9 @@
 
 It starts the kiosk core (devices, crash recovery, outbox) and drives the same SessionEngine
 the screen does. Exit 0 when every chosen document printed, 1 when one failed or the dinas
-refused the session, 2 for bad arguments or configuration. `--pin -` reads the PIN from
-standard input, so it need not appear in the process list.
+refused the session, 2 for bad arguments or configuration, 75 when another process owns the
+kiosk's devices (kiosk/device_lock.py: refused before anything is opened). `--pin -` reads
+the PIN from standard input, so it need not appear in the process list.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def run(args) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    runtime = KioskRuntime.from_config(cfg)
+    runtime = KioskRuntime.from_config(cfg, owner="session")
     try:
         engine = runtime.start()
         for settled in runtime.recovered:

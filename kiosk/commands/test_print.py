@@ -6,19 +6,22 @@
 
 The device is the one configured for the role in kiosk.toml, or `--url` (any connection URL
 a driver takes: ipp://, a CUPS queue name, socket://, serial://, usb://, sim:). Exit 0 when
-the page printed, 1 when the printer failed, 2 when no printer could be chosen. Every failure
+the page printed, 1 when the printer failed, 2 when no printer could be chosen, 75 when
+another process owns the kiosk's devices (the kiosk service: stop it first). Every failure
 is one line on standard error.
 
 With a configuration (given or the default one), the test print goes into the journal in its
 state_dir: an audit entry (technician, test_print, the outcome and, for the card printer, its
 counters before and after), and a test card or slip counts as one used of the supply the kiosk
 counts (kiosk/supplies.py; never as a citizen's print), a test card as a spoiled card when it
-failed after the printer took it. With only --url and no
-configuration there is no journal and nothing is recorded.
+failed after the printer took it. It then takes the device lock (kiosk/device_lock.py) before
+it opens the printer, even with --url (it may name one of the kiosk's own). With only --url
+and no configuration there is no journal, no lock and nothing is recorded.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import sqlite3
 import sys
@@ -29,6 +32,7 @@ from printer_drivers.base import TestPrinting, cards_taken
 from printer_drivers.factory import open_printer
 
 from ..config import ConfigError, load_config
+from ..device_lock import DeviceLock
 from ..journal import Journal, journal_path
 from ..supplies import CARDS_SPOILED, counted_on
 from .maintenance import ACTOR, read_counters
@@ -56,6 +60,12 @@ def run(args) -> int:
     except ConfigError as exc:
         _fail(args.printer, str(exc).splitlines()[0])
         return 2
+    # The kiosk's journal and, likely, one of its devices: one owner at a time (kiosk/device_lock.py).
+    with DeviceLock(state_dir, "test-print") if state_dir is not None else contextlib.nullcontext():
+        return _print_test(args, role, url, options, kiosk_id, state_dir)
+
+
+def _print_test(args, role: str, url: str, options: dict, kiosk_id: str, state_dir: Path | None) -> int:
     try:
         printer = open_printer(role, url, **options)
     except ValueError as exc:

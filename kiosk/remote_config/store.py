@@ -8,8 +8,10 @@ heartbeat's stale flag), the ETag and digest of the last envelope handled (the s
 is not handled twice), the last report, and a report the dinas has not acknowledged yet.
 
 Written whole to a temporary file, fsynced, then renamed, so a power cut leaves the old
-file or the new one. An `flock` on `remote-config.lock` keeps the running kiosk and
-`adm-kiosk config sync --once` from handling an envelope at the same time.
+file or the new one. An `flock` on `remote-config.lock` serialises the handling of an
+envelope (the file is read, changed and written whole), so the store does not rely on its
+callers for that; the device lock (kiosk/device_lock.py) is what keeps the running kiosk and
+`adm-kiosk config sync --once` from running at the same time.
 """
 
 from __future__ import annotations

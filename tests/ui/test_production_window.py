@@ -139,3 +139,27 @@ def test_kiosk_mode_sizes_the_window_to_the_x_screen_or_falls_back(display, expe
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == expected
     assert ("no X screen size to read" in result.stderr) == (display is None)
+
+
+def test_the_running_kiosk_service_owns_the_devices(reference_server, tmp_path):  # noqa: F811
+    """`adm-kiosk run` as systemd starts it holds the device lock (kiosk/device_lock.py) for as
+    long as it runs: a second `run` and `config sync --once` are refused at once with its pid,
+    exit 75 and the unit to stop; once it stopped, `config sync --once` runs."""
+    with Xvfb(LANDSCAPE) as screen:
+        config = write_kiosk_config(reference_server, tmp_path / "kiosk")
+        command = [sys.executable, "-m", "kiosk.cli", "--config", str(config)]
+        with KioskProcess(config, screen.display, tmp_path / "run", env=SAME_METRICS) as kiosk:
+            kiosk.wait_ready()
+            second = subprocess.run([*command, "run"], cwd=REPO, env={**os.environ, "DISPLAY": screen.display},
+                                    capture_output=True, text=True, timeout=30)
+            sync = subprocess.run([*command, "config", "sync", "--once"], cwd=REPO, capture_output=True, text=True,
+                                  timeout=30)
+            for refused in (second, sync):
+                assert refused.returncode == 75, refused.stderr[-2000:]
+                assert f"pid {kiosk.process.pid} (adm-kiosk run, since " in refused.stderr
+                assert "sudo systemctl stop adm-kiosk" in refused.stderr
+            assert kiosk.process.poll() is None
+            assert kiosk.stop() == 0, kiosk.errors()[-2000:]
+    after = subprocess.run([*command, "config", "sync", "--once", "--device-timeout", "5"], cwd=REPO,
+                           capture_output=True, text=True, timeout=60)
+    assert after.returncode == 0 and "config sync: the dinas holds no configuration" in after.stdout, after.stderr

@@ -1,0 +1,143 @@
+"""One owner of the kiosk's devices at a time (kiosk/device_lock.py), with real processes:
+a second owner is refused at once with the holder's pid and exit 75, having changed nothing
+(no journal, no envelope applied, no report or heartbeat at the dinas); a SIGKILLed holder
+leaves no lock behind; the commands that open no device keep working beside the kiosk."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk.cli import main as adm_kiosk
+from kiosk.config import load_config
+from kiosk.device_lock import EXIT_DEVICES_IN_USE, LOCK_FILE, DeviceLock
+from tests.fixtures.config_envelopes import kiosk_toml
+from tests.fixtures.dinas_server import reference_server  # noqa: F401
+from tests.fixtures.kiosk import citizen_with
+from tests.service.test_remote_config_cli import GROUP, KEY, push
+
+REPO = Path(__file__).resolve().parents[2]
+# What any owner does: take the lock, say so, and keep it until the process ends.
+HOLD = ("import sys, time\nfrom kiosk.device_lock import DeviceLock\n"
+        "DeviceLock(sys.argv[1], sys.argv[2]).acquire()\nprint('held', flush=True)\ntime.sleep(120)\n")
+
+
+@pytest.fixture
+def config_path(reference_server, tmp_path):
+    return kiosk_toml(reference_server, tmp_path / "kiosk", trusted=KEY.trusted_toml(), group=GROUP)
+
+
+@pytest.fixture
+def holder(config_path):
+    """Start another process holding the lock as `owner`; SIGKILLed at the end."""
+    processes = []
+
+    def start(owner: str = "run") -> subprocess.Popen:
+        state_dir = load_config(config_path).kiosk.state_dir
+        process = subprocess.Popen([sys.executable, "-c", HOLD, str(state_dir), owner], cwd=REPO,
+                                   stdout=subprocess.PIPE, text=True)
+        processes.append(process)
+        assert process.stdout.readline().strip() == "held"
+        return process
+    yield start
+    for process in processes:
+        process.kill()
+        process.wait(10)
+
+
+def cli(capsys, config_path, *argv) -> tuple[int, str, str]:
+    status = adm_kiosk(["--config", str(config_path), *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_config_sync_is_refused_while_another_process_owns_the_devices_then_runs_once_it_died(
+        reference_server, config_path, holder, capsys):
+    push(reference_server, 3, {"announcement": "dari dinas"})
+    service = holder("run")
+    state_dir = load_config(config_path).kiosk.state_dir
+    started = time.monotonic()
+    status, out, err = cli(capsys, config_path, "config", "sync", "--once", "--device-timeout", "5")
+    assert status == EXIT_DEVICES_IN_USE == 75, (out, err)
+    assert time.monotonic() - started < 5                    # at once: no device waited for
+    assert err.startswith("adm-kiosk config sync: ") and f"pid {service.pid} (adm-kiosk run, since " in err
+    assert "sudo systemctl stop adm-kiosk" in err and "Nothing was changed" in err and out == ""
+    # nothing opened, nothing changed: no journal, no remote-config state, nothing at the dinas
+    assert sorted(p.name for p in state_dir.iterdir()) == [LOCK_FILE]
+    assert reference_server.query("SELECT COUNT(*) AS n FROM config_reports") == [{"n": 0}]
+    assert reference_server.query("SELECT COUNT(*) AS n FROM heartbeats")[0]["n"] == 0
+    # a command that opens no device works beside the service
+    status, out, _ = cli(capsys, config_path, "config", "show", "--json")
+    assert status == 0 and json.loads(out)["applied_version"] is None
+
+    service.send_signal(signal.SIGKILL)          # a power cut, as far as the lock can tell
+    service.wait(10)
+    status, out, err = cli(capsys, config_path, "config", "sync", "--once", "--device-timeout", "5")
+    assert status == 0 and "applied v3" in out, err
+    assert reference_server.query("SELECT version, result FROM config_reports") == [{"version": 3, "result": "applied"}]
+    assert (state_dir / LOCK_FILE).read_text() == ""           # released on the way out: no holder noted
+
+
+def test_the_console_commands_that_open_devices_are_refused_and_the_others_work(config_path, holder, capsys):
+    other = holder("config sync")
+    for argv in (["diag"], ["maintenance", "status"], ["maintenance", "reject-card"], ["test-print", "card"]):
+        status, out, err = cli(capsys, config_path, *argv)
+        assert status == EXIT_DEVICES_IN_USE, (argv, out, err)
+        assert f"pid {other.pid} (adm-kiosk config sync, since " in err and "wait for it to finish" in err, argv
+    status, out, err = cli(capsys, config_path, "maintenance", "audit", "--json")
+    assert status == 0 and json.loads(out) == [], err          # reject-card refused before the PIN: no audit row
+    status, _, err = cli(capsys, config_path, "test-print", "card", "--url", "sim:card_printer")
+    assert status == EXIT_DEVICES_IN_USE, err                   # --url with a configuration: maybe its own device
+
+
+def test_a_running_headless_kiosk_blocks_a_second_run_and_config_sync(reference_server, tmp_path):
+    # Slow card panels: the session is still printing while the others try.
+    config_path = kiosk_toml(reference_server, tmp_path / "kiosk", trusted=KEY.trusted_toml(), group=GROUP,
+                             card="panel_seconds=4")
+    citizen = citizen_with(reference_server, "KIA")
+    command = [sys.executable, "-m", "kiosk.cli", "--config", str(config_path)]
+    log = tmp_path / "session.stderr"
+    with log.open("w") as stderr:
+        session = subprocess.Popen([*command, "session", "--nik", citizen["nik"], "--pin", citizen["pin"]],
+                                   cwd=REPO, stdout=subprocess.DEVNULL, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 30
+        while not reference_server.query("SELECT job_id FROM jobs WHERE document_id = ?",
+                                         citizen["documents"][0]["id"]):     # the card is being made
+            assert session.poll() is None and time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.05)
+        env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}     # refused before any window
+        second = subprocess.run([*command, "run"], cwd=REPO, env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == EXIT_DEVICES_IN_USE, second.stderr[-2000:]
+        assert second.stderr.startswith("adm-kiosk run: ") and f"pid {session.pid} (adm-kiosk session" in second.stderr
+        sync = subprocess.run([*command, "config", "sync", "--once"], cwd=REPO, capture_output=True, text=True,
+                              timeout=60)
+        assert sync.returncode == EXIT_DEVICES_IN_USE and f"pid {session.pid}" in sync.stderr, sync.stderr[-2000:]
+        assert session.poll() is None, "the session's card was disturbed"
+        lock = load_config(config_path).kiosk.state_dir / LOCK_FILE
+        assert json.loads(lock.read_text())["pid"] == session.pid
+    finally:
+        session.kill()
+        session.wait(10)
+    with DeviceLock(lock.parent, "test") as after:              # SIGKILLed mid-print: no stale lock
+        assert after.held
+
+
+def test_root_leaves_a_lock_file_the_service_user_can_open(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root: the file must be handed to the state folder's owner")
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    os.chown(state_dir, 65534, 65534)             # as /var/lib/adm-kiosk belongs to adm-kiosk
+    with DeviceLock(state_dir, "config sync"):
+        noted = json.loads((state_dir / LOCK_FILE).read_text())
+        assert noted["pid"] == os.getpid() and noted["owner"] == "config sync"
+    mode = (state_dir / LOCK_FILE).stat()
+    assert (mode.st_uid, mode.st_gid) == (65534, 65534)
