@@ -20,7 +20,9 @@ import shutil
 import subprocess
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -120,6 +122,16 @@ def start(config: Path) -> KioskRuntime:
     return runtime
 
 
+@contextmanager
+def running(config: Path) -> Iterator[KioskRuntime]:
+    """The kiosk started in-process on `config`, stopped after."""
+    runtime = start(config)
+    try:
+        yield runtime
+    finally:
+        runtime.stop()
+
+
 def wait_until(condition, timeout: float = 30.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -138,6 +150,12 @@ def session_in_thread(runtime, citizen, kinds=("KIA",)):
 def dinas_document(server, document_id):
     """The document at the dinas: its jobs' states and its status."""
     return dinas_record(server, document_id)[:2]
+
+
+def storage_at_dinas(server) -> dict:
+    """The storage status the dinas last heard from kiosk 0 (its heartbeat's devices)."""
+    [kiosk] = server.query("SELECT devices FROM kiosks WHERE kiosk_id = ?", server.kiosks[0]["kiosk_id"])
+    return json.loads(kiosk["devices"])["storage"]
 
 
 def turn_read_only(mount: Path, trigger: Path) -> None:
@@ -159,15 +177,12 @@ def test_below_the_free_space_mark_at_start_the_kiosk_is_out_of_service_until_sp
     config = kiosk_config(reference_server, tmp_path, small_tmpfs, url, min_free_mb=8)
     ballast = fill(small_tmpfs, leave=3 * MB)
 
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         view = runtime.engine.view
         assert view.screen == Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.storage"
         assert storage_fault(runtime) == "storage_full"
         assert runtime.heartbeat.send_now()
-        [kiosk] = reference_server.query("SELECT devices FROM kiosks WHERE kiosk_id = ?",
-                                         reference_server.kiosks[0]["kiosk_id"])
-        at_dinas = json.loads(kiosk["devices"])["storage"]
+        at_dinas = storage_at_dinas(reference_server)
         assert at_dinas["state"] == "hardware_error" and at_dinas["faults"][0]["code"] == "storage_full"
         result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"])
         assert result.screen == "out_of_service" and result.documents == []
@@ -177,8 +192,6 @@ def test_below_the_free_space_mark_at_start_the_kiosk_is_out_of_service_until_sp
         runtime.engine.wait_idle()
         assert runtime.engine.view.screen == Screen.ATTRACT and storage_fault(runtime) is None
         assert (small_tmpfs / RESERVE_FILE).stat().st_size == 4 * MB     # the reserve is back
-    finally:
-        runtime.stop()
 
 
 def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_service(
@@ -187,8 +200,7 @@ def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_
     citizen = citizen_with(reference_server, "KK", "KIA")
     kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, small_tmpfs, url, min_free_mb=8)
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         assert runtime.engine.view.screen == Screen.ATTRACT and (small_tmpfs / RESERVE_FILE).exists()
         thread, box = session_in_thread(runtime, citizen)
         wait_until(lambda: simulator.snapshot()["panels"] >= 2, what="the card inside the printer")
@@ -208,8 +220,6 @@ def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_
         assert view.screen == Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.storage"
         assert storage_fault(runtime) == "storage_full"
         assert simulator.snapshot()["cards"] == 1
-    finally:
-        runtime.stop()
 
 
 def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
@@ -219,8 +229,7 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
     citizen = citizen_with(reference_server, "KK", "KIA")
     kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         thread, box = session_in_thread(runtime, citizen)
         wait_until(lambda: simulator.snapshot()["panels"] >= 2 and runtime.outbox.depth() == 0,
                    what="the card inside and `printing` delivered")
@@ -236,20 +245,15 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
         view = runtime.engine.view
         assert view.screen == Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.storage"
         assert storage_fault(runtime) == "storage_unwritable"
-    finally:
-        runtime.stop()
 
     # repaired (fsck, mounted again): recovery settles the open job from the card counters
     _umount(mount)
     subprocess.run(["e2fsck", "-f", "-y", str(image)], capture_output=True, timeout=60)
     _mount("-o", "loop,errors=remount-ro", str(image), str(mount))
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         assert [(r.was, r.now) for r in runtime.recovered] == [("sending", "printed")]
         assert runtime.outbox.flush(20)
         assert runtime.engine.view.screen == Screen.ATTRACT
-    finally:
-        runtime.stop()
     assert dinas_document(reference_server, kia) == (["printed"], "printed")
     assert simulator.snapshot()["cards"] == 1       # one card, never a second
 
@@ -264,8 +268,7 @@ def test_turning_read_only_while_a_page_prints_never_says_failed_for_the_page_th
     citizen = citizen_with(reference_server, "KK")
     kk = citizen["documents"][0]["id"]
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1, a4="slow=3")
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         a4 = runtime.devices.printer("a4_printer").simulator
         thread, box = session_in_thread(runtime, citizen, kinds=("KK",))
         wait_until(lambda: a4.jobs_received == 1 and runtime.outbox.depth() == 0
@@ -282,8 +285,6 @@ def test_turning_read_only_while_a_page_prints_never_says_failed_for_the_page_th
         assert dinas_document(reference_server, kk) == (["printed"], "printed")
         view = runtime.engine.view
         assert view.screen == Screen.OUT_OF_SERVICE and storage_fault(runtime) == "storage_unwritable"
-    finally:
-        runtime.stop()
 
 
 def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
@@ -293,8 +294,7 @@ def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
     citizen = citizen_with(reference_server, "KK", "KIA")
     kia = document_id(citizen, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"], kinds=("KIA",),
                                       on_confirm=lambda: trigger.write_text("1"))
         [kia_outcome] = [d for d in result.documents if d.kind == "KIA"]
@@ -303,8 +303,6 @@ def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
         assert runtime.outbox.flush(20)
         assert dinas_document(reference_server, kia) == ([], "ready")
         assert runtime.engine.view.message.key == "out_of_service.storage"
-    finally:
-        runtime.stop()
 
 
 def test_a_state_folder_read_only_at_start_shows_out_of_service_and_heals_only_with_a_restart(
@@ -314,24 +312,16 @@ def test_a_state_folder_read_only_at_start_shows_out_of_service_and_heals_only_w
     start(config).stop()                                    # a journal as a kiosk leaves it
     assert subprocess.run(["mount", "-o", "remount,ro", str(small_tmpfs)], capture_output=True).returncode == 0
 
-    runtime = start(config)                                 # the real journal cannot be opened
-    try:
+    with running(config) as runtime:                        # the real journal cannot be opened
         assert runtime.journal.unavailable
         view = runtime.engine.view
         assert view.screen == Screen.OUT_OF_SERVICE and view.message.key == "out_of_service.storage"
         assert storage_fault(runtime) == "storage_unwritable"
         assert runtime.heartbeat.send_now()                 # the dinas hears of it
-        [kiosk] = reference_server.query("SELECT devices FROM kiosks WHERE kiosk_id = ?",
-                                         reference_server.kiosks[0]["kiosk_id"])
-        assert json.loads(kiosk["devices"])["storage"]["faults"][0]["code"] == "storage_unwritable"
+        assert storage_at_dinas(reference_server)["faults"][0]["code"] == "storage_unwritable"
         subprocess.run(["mount", "-o", "remount,rw", str(small_tmpfs)], check=True, capture_output=True)
         runtime.housekeeping.run_once()                     # writable again, but this run has no journal
         runtime.engine.wait_idle()
         assert runtime.engine.view.screen == Screen.OUT_OF_SERVICE
-    finally:
-        runtime.stop()
-    runtime = start(config)
-    try:
+    with running(config) as runtime:
         assert runtime.journal.unavailable is None and runtime.engine.view.screen == Screen.ATTRACT
-    finally:
-        runtime.stop()
