@@ -7,37 +7,12 @@ import pytest
 import usb.core
 import usb.util
 
-from devices.sim.base import DeviceSimulator
 from devices.sim.usb_backend import SimulatedEndpoint, SimulatedUsbDevice
 from devices.status import DeviceDisconnected, DeviceError, DeviceTimeout, FaultCode
 from devices.links import open_transport
 from devices.usb import UsbTransport
+from tests.fixtures.line_echo import LineEcho
 from tests.fixtures.usb import usb_bus  # noqa: F401
-
-
-class LineEcho(DeviceSimulator):
-    """Answers each CR-terminated line with '<tag> <line>\\r'; 'quiet' gets no answer,
-    'hangup' pulls the cable; while `jammed` it takes no data (a stalled bulk OUT)."""
-
-    def __init__(self, tag=b"OK"):
-        super().__init__()
-        self.tag = tag
-        self.buffer = b""
-        self.received = bytearray()
-        self.jammed = threading.Event()
-
-    def stalled(self, data):
-        return self.jammed.is_set()
-
-    def feed(self, data):
-        self.received += data
-        self.buffer += data
-        while b"\r" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\r", 1)
-            if line == b"hangup":
-                self.hang_up()
-            elif line != b"quiet":
-                self.send(self.tag + b" " + line + b"\r")
 
 
 def plug(bus, serial="S1", tag=b"OK", **options):

@@ -4,33 +4,16 @@ import time
 
 import pytest
 
-from devices.sim.base import DeviceSimulator
 from devices.sim.serve import serve_pty, serve_socket
 from devices.status import DeviceDisconnected, DeviceTimeout
 from devices.links import open_transport
 from devices.transport import parse_device_url
-
-
-class Echo(DeviceSimulator):
-    """Answers each CR-terminated line with 'OK <line>\\r'; 'quiet' gets no answer."""
-
-    def __init__(self):
-        super().__init__()
-        self.buffer = b""
-
-    def feed(self, data):
-        self.buffer += data
-        while b"\r" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\r", 1)
-            if line == b"hangup":
-                self.hang_up()
-            elif line != b"quiet":
-                self.send(b"OK " + line + b"\r")
+from tests.fixtures.line_echo import LineEcho
 
 
 @pytest.mark.parametrize("serve", [serve_pty, serve_socket])
 def test_request_reply_and_timeout(serve):
-    with serve(Echo()) as link:
+    with serve(LineEcho()) as link:
         transport = open_transport(link.url)
         transport.write(b"ping\r", timeout=1)
         assert transport.read_until(timeout=1) == b"OK ping"
@@ -41,7 +24,7 @@ def test_request_reply_and_timeout(serve):
 
 
 def test_socket_hangup_then_reconnect():
-    with serve_socket(Echo()) as link:
+    with serve_socket(LineEcho()) as link:
         transport = open_transport(link.url)
         transport.write(b"hangup\r", timeout=1)
         with pytest.raises(DeviceDisconnected):
@@ -53,7 +36,7 @@ def test_socket_hangup_then_reconnect():
 
 
 def test_pty_hangup_is_a_disconnect():
-    with serve_pty(Echo()) as link:
+    with serve_pty(LineEcho()) as link:
         transport = open_transport(link.url)
         transport.write(b"hangup\r", timeout=1)
         deadline = time.monotonic() + 10   # generous: the machine may be busy
