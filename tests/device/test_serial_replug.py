@@ -87,16 +87,22 @@ def assert_unplugged(status) -> None:
     assert status.state == DeviceState.NO_DEVICE and status.has_fault(FaultCode.DISCONNECTED)
 
 
+def assert_ready_after_a_replug(printer, port) -> None:
+    """Ready, unplugged (no device, disconnected) once the port goes, and ready again once it
+    is back: the same driver object, with nothing reopened by the test."""
+    assert printer.status().state == DeviceState.READY
+    port.unplug()
+    assert_unplugged(printer.status())
+    port.replug()
+    assert printer.status().state == DeviceState.READY
+
+
 def test_receipt_printer_carries_on_after_a_replug(port_for):
     sim = EscPosSimulator()
     port = port_for(sim)
     printer = ReceiptPrinter(f"{port.url}?status_timeout=0.3&timeout=1")
     try:
-        assert printer.status().state == DeviceState.READY
-        port.unplug()
-        assert_unplugged(printer.status())
-        port.replug()
-        assert printer.status().state == DeviceState.READY
+        assert_ready_after_a_replug(printer, port)
         printer.print_receipt(receipt(job_id="after-replug"))
         assert "No. cetak : after-replug" in sim.lines and sim.cuts == 1
     finally:
@@ -108,11 +114,7 @@ def test_card_printer_carries_on_after_a_replug(port_for, kia_pdf):
     port = port_for(sim)
     printer = EvolisPrinter(port.url, timeout=1.0, poll_interval=0.01, card_timeout=5.0)
     try:
-        assert printer.status().state == DeviceState.READY
-        port.unplug()
-        assert_unplugged(printer.status())
-        port.replug()
-        assert printer.status().state == DeviceState.READY
+        assert_ready_after_a_replug(printer, port)
         result = printer.print_document(PrintJob("00000000-0000-4000-8000-000000000002", "KIA", kia_pdf))
         assert result.counters_after["cards_inserted"] == 1 and len(sim.decoded) == 1
     finally:
