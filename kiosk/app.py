@@ -83,8 +83,8 @@ class KioskRuntime:
         self._stopped = False
 
     @classmethod
-    def from_config(cls, cfg, *, owner: str = "kiosk", **options) -> KioskRuntime:
-        """`owner` names the command in the device lock (kiosk/device_lock.py), taken first:
+    def from_config(cls, cfg, *, owner: str = "kiosk runtime", **options) -> KioskRuntime:
+        """`owner` names the command (e.g. "adm-kiosk session") in the device lock (kiosk/device_lock.py), taken first:
         another owner raises DevicesInUse before a device or the journal is opened. The
         runtime holds it until `stop()`."""
         from .dinas_client import DinasClient

@@ -25,7 +25,7 @@ def run_citizens(config_path, seed_data) -> bool:
     from .config import load_config
     from .session_headless import run_headless_session
 
-    runtime = KioskRuntime.from_config(load_config(config_path), owner="demo")
+    runtime = KioskRuntime.from_config(load_config(config_path), owner="python -m kiosk.demo")
     ok = True
     try:
         engine = runtime.start()

@@ -32,7 +32,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 LOCK_FILE = "kiosk.lock"
-SERVICE = "run"                  # the owner the systemd unit starts (systemd/adm-kiosk.service)
+SERVICE = "adm-kiosk run"        # what the systemd unit starts (systemd/adm-kiosk.service)
 SERVICE_UNIT = "adm-kiosk"
 # sysexits' EX_TEMPFAIL: nothing was done, try again once the holder is gone. Distinct from
 # every command's own 0-3.
@@ -59,8 +59,8 @@ class DevicesInUse(DeviceLockError):
     def __init__(self, path: Path, holder: Holder) -> None:
         self.path = path
         self.holder = holder
-        who = f"pid {holder.pid}" if holder.pid is not None else "another process (pid not recorded yet)"
-        what = f" (adm-kiosk {holder.owner}, since {holder.since})" if holder.owner else ""
+        who = f"pid {holder.pid}" if holder.pid is not None else "another process (its pid is not noted)"
+        what = f" ({holder.owner}, since {holder.since})" if holder.owner else ""
         if holder.owner == SERVICE:
             todo = (f"hentikan layanan kiosk dulu / stop the kiosk service first: "
                     f"sudo systemctl stop {SERVICE_UNIT}, then try again")
@@ -75,7 +75,8 @@ class CannotLock(DeviceLockError):
 
 
 class DeviceLock:
-    """`DeviceLock(state_dir, "config sync").acquire()` … `.release()`, or a `with` block."""
+    """`DeviceLock(state_dir, "adm-kiosk config sync").acquire()` … `.release()`, or a `with`
+    block. The owner is the command line's words, shown to whoever is refused."""
 
     def __init__(self, state_dir: str | Path, owner: str) -> None:
         self.path = Path(state_dir) / LOCK_FILE

@@ -54,7 +54,7 @@ def run_sync(args) -> int:
     cfg = _config(args)
     if cfg is None:
         return 2
-    runtime = KioskRuntime.from_config(cfg, owner="config sync")   # DevicesInUse: kiosk/cli.py
+    runtime = KioskRuntime.from_config(cfg, owner="adm-kiosk config sync")   # DevicesInUse: kiosk/cli.py
     try:
         runtime.start(device_timeout=args.device_timeout, config_worker=False)
         result = runtime.config_sync.sync_once()

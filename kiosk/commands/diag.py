@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"diag: gagal / failed: {str(exc).splitlines()[0]}", file=sys.stderr)
         return EXIT_BAD_CONFIG
-    with DeviceLock(config.kiosk.state_dir, "diag"):      # it opens every device: kiosk/device_lock.py
+    with DeviceLock(config.kiosk.state_dir, "adm-kiosk diag"):      # it opens every device: kiosk/device_lock.py
         try:
             journal = Journal(journal_path(config.kiosk.state_dir))
         except (OSError, sqlite3.Error) as exc:

@@ -118,7 +118,7 @@ def _with_kiosk(action, *, acts: bool, opens_devices: bool = False):
             config = with_running_settings(load_config(args.config))   # a pushed PIN hash counts
         except ConfigError as exc:
             return fail(args.action, str(exc).splitlines()[0], EXIT_USAGE)
-        owning = DeviceLock(config.kiosk.state_dir, f"maintenance {args.action}") if opens_devices else None
+        owning = DeviceLock(config.kiosk.state_dir, f"adm-kiosk maintenance {args.action}") if opens_devices else None
         with owning or contextlib.nullcontext():
             return _run_audited(action, args, config, acts)
     return run

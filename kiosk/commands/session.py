@@ -56,7 +56,7 @@ def run(args) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
-    runtime = KioskRuntime.from_config(cfg, owner="session")
+    runtime = KioskRuntime.from_config(cfg, owner="adm-kiosk session")
     try:
         engine = runtime.start()
         for settled in runtime.recovered:

@@ -61,7 +61,7 @@ def run(args) -> int:
         _fail(args.printer, str(exc).splitlines()[0])
         return 2
     # The kiosk's journal and, likely, one of its devices: one owner at a time (kiosk/device_lock.py).
-    with DeviceLock(state_dir, "test-print") if state_dir is not None else contextlib.nullcontext():
+    with DeviceLock(state_dir, f"adm-kiosk test-print {args.printer}") if state_dir is not None else contextlib.nullcontext():
         return _print_test(args, role, url, options, kiosk_id, state_dir)
 
 

@@ -17,7 +17,8 @@ import pytest
 
 from kiosk.cli import main as adm_kiosk
 from kiosk.config import load_config
-from kiosk.device_lock import EXIT_DEVICES_IN_USE, LOCK_FILE, DeviceLock
+from kiosk.app import KioskRuntime
+from kiosk.device_lock import EXIT_DEVICES_IN_USE, LOCK_FILE, SERVICE, DeviceLock, DevicesInUse
 from tests.fixtures.config_envelopes import kiosk_toml
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with
@@ -39,7 +40,7 @@ def holder(config_path):
     """Start another process holding the lock as `owner`; SIGKILLed at the end."""
     processes = []
 
-    def start(owner: str = "run") -> subprocess.Popen:
+    def start(owner: str = SERVICE) -> subprocess.Popen:
         state_dir = load_config(config_path).kiosk.state_dir
         process = subprocess.Popen([sys.executable, "-c", HOLD, str(state_dir), owner], cwd=REPO,
                                    stdout=subprocess.PIPE, text=True)
@@ -61,7 +62,7 @@ def cli(capsys, config_path, *argv) -> tuple[int, str, str]:
 def test_config_sync_is_refused_while_another_process_owns_the_devices_then_runs_once_it_died(
         reference_server, config_path, holder, capsys):
     push(reference_server, 3, {"announcement": "dari dinas"})
-    service = holder("run")
+    service = holder(SERVICE)
     state_dir = load_config(config_path).kiosk.state_dir
     started = time.monotonic()
     status, out, err = cli(capsys, config_path, "config", "sync", "--once", "--device-timeout", "5")
@@ -86,7 +87,7 @@ def test_config_sync_is_refused_while_another_process_owns_the_devices_then_runs
 
 
 def test_the_console_commands_that_open_devices_are_refused_and_the_others_work(config_path, holder, capsys):
-    other = holder("config sync")
+    other = holder("adm-kiosk config sync")
     for argv in (["diag"], ["maintenance", "status"], ["maintenance", "reject-card"], ["test-print", "card"]):
         status, out, err = cli(capsys, config_path, *argv)
         assert status == EXIT_DEVICES_IN_USE, (argv, out, err)
@@ -136,8 +137,46 @@ def test_root_leaves_a_lock_file_the_service_user_can_open(tmp_path):
     state_dir = tmp_path / "state"
     state_dir.mkdir()
     os.chown(state_dir, 65534, 65534)             # as /var/lib/adm-kiosk belongs to adm-kiosk
-    with DeviceLock(state_dir, "config sync"):
+    with DeviceLock(state_dir, "adm-kiosk config sync"):
         noted = json.loads((state_dir / LOCK_FILE).read_text())
-        assert noted["pid"] == os.getpid() and noted["owner"] == "config sync"
+        assert noted["pid"] == os.getpid() and noted["owner"] == "adm-kiosk config sync"
     mode = (state_dir / LOCK_FILE).stat()
     assert (mode.st_uid, mode.st_gid) == (65534, 65534)
+
+
+def test_a_state_folder_that_cannot_hold_the_lock_refuses_the_commands_but_not_the_service(
+        reference_server, tmp_path, capsys):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")                       # state_dir below a file: nothing can be created there
+    config_path = kiosk_toml(reference_server, tmp_path / "kiosk", trusted=KEY.trusted_toml(), group=GROUP)
+    config_path.write_text(config_path.read_text().replace('state_dir = "state"', f'state_dir = "{blocker}/state"'))
+    status, out, err = cli(capsys, config_path, "config", "sync", "--once", "--device-timeout", "5")
+    assert status == 2 and f"{blocker}/state/{LOCK_FILE} cannot be opened (NotADirectoryError" in err, (out, err)
+    assert reference_server.query("SELECT COUNT(*) AS n FROM heartbeats")[0]["n"] == 0
+    # the service starts anyway, out of service (its journal cannot be opened either), and says why
+    runtime = KioskRuntime.from_config(load_config(config_path), owner=SERVICE)
+    try:
+        assert not runtime.device_lock.held and runtime.journal.unavailable
+    finally:
+        runtime.stop()
+
+
+def test_a_read_only_state_folder_still_locks(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a test filesystem needs root")
+    folder = tmp_path / "state"
+    folder.mkdir()
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True,
+                           text=True, timeout=30)
+    if mount.returncode != 0:
+        pytest.skip(f"mount not permitted here: {mount.stderr.strip()}")
+    try:
+        DeviceLock(folder, "adm-kiosk diag").acquire().release()        # the file exists, emptied
+        assert subprocess.run(["mount", "-o", "remount,ro", str(folder)], timeout=30).returncode == 0
+        with DeviceLock(folder, SERVICE) as service:                    # opened read-only: flock needs no write
+            assert service.held
+            with pytest.raises(DevicesInUse, match=r"another process \(its pid is not noted\)") as refused:
+                DeviceLock(folder, "adm-kiosk config sync").acquire()
+            assert refused.value.exit_status == EXIT_DEVICES_IN_USE
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=30)
