@@ -16,7 +16,7 @@ from devices.sim.serve import serve_socket
 from printer_drivers.a4 import render_test_page
 from printer_drivers.factory import driver_class, open_printer
 from tests.fixtures.cups import cups_server  # noqa: F401
-from tests.fixtures.kiosk import offline_kiosk_config, run_cli
+from tests.fixtures.kiosk import write_plain_kiosk_config, run_cli
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
@@ -55,7 +55,7 @@ def test_a4_test_page_through_real_cups(cups_server, capsys):
 
 def test_a4_test_page_on_the_configured_printer(tmp_path, capsys):
     out_dir = tmp_path / "out"
-    config = offline_kiosk_config(tmp_path, f"""
+    config = write_plain_kiosk_config(tmp_path, f"""
         [devices.a4_printer]
         url = "sim:a4_printer?out={out_dir}"
         """)
@@ -74,7 +74,7 @@ def test_printer_fault_fails_with_one_clear_line(tmp_path, capsys):
 
 
 def test_unconfigured_printer_is_a_usage_error(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, "")
+    config = write_plain_kiosk_config(tmp_path, "")
     code, out, err = run_cli(capsys, "--config", config, "test-print", "card")
     assert code == 2
     assert "no [devices.card_printer] configured; give --url" in err

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import ssl
-import textwrap
 
 import pytest
 
@@ -16,25 +15,13 @@ from kiosk.cli import main
 from kiosk.journal import Event, Journal, journal_path
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.hostile_server import HostileServer, json_reply
+from tests.fixtures.kiosk import DISCARD_DINAS, write_plain_kiosk_config
 from tests.service.test_client_tls import self_signed
 
-DEAD_DINAS = "http://127.0.0.1:9/api/v1"
-
-
 def kiosk_toml(folder, *, card="sim:card_printer", a4="sim:a4_printer", receipt="sim:receipt_printer",
-               dinas=DEAD_DINAS, token="kiosk-token", extra="") -> str:
-    (folder / "token").write_text(token + "\n")
-    path = folder / "kiosk.toml"
+               dinas=DISCARD_DINAS, token="kiosk-token", dinas_options="", settings="") -> str:
     a4 = a4 + ("&" if "?" in a4 else "?") + f"out={folder / 'a4'}"
-    path.write_text(textwrap.dedent(f"""\
-        [kiosk]
-        id = "KIOSK-DIAG-01"
-        state_dir = "state"
-
-        [dinas]
-        url = "{dinas}"
-        token_file = "token"
-        {extra}
+    return write_plain_kiosk_config(folder, f"""
         [devices.card_printer]
         url = "{card}"
         required = true
@@ -45,8 +32,7 @@ def kiosk_toml(folder, *, card="sim:card_printer", a4="sim:a4_printer", receipt=
 
         [devices.receipt_printer]
         url = "{receipt}"
-        """))
-    return str(path)
+        """, settings, kiosk_id="KIOSK-DIAG-01", dinas_url=dinas, token=token, dinas_options=dinas_options)
 
 
 def diag(capsys, config: str) -> tuple[int, dict]:
@@ -174,11 +160,11 @@ def tls_dinas(tmp_path):
 
 def test_tls_is_reported_verified_or_failed(tmp_path, capsys, tls_dinas):
     server, cert = tls_dinas
-    trusted = kiosk_toml(tmp_path, dinas=server.url, extra=f'ca_file = "{cert}"\n')
+    trusted = kiosk_toml(tmp_path, dinas=server.url, dinas_options=f'ca_file = "{cert}"\n')
     _, report = diag(capsys, trusted)
     assert report["dinas"]["reachable"] is True and report["dinas"]["tls"] == "verified"
     other, _ = self_signed(tmp_path, "someone-else")
-    untrusted = kiosk_toml(tmp_path, dinas=server.url, extra=f'ca_file = "{other}"\n')
+    untrusted = kiosk_toml(tmp_path, dinas=server.url, dinas_options=f'ca_file = "{other}"\n')
     _, report = diag(capsys, untrusted)
     assert report["dinas"]["reachable"] is False and report["dinas"]["tls"] == "failed"
 
@@ -235,7 +221,7 @@ def test_an_empty_dinas_contact_is_named_until_it_is_set(tmp_path, capsys):
     out, _ = capsys.readouterr()
     assert "dinas_contact kosong / is empty" in out
 
-    config = kiosk_toml(tmp_path, extra='[settings]\n        dinas_contact = "Disdukcapil Kab. Bogor, (021) 555-0100"')
+    config = kiosk_toml(tmp_path, settings='[settings]\ndinas_contact = "Disdukcapil Kab. Bogor, (021) 555-0100"\n')
     _, report = diag(capsys, config)
     assert report["settings_unset"] == []
     main(["--config", config, "diag"])

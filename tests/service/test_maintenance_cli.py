@@ -18,7 +18,7 @@ from kiosk.commands import maintenance
 from kiosk.config import hash_technician_pin
 from kiosk.journal import Event, Journal, journal_path
 from printer_drivers.factory import open_printer
-from tests.fixtures.kiosk import offline_kiosk_config, run_cli
+from tests.fixtures.kiosk import write_plain_kiosk_config, run_cli
 
 PIN = "482913"
 
@@ -30,7 +30,7 @@ CARD_PRINTER = """
 
 
 def with_pin(folder, devices: str) -> str:
-    return offline_kiosk_config(folder, devices, f"""
+    return write_plain_kiosk_config(folder, devices, f"""
         [settings]
         technician_pin_hash = "{hash_technician_pin(PIN)}"
         """)
@@ -82,7 +82,7 @@ def test_card_stock_counts_prints_spoiled_and_test_cards_since_the_last_replenis
 
 
 def test_replenish_then_test_card_leaves_one_card_fewer_and_is_audited(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, """
+    config = write_plain_kiosk_config(tmp_path, """
         [devices.card_printer]
         url = "sim:card_printer"
         """)
@@ -108,7 +108,7 @@ def test_replenish_then_test_card_leaves_one_card_fewer_and_is_audited(tmp_path,
 
 
 def test_failed_test_card_is_audited_and_takes_no_card_when_none_was_fed(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, """
+    config = write_plain_kiosk_config(tmp_path, """
         [devices.card_printer]
         url = "sim:card_printer?faults=feeder_empty"
         """)
@@ -139,7 +139,7 @@ def test_test_print_with_only_a_url_records_nothing(tmp_path, capsys, monkeypatc
 
 @pytest.mark.parametrize("count", ["-3", "lots", "10001", "2.5"])
 def test_replenish_refuses_a_count_that_is_not_a_number_of_cards(tmp_path, capsys, count):
-    config = offline_kiosk_config(tmp_path, "")
+    config = write_plain_kiosk_config(tmp_path, "")
     with pytest.raises(SystemExit) as exited:
         main(["--config", config, "maintenance", "replenish", "cards", count])
     assert exited.value.code == 2
@@ -151,7 +151,7 @@ def test_replenish_refuses_a_count_that_is_not_a_number_of_cards(tmp_path, capsy
 
 def test_reject_card_sends_a_card_left_inside_to_the_reject_box(tmp_path, capsys, card_printer_on_socket):
     simulator, url = card_printer_on_socket
-    config = offline_kiosk_config(tmp_path, f"""
+    config = write_plain_kiosk_config(tmp_path, f"""
         [devices.card_printer]
         url = "{url}"
         """)
@@ -180,7 +180,7 @@ def test_reject_card_sends_a_card_left_inside_to_the_reject_box(tmp_path, capsys
 
 def test_reject_card_refused_by_the_printer_fails_with_one_line(tmp_path, capsys, card_printer_on_socket):
     simulator, url = card_printer_on_socket
-    config = offline_kiosk_config(tmp_path, f"""
+    config = write_plain_kiosk_config(tmp_path, f"""
         [devices.card_printer]
         url = "{url}"
         """)
@@ -197,7 +197,7 @@ def test_reject_card_refused_by_the_printer_fails_with_one_line(tmp_path, capsys
 
 
 def test_reject_card_without_a_card_printer_is_a_usage_error(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, "")
+    config = write_plain_kiosk_config(tmp_path, "")
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "reject-card")
     assert code == 2 and "no [devices.card_printer] configured" in err
 
@@ -237,7 +237,7 @@ def test_actions_need_the_pin_and_a_wrong_one_is_refused_and_audited(tmp_path, c
 
 
 def test_audit_lists_newest_first_and_as_json(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, CARD_PRINTER)
+    config = write_plain_kiosk_config(tmp_path, CARD_PRINTER)
     for count in ("3", "7", "9"):
         run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", count)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "audit", "--json", "--last", "2")
@@ -285,7 +285,7 @@ def test_export_logs_is_redacted(tmp_path, capsys, monkeypatch):
 
 
 def test_export_logs_to_a_missing_folder_fails_and_writes_nothing(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, "")
+    config = write_plain_kiosk_config(tmp_path, "")
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "export-logs",
                              "--out", str(tmp_path / "nowhere" / "x.json"))
     assert code == 2 and "no such folder" in err
@@ -295,7 +295,7 @@ def test_export_logs_to_a_missing_folder_fails_and_writes_nothing(tmp_path, caps
 # --- status --------------------------------------------------------------------------------------
 
 def test_status_lists_each_device_with_its_faults_and_the_card_count(tmp_path, capsys):
-    config = offline_kiosk_config(tmp_path, f"""
+    config = write_plain_kiosk_config(tmp_path, f"""
         [devices.card_printer]
         url = "sim:card_printer?faults=feeder_empty"
 
@@ -335,7 +335,7 @@ def test_status_of_a_card_printer_answering_the_guides_voltages_is_ready_with_th
     """Issue 9's report: `maintenance status` said `fault: protocol_error (Rse;o answered
     '0.21')` for a printer answering as the programming guide does. Now it is ready, with the
     voltages it cannot read (no threshold table) listed for the technician."""
-    config = offline_kiosk_config(tmp_path, """
+    config = write_plain_kiosk_config(tmp_path, """
         [devices.card_printer]
         url = "sim:card_printer?answers=guide"
         """)
@@ -358,7 +358,7 @@ def test_status_with_a_bad_config_is_a_usage_error(tmp_path, capsys):
 # --- no PIN configured: root only; the emergency PIN in kiosk.toml -------------------------------
 
 def test_without_any_pin_only_root_may_act(tmp_path, capsys, monkeypatch):
-    config = offline_kiosk_config(tmp_path, CARD_PRINTER)
+    config = write_plain_kiosk_config(tmp_path, CARD_PRINTER)
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     code, out, err = run_cli(capsys, "--config", config, "maintenance", "replenish", "cards", "30")
     assert code == 3 and "no technician PIN configured: run as root" in err
@@ -370,7 +370,7 @@ def test_without_any_pin_only_root_may_act(tmp_path, capsys, monkeypatch):
 
 
 def test_the_emergency_pin_in_kiosk_toml_opens_the_commands(tmp_path, capsys, monkeypatch):
-    config = offline_kiosk_config(tmp_path, CARD_PRINTER)
+    config = write_plain_kiosk_config(tmp_path, CARD_PRINTER)
     text = open(config).read().replace('state_dir = "state"\n', 'state_dir = "state"\n'
                                        f'emergency_technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
     open(config, "w").write(text)
