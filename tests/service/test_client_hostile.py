@@ -20,8 +20,8 @@ from kiosk.dinas_errors import (
     RateLimited, ServerError,
 )
 from tests.fixtures.hostile_server import (
-    GIGABYTE, HostileServer, endless, error_reply, hostile_server, json_reply, late, pdf_reply,  # noqa: F401
-    reset, respond, trickle,
+    GIGABYTE, HostileServer, drip, endless, error_reply, hostile_server, json_reply, late,  # noqa: F401
+    pdf_reply, reset, respond, trickle,
 )
 
 API = "/api/v1"
@@ -387,11 +387,9 @@ def test_no_pin_nik_or_document_reaches_the_log(hostile_server: HostileServer, c
 
 def test_a_503_whose_body_never_ends_does_not_hold_the_retries(hostile_server: HostileServer) -> None:
     """urllib3 drains a failed reply before retrying; a trickling one must not stall that."""
-    def trickling_503(conn, server) -> None:
-        conn.sendall(b"HTTP/1.1 503 X\r\nContent-Length: 100000\r\nContent-Type: text/html\r\n\r\n")
-        while not server.stopping.wait(0.2):
-            conn.sendall(b"x")
-    hostile_server.on("GET", CONFIG, trickling_503)
+    # The head written out, without the Connection: close that _head adds: a reply to drain.
+    trickling_503 = b"HTTP/1.1 503 X\r\nContent-Length: 100000\r\nContent-Type: text/html\r\n\r\n"
+    hostile_server.on("GET", CONFIG, drip(trickling_503, 0.2))
     client = make_client(hostile_server, read_timeout=1.0, retries=2)
     with Timer() as timer, pytest.raises(DinasUnavailable):
         client.fetch_config()
@@ -501,11 +499,7 @@ def test_a_body_overdue_at_the_deadline_keeps_its_status_and_counts_what_came(ho
 def test_headers_that_trickle_forever_end_at_the_call_deadline(hostile_server: HostileServer) -> None:
     """Each header byte comes well within the read timeout; the call's own deadline
     (connect + read timeout for a call that is not retried) still ends it."""
-    def trickling_headers(conn, server) -> None:
-        conn.sendall(b"HTTP/1.1 201 Created\r\nX-Slow: ")
-        while not server.stopping.wait(0.3):
-            conn.sendall(b"a")
-    hostile_server.on("POST", SESSIONS, trickling_headers)
+    hostile_server.on("POST", SESSIONS, drip(b"HTTP/1.1 201 Created\r\nX-Slow: ", 0.3, b"a"))
     client = make_client(hostile_server, connect_timeout=0.5, read_timeout=1.0)
     with Timer() as timer, pytest.raises(DinasUnavailable, match="deadline"):
         client.open_session(nik=NIK, pin=PIN)
