@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -40,8 +42,8 @@ def holder(config_path):
     """Start another process holding the lock as `owner`; SIGKILLed at the end."""
     processes = []
 
-    def start(owner: str = SERVICE) -> subprocess.Popen:
-        state_dir = load_config(config_path).kiosk.state_dir
+    def start(owner: str = SERVICE, config: Path | None = None) -> subprocess.Popen:
+        state_dir = load_config(config or config_path).kiosk.state_dir
         process = subprocess.Popen([sys.executable, "-c", HOLD, str(state_dir), owner], cwd=REPO,
                                    stdout=subprocess.PIPE, text=True)
         processes.append(process)
@@ -86,12 +88,22 @@ def test_config_sync_is_refused_while_another_process_owns_the_devices_then_runs
     assert (state_dir / LOCK_FILE).read_text() == ""           # released on the way out: no holder noted
 
 
-def test_the_console_commands_that_open_devices_are_refused_and_the_others_work(config_path, holder, capsys):
-    other = holder("adm-kiosk config sync")
-    for argv in (["diag"], ["maintenance", "status"], ["maintenance", "reject-card"], ["test-print", "card"]):
+def test_every_owner_is_refused_before_it_opens_a_device_and_the_others_work(reference_server, tmp_path, holder,
+                                                                            capsys):
+    # The card printer on a bare TCP listener: a command that opened it would leave a connection.
+    card_printer = socket.create_server(("127.0.0.1", 0))
+    config_path = kiosk_toml(reference_server, tmp_path / "kiosk", trusted=KEY.trusted_toml(), group=GROUP,
+                             card="none")
+    with config_path.open("a") as toml:
+        toml.write(f'\n[devices.card_printer]\nurl = "socket://127.0.0.1:{card_printer.getsockname()[1]}"\n')
+    other = holder("adm-kiosk config sync", config_path)
+    for argv in (["diag"], ["maintenance", "status"], ["maintenance", "reject-card"], ["test-print", "card"],
+                 ["config", "sync", "--once"], ["session", "--nik", "3201014501900003", "--pin", "123456"]):
         status, out, err = cli(capsys, config_path, *argv)
         assert status == EXIT_DEVICES_IN_USE, (argv, out, err)
         assert f"pid {other.pid} (adm-kiosk config sync, since " in err and "wait for it to finish" in err, argv
+    assert select.select([card_printer], [], [], 0.2)[0] == [], "a refused command connected to the card printer"
+    card_printer.close()
     status, out, err = cli(capsys, config_path, "maintenance", "audit", "--json")
     assert status == 0 and json.loads(out) == [], err          # reject-card refused before the PIN: no audit row
     status, _, err = cli(capsys, config_path, "test-print", "card", "--url", "sim:card_printer")
