@@ -50,23 +50,16 @@ def test_the_ui_loop_says_ready_then_pings_the_watchdog(tmp_path):
     engine = RecordingEngine()
     ui = KioskDriver(engine, guide=Guide(enabled=False), notifier=SystemdNotifier(path, interval_s=0.1))
     try:
-        def messages() -> list[str]:
-            out = []
-            while True:
-                try:
-                    out.append(sock.recv(64).decode())
-                except BlockingIOError:
-                    return out
         seen: list[str] = []
-        ui.wait_until(lambda: seen.extend(messages()) or seen.count("WATCHDOG=1") >= 2, what="pings")
+        ui.wait_until(lambda: seen.extend(_drain(sock)) or seen.count("WATCHDOG=1") >= 2, what="pings")
         assert seen[0] == "READY=1", "READY once the attract screen is drawn, before any ping"
         # A UI loop that stops turning stops the pings: that is what lets systemd restart it.
         time.sleep(0.5)
-        messages()
+        _drain(sock)
         time.sleep(0.5)
-        assert messages() == []
+        assert _drain(sock) == []
         ui.step(12)
-        ui.wait_until(lambda: "WATCHDOG=1" in messages(), what="pings again")
+        ui.wait_until(lambda: "WATCHDOG=1" in _drain(sock), what="pings again")
     finally:
         ui.close()
         engine.close()
@@ -75,6 +68,7 @@ def test_the_ui_loop_says_ready_then_pings_the_watchdog(tmp_path):
 
 
 def _drain(sock) -> list[str]:
+    """The notifications waiting on the (non-blocking) socket."""
     out = []
     while True:
         try:
