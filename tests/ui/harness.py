@@ -196,6 +196,15 @@ class KioskDriver:
         self.tap_digits(pin)
         self.tap(next_label)
 
+    def print_everything(self, nik: str, pin: str, *, timeout: float = 60.0) -> None:
+        """`log_in`, then every document as offered (Lanjut, Cetak sekarang) to the done screen."""
+        self.log_in(nik, pin)
+        self.wait_for_screen("documents")
+        self.tap("Lanjut")
+        self.wait_for_screen("confirm")
+        self.tap("Cetak sekarang")
+        self.wait_for_screen("done", timeout=timeout)
+
     def press(self, key: int, codepoint: str | None = None) -> None:
         Window.dispatch("on_key_down", key, 0, codepoint, [])
         Window.dispatch("on_key_up", key, 0)

@@ -186,12 +186,7 @@ def test_done_says_what_really_came_out_of_a_partial_print(reference_server, kio
     citizen = citizen_with(reference_server, "KK", "KIA")
     rig = kiosk_ui(card="faults=ribbon_out", receipt="none")
     ui, guide = rig.driver, rig.guide
-    ui.log_in(citizen["nik"], citizen["pin"])
-    ui.wait_for_screen("documents")
-    ui.tap("Lanjut")
-    ui.wait_for_screen("confirm")
-    ui.tap("Cetak sekarang")
-    ui.wait_for_screen("done", timeout=90)
+    ui.print_everything(citizen["nik"], citizen["pin"], timeout=90)
     assert dict(ui.app.view.outcomes) == {d.id: ("printed" if d.kind == "KK" else "failed")
                                           for d in ui.app.view.documents}
     assert not ui.app.view.receipt_printed

@@ -146,12 +146,7 @@ def test_wrong_pin_says_how_many_tries_are_left(reference_server, kiosk_ui, arti
 def test_card_printer_fault_mid_print_is_explained(reference_server, kiosk_ui, artifacts_dir):
     citizen = citizen_with(reference_server, "KIA")
     ui = kiosk_ui(card="faults=ribbon_out").driver
-    ui.log_in(citizen["nik"], citizen["pin"])
-    ui.wait_for_screen("documents")
-    ui.tap("Lanjut")
-    ui.wait_for_screen("confirm")
-    ui.tap("Cetak sekarang")
-    ui.wait_for_screen("done", timeout=60)
+    ui.print_everything(citizen["nik"], citizen["pin"], timeout=60)
     texts = "\n".join(ui.visible_texts())
     assert "Tidak semua dokumen tercetak" in texts
     assert ("Kartu Identitas Anak (KIA) belum tercetak (pita printer kartu habis). Dokumen ini tetap aman dan "
