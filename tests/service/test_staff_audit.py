@@ -4,6 +4,8 @@ PIN slot), once, and carries no PIN."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from typing import Iterator
 
 from kiosk.settings import hash_technician_pin
 from kiosk.staff_access import TECHNICIAN, StaffAccess
@@ -14,6 +16,16 @@ from tests.service.test_heartbeat import wait_for
 PIN = "482913"
 
 
+@contextmanager
+def technician_kiosk(server, directory) -> Iterator:
+    """Kiosk 0 of the seed with PIN as its technician PIN, running, its first heartbeat sent."""
+    config = write_kiosk_config(server, directory, settings=f'technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
+    with kiosk_runtimes() as start:
+        runtime = start(config)
+        wait_for(lambda: runtime.heartbeat.sent >= 1, what="the first heartbeat")
+        yield runtime
+
+
 def beats(server, kiosk_id: str) -> list[dict]:
     return [json.loads(row["body"]) for row in
             server.query("SELECT body FROM heartbeats WHERE kiosk_id = ? ORDER BY received_at", kiosk_id)]
@@ -21,11 +33,7 @@ def beats(server, kiosk_id: str) -> list[dict]:
 
 def test_staff_actions_go_with_the_next_heartbeat_once(reference_server, tmp_path):  # noqa: F811
     kiosk_id = reference_server.kiosks[0]["kiosk_id"]
-    config = write_kiosk_config(reference_server, tmp_path / "kiosk",
-                                settings=f'technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
-    with kiosk_runtimes() as start:
-        runtime = start(config)
-        wait_for(lambda: runtime.heartbeat.sent >= 1, what="the first heartbeat")
+    with technician_kiosk(reference_server, tmp_path / "kiosk") as runtime:
         now = [1_000_000.0]
         access = StaffAccess(runtime.journal, lambda: runtime.config_sync.settings, clock=lambda: now[0])
         assert access.try_pin("000000", TECHNICIAN).outcome.value == "wrong"
@@ -50,11 +58,7 @@ def test_ribbon_and_a4_paper_refills_are_audited_and_go_with_the_next_heartbeat(
     from kiosk.staff_desk import StaffDesk
 
     kiosk_id = reference_server.kiosks[0]["kiosk_id"]
-    config = write_kiosk_config(reference_server, tmp_path / "kiosk",
-                                settings=f'technician_pin_hash = "{hash_technician_pin(PIN)}"\n')
-    with kiosk_runtimes() as start:
-        runtime = start(config)
-        wait_for(lambda: runtime.heartbeat.sent >= 1, what="the first heartbeat")
+    with technician_kiosk(reference_server, tmp_path / "kiosk") as runtime:
         desk = StaffDesk(runtime)
         assert desk.replenish("technician", "ribbon", None)["by"] == "technician"
         desk.replenish("technician", "paper_a4", None)
