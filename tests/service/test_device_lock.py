@@ -21,10 +21,11 @@ from kiosk.cli import main as adm_kiosk
 from kiosk.config import load_config
 from kiosk.app import KioskRuntime
 from kiosk.device_lock import EXIT_DEVICES_IN_USE, LOCK_FILE, SERVICE, DeviceLock, DevicesInUse
-from tests.fixtures.config_envelopes import kiosk_toml
+from tests.fixtures.config_envelopes import CONFIG_GROUP as GROUP
+from tests.fixtures.config_envelopes import CONFIG_KEY as KEY
+from tests.fixtures.config_envelopes import kiosk_toml, payload, publish, spec_sign
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with
-from tests.service.test_remote_config_cli import GROUP, KEY, push
 
 REPO = Path(__file__).resolve().parents[2]
 # What any owner does: take the lock, say so, and keep it until the process ends.
@@ -63,7 +64,7 @@ def cli(capsys, config_path, *argv) -> tuple[int, str, str]:
 
 def test_config_sync_is_refused_while_another_process_owns_the_devices_then_runs_once_it_died(
         reference_server, config_path, holder, capsys):
-    push(reference_server, 3, {"announcement": "dari dinas"})
+    publish(reference_server, spec_sign(payload(3, groups=[GROUP], settings={"announcement": "dari dinas"}), [KEY]))
     service = holder(SERVICE)
     state_dir = load_config(config_path).kiosk.state_dir
     started = time.monotonic()
