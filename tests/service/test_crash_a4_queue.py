@@ -27,10 +27,11 @@ from kiosk.journal import Journal
 from kiosk.recovery import recover
 from printer_drivers.a4 import A4Printer
 from printer_drivers.ipp import IppClient
-from tests.fixtures.crash import dinas_record, document_id, kiosk_session, restart, session_command, sigkill_when
+from tests.fixtures.crash import (dinas_record, kiosk_session, kk_and_kia_citizen, restart, session_command,
+                                  sigkill_when)
 from tests.fixtures.cups import _private_bus, a4_pdf, cups_server, free_port, wait_for_port  # noqa: F401
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.kiosk import citizen_with, write_kiosk_config
+from tests.fixtures.kiosk import write_kiosk_config
 
 pytestmark = pytest.mark.cups
 _queues = itertools.count(1)
@@ -100,8 +101,7 @@ def outputs(queue):
 
 def test_a_job_cups_still_holds_is_cancelled_before_the_kk_is_released(reference_server, cups_server,
                                                                         holding_queue, tmp_path):
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kk = document_id(citizen, "KK")
+    citizen, kk = kk_and_kia_citizen(reference_server, "KK")
     config = kiosk_config(reference_server, tmp_path, holding_queue)
     printed_before = outputs(holding_queue)
 
@@ -130,8 +130,7 @@ def test_a_job_cups_still_holds_is_cancelled_before_the_kk_is_released(reference
 
 def test_a_job_cups_completed_while_the_kiosk_was_down_is_settled_printed(reference_server, cups_server,
                                                                           holding_queue, tmp_path):
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kk = document_id(citizen, "KK")
+    citizen, kk = kk_and_kia_citizen(reference_server, "KK")
     config = kiosk_config(reference_server, tmp_path, holding_queue)
 
     printed_before = outputs(holding_queue)

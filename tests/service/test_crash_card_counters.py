@@ -17,10 +17,10 @@ import pytest
 from devices.sim.evolis import EvolisSimulator
 from devices.sim.serve import serve_socket
 from kiosk import recovery
-from tests.fixtures.crash import (crashed_session, dinas_record, document_id, kiosk_session, restart,
+from tests.fixtures.crash import (crashed_session, dinas_record, kiosk_session, kk_and_kia_citizen, restart,
                                   session_command, sigkill_when)
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
-from tests.fixtures.kiosk import citizen_with, write_kiosk_config
+from tests.fixtures.kiosk import write_kiosk_config
 
 
 @pytest.fixture
@@ -49,8 +49,7 @@ def card_count(simulator):
 
 def test_killed_before_the_card_is_sent_releases_the_document(reference_server, tmp_path, card_printer):
     simulator, url = card_printer
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
     crashed_session(config, citizen, "KIA", "sending")
@@ -79,8 +78,7 @@ def test_killed_before_the_card_is_sent_releases_the_document(reference_server, 
 
 def test_killed_after_the_card_went_through_settles_it_printed(reference_server, tmp_path, card_printer):
     simulator, url = card_printer
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
     crashed_session(config, citizen, "KIA", "sent")
@@ -135,8 +133,7 @@ def test_killed_mid_card_rejects_the_card_and_releases_the_document(reference_se
                                                                     slow_card_printer, monkeypatch):
     simulator, url = slow_card_printer
     monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)     # the card is not moving: no need to wait 6 s
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
     kill_mid_card(config, citizen, simulator)
@@ -191,8 +188,7 @@ def test_killed_once_the_printer_has_the_whole_card_waits_for_it(reference_serve
     the grace (a good card thrown away, and the citizen's print lost)."""
     simulator, url = long_card_printer
     monkeypatch.setattr(recovery, "CARD_OUT_GRACE_S", 0.5)
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, url)
 
     crashed_session(config, citizen, "KIA", "device_job")

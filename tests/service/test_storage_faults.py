@@ -33,7 +33,7 @@ from kiosk.config import load_config
 from kiosk.session_headless import run_headless_session
 from kiosk.session_model import Screen
 from kiosk.storage import RESERVE_FILE
-from tests.fixtures.crash import dinas_record, document_id
+from tests.fixtures.crash import dinas_record, kk_and_kia_citizen
 from tests.fixtures.dinas_server import reference_server  # noqa: F401
 from tests.fixtures.kiosk import citizen_with, write_kiosk_config
 
@@ -197,8 +197,7 @@ def test_below_the_free_space_mark_at_start_the_kiosk_is_out_of_service_until_sp
 def test_filling_up_while_a_card_is_printing_still_journals_it_then_goes_out_of_service(
         reference_server, small_tmpfs, card_printer, tmp_path):
     simulator, url = card_printer
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, small_tmpfs, url, min_free_mb=8)
     with running(config) as runtime:
         assert runtime.engine.view.screen == Screen.ATTRACT and (small_tmpfs / RESERVE_FILE).exists()
@@ -226,8 +225,7 @@ def test_turning_read_only_mid_print_never_says_failed_for_a_card_that_came_out(
         reference_server, ext4_loop, card_printer, tmp_path):
     mount, image, trigger = ext4_loop
     simulator, url = card_printer
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
     with running(config) as runtime:
         thread, box = session_in_thread(runtime, citizen)
@@ -291,8 +289,7 @@ def test_read_only_before_the_print_starts_sends_nothing_and_tells_the_citizen(
         reference_server, ext4_loop, card_printer, tmp_path):
     mount, _, trigger = ext4_loop
     simulator, url = card_printer
-    citizen = citizen_with(reference_server, "KK", "KIA")
-    kia = document_id(citizen, "KIA")
+    citizen, kia = kk_and_kia_citizen(reference_server, "KIA")
     config = kiosk_config(reference_server, tmp_path, mount, url, min_free_mb=1)
     with running(config) as runtime:
         result = run_headless_session(runtime.engine, nik=citizen["nik"], pin=citizen["pin"], kinds=("KIA",),
