@@ -27,6 +27,17 @@ DEMO_TEMPLATE = REPO / "config" / "kiosk.demo.toml"
 DEFAULT_PORT = 8765
 
 
+def stop_process(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Ends a child process: SIGTERM, `grace_s` seconds to exit, then SIGKILL (5 s to reap)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 @dataclass(frozen=True)
 class DemoPaths:
     root: Path
@@ -106,13 +117,7 @@ class DinasProcess:
         return self._proc.wait()
 
     def stop(self) -> None:
-        if self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        stop_process(self._proc)
         self._log.close()
 
     def __enter__(self) -> DinasProcess:

@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kiosk.demo_support import stop_process
+
 NAVY = (10, 51, 115)        # ui/style.py NAVY: the header and the primary button
 WHITE = (255, 255, 255)     # the screens' background
 TOLERANCE = 16              # per channel, for antialiased edges and the 24-bit round trip
@@ -45,13 +47,7 @@ class Xvfb:
         return grab_root(self.display)
 
     def stop(self) -> None:
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(5)
+        stop_process(self._process)
 
     def __enter__(self) -> Xvfb:
         return self

@@ -23,6 +23,7 @@ import requests
 
 from dinas.pins import MAX_FAILURES
 from dinas.seed import seed_demo
+from kiosk.demo_support import stop_process
 from tests.fixtures.postgres import cluster
 
 REPO = Path(__file__).resolve().parents[2]
@@ -58,12 +59,7 @@ def _serve(db: str, key: str, workers: int, log: Path) -> tuple[subprocess.Popen
 
 
 def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
+    stop_process(process, grace_s=15)
 
 
 @dataclass
