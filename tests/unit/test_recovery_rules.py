@@ -93,6 +93,17 @@ def failed_detail(review, stage="sending", **extra):
     return {"recovered": True, "review": review, "stage": stage, **extra}
 
 
+def assert_the_card_went_to_the_reject_box(journal, outcome):
+    """What a card recovery rejected leaves: `failed` (interrupted, review, card rejected) for
+    the dinas, one spoiled card counted, and one card_rejected audit row saying `outcome`."""
+    assert sent(journal) == [("failed", "interrupted", failed_detail(True, card="rejected", **COUNTERS))]
+    assert journal.counters() == {"KIA": {"failed": 1, "cards_spoiled": 1}}
+    [audit] = journal.audit_trail()
+    assert (audit["actor"], audit["action"], audit["detail"]) == ("kiosk", "card_rejected", {
+        "job_id": "job", "role": "card_printer", "outcome": outcome,
+        "why": "recovery: card left inside mid-print", **COUNTERS})
+
+
 @pytest.mark.parametrize("state", ["created", "reserved"])
 def test_a_job_not_sent_yet_is_released_without_review(tmp_path, state):
     journal, result = settle(tmp_path, CardPrinter(), state=state)
@@ -142,12 +153,7 @@ def test_a_card_stopped_inside_is_marked_rejected_audited_and_released_spoiled(t
     assert result == Settlement("job", "KIA", "sending", "failed", True, STOPPED + "sent to the reject box")
     assert record(journal)[:3] == ("failed", "interrupted", True)
     assert journal.job("job").device_job == CARD_REJECTING and printer.reject_timeouts == [30.0]
-    assert sent(journal) == [("failed", "interrupted", failed_detail(True, card="rejected", **COUNTERS))]
-    assert journal.counters() == {"KIA": {"failed": 1, "cards_spoiled": 1}}
-    [audit] = journal.audit_trail()
-    assert (audit["actor"], audit["action"], audit["detail"]) == ("kiosk", "card_rejected", {
-        "job_id": "job", "role": "card_printer", "outcome": "rejected",
-        "why": "recovery: card left inside mid-print", **COUNTERS})
+    assert_the_card_went_to_the_reject_box(journal, "rejected")
 
 
 def test_a_card_gone_when_the_reject_comes_went_through(tmp_path):
@@ -208,12 +214,7 @@ def test_a_reject_made_before_a_restart_is_settled_spoiled_without_asking_again(
     assert result == Settlement("job", "KIA", "sending", "failed", True,
                                 STOPPED + "sent to the reject box before a restart")
     assert printer.reject_timeouts == []
-    assert sent(journal) == [("failed", "interrupted", failed_detail(True, card="rejected", **COUNTERS))]
-    assert journal.counters() == {"KIA": {"failed": 1, "cards_spoiled": 1}}
-    [audit] = journal.audit_trail()
-    assert (audit["actor"], audit["action"], audit["detail"]) == ("kiosk", "card_rejected", {
-        "job_id": "job", "role": "card_printer", "outcome": "rejected before a restart",
-        "why": "recovery: card left inside mid-print", **COUNTERS})
+    assert_the_card_went_to_the_reject_box(journal, "rejected before a restart")
 
 
 def test_a_marked_card_still_inside_at_the_first_look_is_not_taken_as_rejected(tmp_path):
