@@ -6,6 +6,8 @@ reads the injected clock, never `time.time()` directly.
 
 from __future__ import annotations
 
+import functools
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -34,19 +36,14 @@ class AdjustableClock:
             self._offset += seconds
 
 
-_last_iso: tuple[int, str] = (-1, "")
-
-
 def iso(timestamp: float) -> str:
     """Epoch seconds -> '2026-11-22T10:00:00Z' (the contract's time format)."""
-    global _last_iso
-    second = int(timestamp)
-    if second == _last_iso[0] and timestamp >= 0:      # every heartbeat reply within a second
-        return _last_iso[1]
-    text = datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if timestamp >= 0:
-        _last_iso = (second, text)
-    return text
+    return _iso_of_second(math.floor(timestamp))
+
+
+@functools.lru_cache(maxsize=64)       # every heartbeat reply within a second asks the same
+def _iso_of_second(second: int) -> str:
+    return datetime.fromtimestamp(second, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_iso(text: str) -> float:

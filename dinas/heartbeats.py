@@ -133,10 +133,11 @@ class HeartbeatStore:
         """The reply ({server_time, config_waiting}) once the heartbeat is committed; ApiError
         429 when its kiosk is over its rate, NotThisKiosksToken (with `token_hash`) when that
         token is not this kiosk's. `connect` gives the request's connection (PostgreSQL)."""
-        def write(connection: db.Connection) -> dict:
-            return self._write(connection, kiosk_id, beat, kiosk_etag, token_hash)
         if not self._database.is_sqlite:
             return self._write_as_one(connect(), kiosk_id, beat, kiosk_etag, token_hash)
+
+        def write(connection: db.Connection) -> dict:
+            return self._write(connection, kiosk_id, beat, kiosk_etag, token_hash)
         return self._group_commit(_Pending(write))
 
     def _write(self, connection: db.Connection, kiosk_id: str, beat: dict, kiosk_etag: str | None,

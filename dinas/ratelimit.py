@@ -45,7 +45,8 @@ class RateLimiter:
         """The statement that takes a token, for a caller that runs it in a batch with others;
         its row goes to `check`. With `only_if` (an SQL condition), it takes one, and returns a
         row, only when that holds (a caller's token check, in one statement with the rest)."""
-        rows = "VALUES (:bucket, :cap - 1, :now, 1)" if only_if is None else f"SELECT :bucket, :cap - 1, :now, 1 WHERE {only_if}"
+        values = ":bucket, :cap - 1, :now, 1"
+        rows = f"VALUES ({values})" if only_if is None else f"SELECT {values} WHERE {only_if}"
         return _TAKE.format(rows=rows), {"bucket": bucket, "now": float(self._clock() if now is None else now),
                                          "rate": self.limit / self.window, "cap": float(self.limit)}
 
